@@ -1,0 +1,1 @@
+"""Pure preprocessing of vortex-street snapshots and safe file IO."""
