@@ -36,7 +36,7 @@ def get_model_config() -> config_dict.ConfigDict:
     m.hidden = (100, 100)  # mlp hidden widths
     m.activation = "relu"  # mlp: relu, tanh, sigmoid, identity
     m.logistic = "softmax"  # logistic: "binary" (Re > median of the classes) or "softmax" (one class per Re)
-    m.cnn_features = (8, 16)  # cnn: channels of the conv blocks (3x3 conv, relu, 2x2 average pool)
+    m.cnn_features = (8, 16, 16)  # cnn: channels of the conv blocks (3x3 conv, relu, 2x2 average pool)
     m.cnn_dense = (32,)  # cnn: dense widths after the conv blocks
     m.cnn_kernel = 3
     return m

@@ -78,7 +78,7 @@ def build_model(
     # cnn
     if image_shape is None:
         raise ValueError("the cnn model needs the image shape (h, w) of the flattened inputs")
-    features = _check_sizes("cnn_features", model_config.get("cnn_features", (8, 16)), allow_empty=False)
+    features = _check_sizes("cnn_features", model_config.get("cnn_features", (8, 16, 16)), allow_empty=False)
     dense = _check_sizes("cnn_dense", model_config.get("cnn_dense", (32,)), allow_empty=True)
     return CNN(
         image_shape=tuple(int(s) for s in image_shape),

@@ -2,8 +2,8 @@
 
 The inputs stay flat (B, h*w) everywhere else in turbjax; the CNN reshapes them to (B, h, w, 1) with the
 static image shape it was built with. Each conv block is Conv(k x k, SAME) -> relu -> 2x2 average pooling,
-then dense layers and a linear output. With the default (8, 16) features and a 32-unit dense layer on 64x64
-images it has about 33k parameters, a tenth of the MLP (100, 100)'s 420k.
+then dense layers and a linear output. With the default (8, 16, 16) features and a 32-unit dense layer on 64x64
+images it has 36,401 parameters, a twelfth of the MLP (100, 100)'s 420k.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from flax import linen as nn
 
 class CNN(nn.Module):
     image_shape: tuple[int, int]
-    features: tuple[int, ...] = (8, 16)
+    features: tuple[int, ...] = (8, 16, 16)
     dense: tuple[int, ...] = (32,)
     kernel_size: int = 3
     num_outputs: int = 1

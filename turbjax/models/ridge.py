@@ -58,8 +58,9 @@ def ridge_cv(x: np.ndarray, y: np.ndarray, alphas=(1e-6, 1e-4, 1e-2, 1.0, 1e2, 1
         shrink = s**2 / (s**2 + a)
         fitted = u @ (shrink[:, None] * uty)
         h = 1.0 / n + (u**2) @ shrink
-        resid = (yc - fitted) / (1.0 - h)[:, None]
-        loo.append(np.mean(resid**2))
+        with np.errstate(divide="ignore", invalid="ignore"):  # h_ii = 1: interpolation, LOO undefined
+            resid = (yc - fitted) / (1.0 - h)[:, None]
+        loo.append(np.mean(resid**2) if np.all(h < 1.0 - 1e-12) else np.inf)
     loo = np.asarray(loo)
     best = int(np.argmin(loo))
     a = alphas[best]

@@ -1,0 +1,20 @@
+"""Logistic regression on the vorticity: softmax over the four Reynolds classes (default) or the course's
+binary problem, Re > median of the classes (`--config.model.logistic=binary`: 900 and 1200 vs 300 and 600).
+
+    python -m turbjax.train --config configs/logistic.py --workdir runs/logistic
+    python -m turbjax.train --config configs/logistic.py --workdir runs/logistic_binary --config.model.logistic=binary
+
+results.json reports test/train accuracy, and for softmax also the R^2 of the predicted class's Re.
+Expect: TODO(seed data) test accuracy and runtime, measured on the seed data set.
+"""
+
+from configs import default
+
+
+def get_config():
+    c = default.get_config()
+    c.model.name = "logistic"
+    c.model.logistic = "softmax"
+    c.optim.learning_rate = 1e-3
+    c.training.epochs = 50
+    return c
