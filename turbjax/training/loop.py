@@ -80,11 +80,22 @@ def _penalty(params, l2, l1):
     leaves = [
         leaf
         for path, leaf in jax.tree_util.tree_leaves_with_path(params)
-        if getattr(path[-1], "key", None) == "kernel"
+        if _is_kernel(path)
     ]
     sq = sum(jnp.sum(jnp.square(w)) for w in leaves)
     ab = sum(jnp.sum(jnp.abs(w)) for w in leaves)
     return 0.5 * l2 * sq + l1 * ab
+
+
+def _is_kernel(path) -> bool:
+    return getattr(path[-1], "key", None) == "kernel"
+
+
+def _add_penalty_grads(grads, params, l2, l1):
+    """grads + d/dw (l2/2 w^2 + l1 |w|) on kernels (biases unpenalized)."""
+    return jax.tree_util.tree_map_with_path(
+        lambda path, g, w: g + l2 * w + l1 * jnp.sign(w) if _is_kernel(path) else g, grads, params
+    )
 
 
 def _all_finite(tree) -> Array:
@@ -191,16 +202,23 @@ def make_train(
             params, opt_state, diverged = carry
             idx_b, w_b = batch_in
             xb, yb = x[idx_b], y[idx_b]
-            (total, loss), grads = jax.value_and_grad(objective, has_aux=True)(params, xb, yb, w_b, hparams)
-            if full_batch:
+            if full_batch:  # L-BFGS's line search needs the whole objective as a function
+                (total, loss), grads = jax.value_and_grad(objective, has_aux=True)(params, xb, yb, w_b, hparams)
                 updates, new_opt = tx.update(
                     grads, opt_state, params, value=total, grad=grads,
                     value_fn=lambda p: objective(p, xb, yb, w_b, hparams)[0],
                 )
             else:
+                # The penalties' gradients are added elementwise (l2 * w + l1 * sign(w) on kernels), which XLA
+                # fuses into the optimizer update instead of extra passes over the parameters.
+                loss, grads = jax.value_and_grad(lambda p: data_loss(predict(p, xb), yb, w_b))(params)
+                grads = _add_penalty_grads(grads, params, hparams["l2"], hparams["l1"])
+                total = loss
                 updates, new_opt = tx.update(grads, opt_state, params)
             new_params = optax.apply_updates(params, updates)
-            ok = jnp.isfinite(total) & _all_finite(grads) & _all_finite(new_params) & ~diverged
+            # Non-finite loss or gradient: mask the step (params and optimizer state keep their last good
+            # values) and flag the run; every later step is masked too.
+            ok = jnp.isfinite(total) & _all_finite(grads) & ~diverged
             params = _select(ok, new_params, params)
             opt_state = _select(ok, new_opt, opt_state)
             return (params, opt_state, diverged | ~ok), loss * jnp.sum(w_b)
