@@ -102,10 +102,6 @@ def _all_finite(tree) -> Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]))
 
 
-def _select(ok, new, old):
-    return jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, old)
-
-
 def make_train(
     config,
     data: dict,
@@ -204,23 +200,30 @@ def make_train(
             xb, yb = x[idx_b], y[idx_b]
             if full_batch:  # L-BFGS's line search needs the whole objective as a function
                 (total, loss), grads = jax.value_and_grad(objective, has_aux=True)(params, xb, yb, w_b, hparams)
-                updates, new_opt = tx.update(
-                    grads, opt_state, params, value=total, grad=grads,
-                    value_fn=lambda p: objective(p, xb, yb, w_b, hparams)[0],
-                )
+
+                def update(p, o, g):
+                    u, o = tx.update(
+                        g, o, p, value=total, grad=g, value_fn=lambda q: objective(q, xb, yb, w_b, hparams)[0]
+                    )
+                    return optax.apply_updates(p, u), o
             else:
                 # The penalties' gradients are added elementwise (l2 * w + l1 * sign(w) on kernels), which XLA
                 # fuses into the optimizer update instead of extra passes over the parameters.
                 loss, grads = jax.value_and_grad(lambda p: data_loss(predict(p, xb), yb, w_b))(params)
                 grads = _add_penalty_grads(grads, params, hparams["l2"], hparams["l1"])
                 total = loss
-                updates, new_opt = tx.update(grads, opt_state, params)
-            new_params = optax.apply_updates(params, updates)
-            # Non-finite loss or gradient: mask the step (params and optimizer state keep their last good
-            # values) and flag the run; every later step is masked too.
+
+                def update(p, o, g):
+                    u, o = tx.update(g, o, p)
+                    return optax.apply_updates(p, u), o
+
+            # A non-finite loss or gradient masks the step: params and optimizer state keep their last good
+            # values, the run is flagged, and every later step is masked too. lax.cond runs only the taken
+            # branch on CPU/GPU (under vmap it becomes a select, per trial).
             ok = jnp.isfinite(total) & _all_finite(grads) & ~diverged
-            params = _select(ok, new_params, params)
-            opt_state = _select(ok, new_opt, opt_state)
+            params, opt_state = lax.cond(
+                ok, lambda ops: update(*ops), lambda ops: (ops[0], ops[1]), (params, opt_state, grads)
+            )
             return (params, opt_state, diverged | ~ok), loss * jnp.sum(w_b)
 
         carry = (state["params"], state["opt_state"], state["diverged"])
