@@ -73,56 +73,68 @@ def init(key: jax.Array, sizes, *, method: str = "he", dtype=jnp.float32):
     return tuple(params)
 
 
-def _forward_cache(params, x_NxD, output_activation):
+# The private functions take the two failure-mode switches as values that may be traced (relu_output: bool,
+# grad_scale: 1/N for the mean or 1 for the sum), so one compiled training program serves every variant.
+
+
+def _forward_cache(params, x_NxD, relu_output):
     """Pre-activations z_l and activations a_l of every layer (a_0 = x)."""
     acts = [x_NxD]
     pres = []
     for i, layer in enumerate(params):
         z = acts[-1] @ layer["w"] + layer["b"]
         pres.append(z)
-        last = i == len(params) - 1
-        acts.append(z if (last and output_activation == "linear") else jnp.maximum(z, 0))
+        if i < len(params) - 1:
+            acts.append(jnp.maximum(z, 0))
+        else:
+            acts.append(jnp.where(relu_output, jnp.maximum(z, 0), z))
     return pres, acts
 
 
-def forward(params, x_NxD, *, output_activation: str = "linear"):
-    """Outputs (N, D_out): ReLU hidden layers, then a linear (default) or ReLU output layer."""
-    _check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
-    return _forward_cache(params, x_NxD, output_activation)[1][-1]
-
-
-def loss(params, x_NxD, y_NxK, *, reduction: str = "mean", output_activation: str = "linear"):
-    """L = 1/2 sum_n |y_hat_n - y_n|^2, divided by N for reduction="mean" (the default)."""
-    _check_choice("reduction", reduction, REDUCTIONS)
-    y_hat = forward(params, x_NxD, output_activation=output_activation)
-    total = 0.5 * jnp.sum((y_hat - y_NxK) ** 2)
-    return total / x_NxD.shape[0] if reduction == "mean" else total
-
-
-def backward(params, x_NxD, y_NxK, *, reduction: str = "mean", output_activation: str = "linear"):
-    """(loss, grads) by hand-written backpropagation; grads has the structure of params.
-
-    With z_l = a_{l-1} W_l + b_l and a_l = act(z_l):
-        delta_L = (y_hat - y) * act_out'(z_L) / N        (no / N for reduction="sum")
-        dL/dW_l = a_{l-1}^T delta_l,   dL/db_l = sum_n delta_l
-        delta_{l-1} = (delta_l W_l^T) * relu'(z_{l-1})
-    relu'(z) is taken as 1 for z > 0 and 0 otherwise (the same convention as jax.nn.relu).
-    """
-    _check_choice("reduction", reduction, REDUCTIONS)
-    _check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
-    pres, acts = _forward_cache(params, x_NxD, output_activation)
+def _backward(params, x_NxD, y_NxK, relu_output, grad_scale):
+    pres, acts = _forward_cache(params, x_NxD, relu_output)
     err = acts[-1] - y_NxK
-    scale = 1.0 / x_NxD.shape[0] if reduction == "mean" else 1.0
-    value = 0.5 * scale * jnp.sum(err**2)
-    delta = scale * err
-    if output_activation == "relu":
-        delta = delta * (pres[-1] > 0)
+    value = 0.5 * grad_scale * jnp.sum(err**2)
+    delta = grad_scale * err
+    delta = jnp.where(relu_output, delta * (pres[-1] > 0), delta)
     grads = [None] * len(params)
     for i in range(len(params) - 1, -1, -1):
         grads[i] = {"w": acts[i].T @ delta, "b": jnp.sum(delta, axis=0)}
         if i > 0:
             delta = (delta @ params[i]["w"].T) * (pres[i - 1] > 0)
     return value, tuple(grads)
+
+
+def _options(reduction, output_activation, n):
+    _check_choice("reduction", reduction, REDUCTIONS)
+    _check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
+    return output_activation == "relu", (1.0 / n if reduction == "mean" else 1.0)
+
+
+def forward(params, x_NxD, *, output_activation: str = "linear"):
+    """Outputs (N, D_out): ReLU hidden layers, then a linear (default) or ReLU output layer."""
+    relu_output, _ = _options("mean", output_activation, 1)
+    return _forward_cache(params, x_NxD, relu_output)[1][-1]
+
+
+def loss(params, x_NxD, y_NxK, *, reduction: str = "mean", output_activation: str = "linear"):
+    """L = 1/2 sum_n |y_hat_n - y_n|^2, divided by N for reduction="mean" (the default)."""
+    relu_output, scale = _options(reduction, output_activation, x_NxD.shape[0])
+    y_hat = _forward_cache(params, x_NxD, relu_output)[1][-1]
+    return 0.5 * scale * jnp.sum((y_hat - y_NxK) ** 2)
+
+
+def backward(params, x_NxD, y_NxK, *, reduction: str = "mean", output_activation: str = "linear"):
+    """(loss, grads) by hand-written backpropagation; grads has the structure of params.
+
+    With z_l = a_{l-1} W_l + b_l and a_l = act(z_l) (ReLU on hidden layers):
+        delta_L = (y_hat - y) * act_out'(z_L) / N        (no / N for reduction="sum"; act_out' = 1 if linear)
+        dL/dW_l = a_{l-1}^T delta_l,   dL/db_l = sum_n delta_l
+        delta_{l-1} = (delta_l W_l^T) * relu'(z_{l-1})
+    relu'(z) is taken as 1 for z > 0 and 0 otherwise (the same convention as jax.nn.relu).
+    """
+    relu_output, scale = _options(reduction, output_activation, x_NxD.shape[0])
+    return _backward(params, x_NxD, y_NxK, relu_output, scale)
 
 
 def r2_score(y_true, y_pred):
@@ -132,20 +144,24 @@ def r2_score(y_true, y_pred):
     return 1.0 - ss_res / ss_tot
 
 
-@functools.partial(jax.jit, static_argnames=("epochs", "batch_size", "reduction", "output_activation"))
-def _train(params, key, lr, x_tr, y_tr, x_te, y_te, *, epochs, batch_size, reduction, output_activation):
+@functools.partial(jax.jit, static_argnames=("epochs", "batch_size"))
+def _train(params, key, lr, sum_reduction, relu_output, x_tr, y_tr, x_te, y_te, *, epochs, batch_size):
+    """The whole run as one program: a scan over epochs of a scan over minibatches. lr and the two
+    failure-mode switches are traced, so changing them does not recompile."""
     n = x_tr.shape[0]
     steps = n // batch_size
+    grad_scale = jnp.where(sum_reduction, 1.0, 1.0 / batch_size).astype(lr.dtype)
 
     def sgd_step(p, idx):
-        _, g = backward(p, x_tr[idx], y_tr[idx], reduction=reduction, output_activation=output_activation)
+        _, g = _backward(p, x_tr[idx], y_tr[idx], relu_output, grad_scale)
         return jax.tree.map(lambda w, dw: w - lr * dw, p, g), None
 
     def epoch(p, k):
         perm = jax.random.permutation(k, n)[: steps * batch_size].reshape(steps, batch_size)
         p, _ = jax.lax.scan(sgd_step, p, perm)
-        train_loss = loss(p, x_tr, y_tr, reduction="mean", output_activation=output_activation)
-        test_r2 = r2_score(y_te, forward(p, x_te, output_activation=output_activation))
+        y_hat_tr = _forward_cache(p, x_tr, relu_output)[1][-1]
+        train_loss = 0.5 * jnp.mean(jnp.sum((y_hat_tr - y_tr) ** 2, axis=-1))
+        test_r2 = r2_score(y_te, _forward_cache(p, x_te, relu_output)[1][-1])
         return p, (train_loss, test_r2)
 
     params, (train_loss, test_r2) = jax.lax.scan(epoch, params, jax.random.split(key, epochs))
@@ -216,14 +232,14 @@ def train_scratch_mlp(
         params,
         key_train,
         jnp.asarray(lr, dtype),
+        jnp.asarray(reduction == "sum"),
+        jnp.asarray(output_activation == "relu"),
         jnp.asarray(x_tr, dtype),
         jnp.asarray(y_tr, dtype),
         jnp.asarray(x_te, dtype),
         jnp.asarray(y_te, dtype),
         epochs=int(epochs),
         batch_size=int(batch_size),
-        reduction=reduction,
-        output_activation=output_activation,
     )
     history = {"train_loss": np.asarray(train_loss), "test_r2": np.asarray(test_r2)}
     return params, history
