@@ -3,6 +3,8 @@ R^2 >= 0.95, and each cause of the course's R^2 = nan, switched on alone, breaks
 docstring says."""
 
 import itertools
+import runpy
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -249,3 +251,14 @@ def test_non_finite_inputs_are_rejected(data):
     x_train[3, 5] = np.nan
     with pytest.raises(ValueError, match="x_train contains non-finite"):
         mlp.train_scratch_mlp(x_train, *data[1:], **RUN)
+
+
+def test_script_writes_the_loss_curve(tmp_path, capsys):
+    """scripts/scratch_mlp.py end to end (same shapes and settings as above, so no new compile)."""
+    script = Path(__file__).resolve().parents[1] / "scripts" / "scratch_mlp.py"
+    main = runpy.run_path(str(script))["main"]
+    out = tmp_path / "loss.png"
+    main(["--out", str(out), "--course"])
+    assert out.stat().st_size > 10_000
+    printed = capsys.readouterr().out
+    assert "course recipe, linear output: final train loss nan, R^2 nan" in printed
