@@ -4,8 +4,10 @@ layer); the whole training run is one jitted program (epochs and minibatches are
 
 Why the course's NumPy MLP returned R^2 = nan on the Reynolds data, and what fixes each cause
 -------------------------------------------------------------------------------------------------
-Targets are Reynolds numbers of order 1000 and inputs are ~4096 vorticity pixels. Four things went wrong, and
-any one of the first three is enough to make SGD diverge to inf and then nan (R^2 of nan predictions is nan):
+Targets are Reynolds numbers of order 1000 and inputs are ~4096 vorticity pixels. The four causes below are the
+ones named in issue 6 (the course's code itself is not in this repository). Each of the first three, switched
+on alone at a learning rate that trains the fixed recipe, makes SGD overflow to inf and then nan (and R^2 of
+nan predictions is nan); tests/test_autodiff_scratch_mlp.py shows each one on a small synthetic data set.
 
 1. Unscaled targets. With y ~ 1000 the initial errors y_hat - y are ~1000, so the first gradients and steps are
    ~1000 times larger than for standardized targets at the same learning rate; the weights overshoot, the
@@ -13,18 +15,22 @@ any one of the first three is enough to make SGD diverge to inf and then nan (R^
    feature); R^2 is unchanged by that affine map, and predictions map back with y = y_std * y_hat + y_mean.
 2. Summed instead of averaged gradients. With L = sum over the batch, the gradient (and so the step) grows
    linearly with the batch size: a learning rate that is stable for batch 1 is B times too large for batch B.
-   Fix: average over the batch (reduction="mean"), so the step size does not depend on B.
+   Fix: average over the batch (reduction="mean"), so the step size does not depend on B. (Summing with the
+   learning rate divided by B is the same algorithm; a test checks that.)
 3. Initialization scale. Unit-normal weights on D = 4096 inputs give pre-activations with std ~ sqrt(D) = 64
-   times the input scale, and again sqrt(H) at every further layer: the initial outputs and gradients are
-   enormous. Fix: He initialization, std sqrt(2 / fan_in) for ReLU layers (Glorot, sqrt(2 / (fan_in +
-   fan_out)), is the analogue for tanh/linear), which keeps activations of order 1 through the layers.
+   times the input scale, and a further factor of about sqrt(H / 2) at every ReLU layer of width H: the
+   initial outputs and gradients are enormous. Fix: He initialization, std sqrt(2 / fan_in) for ReLU layers
+   (Glorot, sqrt(2 / (fan_in + fan_out)), is the analogue for tanh/linear layers), which keeps activations of
+   order 1 through the layers.
 4. ReLU on the output layer. A regression output must be able to take any real value. With a ReLU it cannot
-   go negative, so on standardized targets (half of them negative) R^2 is capped well below 1; and once every
-   output pre-activation is negative the output unit is dead, its gradient is exactly zero and nothing
-   learns. Fix: a linear (identity) output layer; ReLU only on the hidden layers.
+   go negative, so on standardized targets (about half of them negative) R^2 is capped well below 1 (at
+   1 - sum_{y<0} y^2 / SS_tot); and once every output pre-activation is negative the output unit is dead, its
+   gradient is exactly zero and nothing learns. Fix: a linear (identity) output layer, ReLU only on hidden
+   layers. (With all four causes at once, the reproduction here ends with a dead output unit and a frozen
+   loss rather than nan; drop only the ReLU output and the same recipe gives nan.)
 
-`train_scratch_mlp` keeps each cause as an option (`reduction`, `init`, `output_activation`, and the caller's
-choice to pass raw or standardized targets) so that the tests can show each failure beside the fix.
+`train_scratch_mlp` keeps each cause as an option (`reduction`, `init_method`, `output_activation`, and the
+caller's choice to pass raw or standardized targets) so that the tests can show each failure beside the fix.
 """
 
 from __future__ import annotations
@@ -138,7 +144,8 @@ def backward(params, x_NxD, y_NxK, *, reduction: str = "mean", output_activation
 
 
 def r2_score(y_true, y_pred):
-    """Coefficient of determination 1 - SS_res / SS_tot over all entries (nan if the predictions are)."""
+    """Coefficient of determination 1 - SS_res / SS_tot over all entries (nan if the predictions are; not
+    defined for constant y_true)."""
     ss_res = jnp.sum((y_true - y_pred) ** 2)
     ss_tot = jnp.sum((y_true - jnp.mean(y_true)) ** 2)
     return 1.0 - ss_res / ss_tot
@@ -197,8 +204,8 @@ def train_scratch_mlp(
     """Train the from-scratch MLP with minibatch SGD; returns (params, history).
 
     The data are used as given (data-agnostic): standardize X (per feature) and y (training mean and std)
-    before calling, as turbjax's data pipeline does; see the module docstring for what raw targets of order
-    1000 do. x_* are (N, D); y_* are (N,) or (N, K). Each epoch visits floor(N / batch_size) minibatches of a
+    before calling (scripts/scratch_mlp.py shows how); see the module docstring for what raw targets of order
+    1000 do. Training runs in float32 whatever the input dtype. x_* are (N, D); y_* are (N,) or (N, K). Each epoch visits floor(N / batch_size) minibatches of a
     fresh random permutation (the remainder is dropped for that epoch).
 
     history: numpy arrays of length `epochs`,
