@@ -1,0 +1,300 @@
+"""Build the train/test data set from a data config (see `configs/default.get_data_config`).
+
+    validate_data_config(cfg)      # every name and number, before any long work; raises ValueError
+    missing_files(cfg)             # files the train job would have to generate first
+    ds = build_dataset(cfg)        # Dataset(X_train, X_test, y_train, y_test, labels_*, re_*, frame_*, ...)
+
+Per Reynolds number, one file at a time: read the velocity, keep every `stride`-th frame and only the cells the
+crop window needs (plus a halo for the difference stencil), compute the vorticity in lattice units (dx = 1
+cell), crop, downsample, cast to float32, and drop the file's array before reading the next. Cropping before
+differencing gives bit-for-bit the same numbers as differencing the whole grid and cropping afterwards.
+
+With the defaults (course files or turbjax seed files, sample_every_steps=10, crop (160, 224) x (32, 96)) the
+data set is the course's: 4 x 600 = 2400 samples of 64 x 64 = 4096 features, 1920 train / 480 test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from turbjax.data import io
+from turbjax.data.splits import SPLITS, make_split
+from turbjax.data.transforms import check_window, downsample, flatten, unflatten
+from turbjax.data.vorticity import (
+    SCHEMES,
+    vorticity,
+    vorticity_course,
+    vorticity_forward,
+    vorticity_grid_shape,
+)
+
+TARGETS = ("reynolds", "forecast")
+_HALO = 2  # cells of velocity kept around the crop window: the one-sided edge stencil reaches 2 cells in
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Dataset:
+    """Train and test arrays (numpy, host memory), like the course's data set object.
+
+    X_*       float32 (N, features): flattened, unstandardized vorticity images (row-major, y fastest)
+    y_*       float32 (N,) Reynolds numbers for target "reynolds"; float32 (N, features) for target "forecast"
+              (the flattened vorticity `horizon` samples later in the same series)
+    labels_*  int32 (N,) index of the sample's Reynolds number in `classes` (for classification)
+    re_*      float32 (N,) the sample's Reynolds number (also for target "forecast")
+    frame_*   int64 (N,) index of the sample's frame in its file (before the time stride)
+    classes   sorted tuple of the Reynolds numbers in the data (the held-out ones included)
+    image_shape  (h, w) of one sample; `reshape(X)` turns (N, h*w) back into (N, h, w)
+    dropped   samples in neither set (the "time" split's gap), reported, never silent
+
+    `len(ds)` is the number of training samples and `ds[i]` is the training pair (X_train[i], y_train[i]);
+    i may be an int, a slice or an index array (a minibatch).
+    """
+
+    X_train: np.ndarray
+    X_test: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+    labels_train: np.ndarray
+    labels_test: np.ndarray
+    re_train: np.ndarray
+    re_test: np.ndarray
+    frame_train: np.ndarray
+    frame_test: np.ndarray
+    classes: tuple[float, ...]
+    image_shape: tuple[int, int]
+    target: str = "reynolds"
+    split: str = "random"
+    dropped: int = 0
+
+    def reshape(self, X):
+        """(N, h*w) -> (N, h, w) images (or (h*w,) -> (h, w))."""
+        return unflatten(X, self.image_shape)
+
+    def __len__(self) -> int:
+        return int(self.X_train.shape[0])
+
+    def __getitem__(self, index):
+        return self.X_train[index], self.y_train[index]
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X_train.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def summary(self) -> str:
+        h, w = self.image_shape
+        text = (
+            f"{len(self.X_train)} train / {len(self.X_test)} test samples of {h}x{w} = {self.n_features} "
+            f"features, Re {list(self.classes)}, split {self.split!r}, target {self.target!r}"
+        )
+        if self.dropped:
+            text += f", {self.dropped} samples dropped in the gap between train and test"
+        return text
+
+
+def _get(cfg, name: str):
+    try:
+        return cfg[name]
+    except (KeyError, AttributeError):
+        raise ValueError(f"the data config has no field {name!r}; start from configs/default.get_data_config()")
+
+
+def _positive_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}={value!r} must be an integer >= {minimum}")
+    return int(value)
+
+
+def _window(value, name: str) -> tuple[int, int]:
+    if (
+        not isinstance(value, Sequence)
+        or len(value) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
+    ):
+        raise ValueError(f"{name}={value!r} must be a pair of integers (start, stop) on the vorticity grid")
+    start, stop = int(value[0]), int(value[1])
+    if not 0 <= start < stop:
+        raise ValueError(f"{name}=({start}, {stop}) must satisfy 0 <= start < stop (a half-open window)")
+    return start, stop
+
+
+def validate_data_config(cfg) -> None:
+    """Check every field of a data config; raise ValueError (PermissionError for an un-opted-in pickle format)
+    naming the value, what was expected and what to do. Reads no file. Call before any long work."""
+    fmt = _get(cfg, "format")
+    if fmt not in io.FORMATS:
+        raise ValueError(f"unknown data format {fmt!r}; expected one of {io.FORMATS}")
+    if not isinstance(_get(cfg, "trust_pickle"), bool):
+        raise ValueError(f"trust_pickle={cfg['trust_pickle']!r} must be True or False")  # noqa: TRY004
+    if fmt == "course" and not cfg["trust_pickle"]:
+        src = io.data_path(_get(cfg, "dir"), _get(cfg, "reynolds")[0], "course") if cfg["reynolds"] else "FILES"
+        raise PermissionError(
+            "format='course' reads the course's original files, but " + io.PICKLE_HINT.format(src=src)
+        )
+    for name, allowed in (("vorticity", SCHEMES), ("target", TARGETS), ("split", SPLITS)):
+        if _get(cfg, name) not in allowed:
+            raise ValueError(f"unknown {name} {cfg[name]!r}; expected one of {allowed}")
+    reynolds = _get(cfg, "reynolds")
+    if (
+        not isinstance(reynolds, Sequence)
+        or len(reynolds) < 1
+        or not all(isinstance(r, (int, float)) and not isinstance(r, bool) and r > 0 for r in reynolds)
+    ):
+        raise ValueError(f"reynolds={reynolds!r} must be a non-empty sequence of positive numbers")
+    if len({float(r) for r in reynolds}) != len(reynolds):
+        raise ValueError(f"reynolds={tuple(reynolds)} contains duplicates; list each Reynolds number once")
+    _positive_int(_get(cfg, "sample_every_steps"), "sample_every_steps")
+    x0, x1 = _window(_get(cfg, "crop_x"), "crop_x")
+    y0, y1 = _window(_get(cfg, "crop_y"), "crop_y")
+    factor = _positive_int(_get(cfg, "downsample"), "downsample")
+    if (x1 - x0) % factor or (y1 - y0) % factor:
+        raise ValueError(
+            f"downsample={factor} does not divide the crop window {x1 - x0} x {y1 - y0} "
+            f"(crop_x={(x0, x1)}, crop_y={(y0, y1)}); choose sides that are multiples of {factor}"
+        )
+    test_fraction = _get(cfg, "test_fraction")
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction={test_fraction!r} must lie strictly between 0 and 1, e.g. 0.2")
+    gap = _positive_int(_get(cfg, "gap"), "gap", minimum=0)
+    horizon = _positive_int(_get(cfg, "horizon"), "horizon")
+    _positive_int(_get(cfg, "seed"), "seed", minimum=0)
+    if cfg["split"] == "time" and cfg["target"] == "forecast" and gap < horizon:
+        raise ValueError(
+            f"gap={gap} < horizon={horizon}: with the 'time' split and target 'forecast' the targets of the last "
+            f"training samples would be test inputs; set gap >= horizon"
+        )
+    if cfg["split"] == "heldout_re":
+        heldout = _get(cfg, "heldout")
+        if not isinstance(heldout, Sequence) or len(heldout) < 1:
+            raise ValueError(f"heldout={heldout!r} must name at least one Reynolds number from {tuple(reynolds)}")
+        known = {float(r) for r in reynolds}
+        absent = [h for h in heldout if float(h) not in known]
+        if absent:
+            raise ValueError(
+                f"held-out Reynolds number(s) {absent} are not in reynolds={tuple(reynolds)}; "
+                f"hold out a subset of these"
+            )
+        if {float(h) for h in heldout} >= known:
+            raise ValueError(
+                f"heldout={tuple(heldout)} holds out every Reynolds number in reynolds={tuple(reynolds)}, "
+                f"leaving no training data; keep at least one for training"
+            )
+
+
+def missing_files(cfg) -> list[Path]:
+    """The data files `build_dataset(cfg)` needs that do not exist (empty when all are there)."""
+    return io.missing_data_files(_get(cfg, "dir"), _get(cfg, "reynolds"), _get(cfg, "format"))
+
+
+def wake_vorticity(velocity, *, layout: str = "ux,uy", stride: int = 1, crop_x, crop_y, scheme: str = "central",
+                   factor: int = 1, where: str = ""):
+    """Velocity (T, nx, ny, 2) -> float32 vorticity images (ceil(T / stride), h, w), cropping before differencing.
+
+    `layout` is "ux,uy" (turbjax) or "-ux,uy" (the course's files). Scheme "course" on "-ux,uy" is the course's
+    exact formula; on "ux,uy" the same forward differences (bit-for-bit the same numbers); scheme "central" is
+    `vorticity(., dx=1)`. The crop window is on the vorticity grid of the scheme (course: (nx - 1, ny - 1)).
+    """
+    if layout not in ("ux,uy", "-ux,uy"):
+        raise ValueError(f"unknown velocity layout {layout!r}; expected 'ux,uy' or '-ux,uy'")
+    _, nx, ny, _ = velocity.shape
+    gx, gy = vorticity_grid_shape(nx, ny, scheme)
+    grid = f"the {gx}x{gy} {scheme!r} vorticity grid of a {nx}x{ny} velocity grid" + (f" ({where})" if where else "")
+    x0, x1 = check_window(crop_x, gx, "crop_x", f" x range [0, {gx}) of {grid}")
+    y0, y1 = check_window(crop_y, gy, "crop_y", f" y range [0, {gy}) of {grid}")
+    if scheme == "course":
+        v = velocity[::stride, x0 : x1 + 1, y0 : y1 + 1]
+        omega = vorticity_course(v) if layout == "-ux,uy" else vorticity_forward(v)
+    else:
+        a, b = max(0, x0 - _HALO), min(nx, x1 + _HALO)
+        c, d = max(0, y0 - _HALO), min(ny, y1 + _HALO)
+        v = velocity[::stride, a:b, c:d]
+        if layout == "-ux,uy":
+            v = np.stack([-v[..., 0], v[..., 1]], axis=-1)
+        omega = vorticity(v, dx=1.0)[:, x0 - a : x1 - a, y0 - c : y1 - c]
+    return np.asarray(downsample(omega, factor), dtype=np.float32)
+
+
+def _read_series(path: Path, cfg, reynolds: float, grid: tuple | None):
+    """One file -> (images float32 (n, h, w), frame indices (n,), velocity grid (nx, ny))."""
+    fmt = cfg["format"]
+    velocity, meta = io.read_velocity(path, fmt, trust_pickle=cfg["trust_pickle"])
+    if fmt == "turbjax" and not np.isclose(float(meta["reynolds"]), reynolds):
+        raise ValueError(
+            f"{path} says reynolds={meta['reynolds']:g} but its name is for Re {reynolds:g}; "
+            f"regenerate or rename the file"
+        )
+    shape = velocity.shape[1:3]
+    if grid is not None and shape != grid:
+        raise ValueError(
+            f"{path} has a {shape[0]}x{shape[1]} grid but the files before it have {grid[0]}x{grid[1]}; "
+            f"all Reynolds numbers must share one grid (regenerate with the same preset)"
+        )
+    stride = io.frame_stride_for(cfg["sample_every_steps"], meta["frame_stride"], path)
+    images = wake_vorticity(
+        velocity,
+        layout=meta["layout"],
+        stride=stride,
+        crop_x=tuple(cfg["crop_x"]),
+        crop_y=tuple(cfg["crop_y"]),
+        scheme=cfg["vorticity"],
+        factor=cfg["downsample"],
+        where=str(path),
+    )
+    frames = np.arange(0, velocity.shape[0], stride, dtype=np.int64)
+    return images, frames, shape
+
+
+def build_dataset(cfg) -> Dataset:
+    """Validate `cfg`, read one file per Reynolds number (one at a time), preprocess, split. See the module doc."""
+    validate_data_config(cfg)
+    files = io.find_data_files(cfg["dir"], cfg["reynolds"], cfg["format"])
+    classes = tuple(sorted(float(r) for r in cfg["reynolds"]))
+    horizon = int(cfg["horizon"])
+    xs, ys, res, frames_all, labels = [], [], [], [], []
+    grid = None
+    for label, r in enumerate(classes):
+        images, frames, grid = _read_series(files[r], cfg, r, grid)
+        x = flatten(images)
+        if cfg["target"] == "forecast":
+            if images.shape[0] <= horizon:
+                raise ValueError(
+                    f"{files[r]} gives {images.shape[0]} samples, too few for forecast horizon={horizon}; "
+                    f"lower the horizon or sample_every_steps"
+                )
+            ys.append(x[horizon:])
+            x, frames = x[:-horizon], frames[:-horizon]
+        xs.append(x)
+        res.append(np.full(x.shape[0], r, np.float64))
+        frames_all.append(frames)
+        labels.append(np.full(x.shape[0], label, np.int32))
+    X = np.concatenate(xs)
+    re = np.concatenate(res)
+    frame = np.concatenate(frames_all)
+    label = np.concatenate(labels)
+    y = np.concatenate(ys) if cfg["target"] == "forecast" else re.astype(np.float32)
+    split = make_split(
+        cfg["split"], re, frame, test_fraction=cfg["test_fraction"], gap=cfg["gap"], heldout=cfg["heldout"],
+        seed=cfg["seed"],
+    )
+    h, w = images.shape[1:]
+    ds = Dataset(
+        X_train=X[split.train], X_test=X[split.test],
+        y_train=y[split.train], y_test=y[split.test],
+        labels_train=label[split.train], labels_test=label[split.test],
+        re_train=re[split.train].astype(np.float32), re_test=re[split.test].astype(np.float32),
+        frame_train=frame[split.train], frame_test=frame[split.test],
+        classes=classes, image_shape=(int(h), int(w)), target=cfg["target"], split=cfg["split"],
+        dropped=int(split.dropped),
+    )
+    log.info("data set: %s", ds.summary())
+    return ds
