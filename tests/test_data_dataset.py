@@ -150,7 +150,7 @@ def test_course_files_and_converted_files_give_the_same_data(tmp_path):
     for re in RES:
         convert_file(io.data_path(src, re, "course"), out, trust_pickle=True)
     for scheme in ("course", "central"):
-        kw = dict(vorticity=scheme, crop_x=(2, 10), crop_y=(1, 9), sample_every_steps=4)
+        kw = {"vorticity": scheme, "crop_x": (2, 10), "crop_y": (1, 9), "sample_every_steps": 4}
         a = build_dataset(small_config(src, format="course", trust_pickle=True, **kw))
         b = build_dataset(small_config(out, **kw))
         np.testing.assert_array_equal(a.frame_train, b.frame_train)
@@ -223,8 +223,8 @@ def test_default_config_is_valid():
     ("overrides", "error", "message"),
     [
         ({"format": "hdf5"}, ValueError, r"unknown data format 'hdf5'; expected one of \('turbjax', 'course'\)"),
-        ({"format": "course"}, PermissionError, r"format='course' reads the course's original files, but it is a "
-                                                r"pickle.*trust_pickle=True.*turbjax.data.convert"),
+        ({"format": "course"}, PermissionError, (r"format='course' reads the course's original files, but it is a "
+                                                r"pickle.*trust_pickle=True.*turbjax.data.convert")),
         ({"vorticity": "upwind"}, ValueError, r"unknown vorticity 'upwind'; expected one of \('central', 'course'\)"),
         ({"target": "class"}, ValueError, r"unknown target 'class'; expected one of \('reynolds', 'forecast'\)"),
         ({"split": "kfold"}, ValueError, r"unknown split 'kfold'; expected one of \('random', 'time', 'heldout_re'\)"),
@@ -294,7 +294,7 @@ def test_build_errors_mismatched_files(tmp_path):
     v = np.zeros((4, 8, 6, 2), np.float32)
     io.save_snapshots(io.snapshot_path(tmp_path, 300), v, reynolds=300, dx=1, dt=1, frame_stride=10, first_step=0)
     io.save_snapshots(io.snapshot_path(tmp_path, 600), v, reynolds=650, dx=1, dt=1, frame_stride=10, first_step=0)
-    kw = dict(reynolds=(300.0, 600.0), crop_x=(0, 4), crop_y=(0, 4), split="time", gap=0)
+    kw = {"reynolds": (300.0, 600.0), "crop_x": (0, 4), "crop_y": (0, 4), "split": "time", "gap": 0}
     with pytest.raises(ValueError, match=r"vortex_street_Re_600.npz says reynolds=650 but its name is for Re 600"):
         build_dataset(small_config(tmp_path, **kw))
     io.save_snapshots(io.snapshot_path(tmp_path, 600), v[:, :7], reynolds=600, dx=1, dt=1, frame_stride=10,

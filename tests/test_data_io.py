@@ -25,7 +25,7 @@ def test_course_file_round_trip_with_opt_in(tmp_path):
     loaded = io.load_course_velocity(path, trust_pickle=True)
     assert loaded.dtype == np.float64
     np.testing.assert_array_equal(loaded, raw)
-    velocity, meta = io.read_velocity(path, "course", trust_pickle=True)
+    _velocity, meta = io.read_velocity(path, "course", trust_pickle=True)
     assert meta["reynolds"] == 600 and meta["frame_stride"] == 2 and meta["first_step"] == 42000
     assert meta["layout"] == "-ux,uy"
 

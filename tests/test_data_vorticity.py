@@ -43,7 +43,7 @@ def test_linear_shear():
 def test_quadratic_field_is_exact_at_the_edges_too():
     # uy = x^2 -> d uy/dx = 2x, also at the one-sided edges (second order is exact for quadratics).
     dx = 0.25
-    X, Y = grid(8, 5, dx)
+    X, _Y = grid(8, 5, dx)
     omega = vorticity(field(0 * X, X**2), dx)
     np.testing.assert_allclose(omega, np.broadcast_to(2 * X, omega.shape), atol=1e-12)
 
