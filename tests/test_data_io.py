@@ -138,3 +138,57 @@ def test_turbjax_reader_checks_shape(tmp_path):
              first_step=0, generator="x", version="0")
     with pytest.raises(ValueError, match=r"velocity has shape \(2, 3, 4\), expected"):
         io.read_velocity(path)
+
+
+@pytest.mark.parametrize("chunk_bytes", [997, 4096, 1 << 23])
+@pytest.mark.parametrize(("stride", "x", "y"), [(1, slice(None), slice(None)), (5, slice(3, 9), slice(0, 4)),
+                                               (7, slice(15, 16), slice(2, 12))])
+def test_streamed_read_strides_and_crops_exactly(tmp_path, chunk_bytes, stride, x, y):
+    raw = course_raw(frames=40)  # 120 kB of data: above STREAM_MIN_BYTES, so it is streamed
+    path = write_course(tmp_path, 300, raw)
+    header = io.course_header(path, trust_pickle=True)
+    assert header.data is None and header.shape == raw.shape and header.dtype == np.float64
+    assert header.length > raw.nbytes  # latin1-as-UTF-8: bytes >= 0x80 take two
+    out = io.read_course_frames(path, trust_pickle=True, stride=stride, x=x, y=y, chunk_bytes=chunk_bytes)
+    np.testing.assert_array_equal(out, raw[::stride, x, y])
+
+
+def test_small_course_file_is_read_with_its_header(tmp_path):
+    raw = course_raw(frames=3, nx=4, ny=3)
+    path = write_course(tmp_path, 300, raw)
+    assert io.course_header(path, trust_pickle=True).data is not None
+    np.testing.assert_array_equal(io.read_course_frames(path, trust_pickle=True, stride=2), raw[::2])
+    np.testing.assert_array_equal(io.load_course_velocity(path, trust_pickle=True), raw)
+
+
+def test_fortran_ordered_course_file(tmp_path):
+    raw = np.asfortranarray(course_raw(frames=40))
+    path = write_course(tmp_path, 300, raw)
+    assert io.course_header(path, trust_pickle=True).fortran
+    np.testing.assert_array_equal(io.load_course_velocity(path, trust_pickle=True), raw)
+
+
+def test_streamed_read_reports_nonfinite_frames_it_skips_too(tmp_path):
+    raw = course_raw(frames=40)
+    raw[3, 0, 0, 0] = np.inf  # not a kept frame with stride 5, still reported
+    raw[20, 15, 11, 1] = np.nan
+    path = write_course(tmp_path, 300, raw)
+    with pytest.raises(ValueError, match=r"Re_300_largefile.npz: 2 of 40 frames contain NaN or inf \(frames 3, 20\)"):
+        io.read_course_frames(path, trust_pickle=True, stride=5, chunk_bytes=5000)
+
+
+def test_truncated_course_file(tmp_path):
+    path = write_course(tmp_path, 300, course_raw(frames=40))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cannot read the course file .*Re_300_largefile.npz"):
+        io.read_course_frames(path, trust_pickle=True)
+
+
+def test_course_file_with_wrong_shape_or_dtype_is_refused_before_its_data_is_read(tmp_path):
+    path = write_course(tmp_path, 300, course_raw(frames=40)[..., 0])
+    with pytest.raises(ValueError, match=r"velocity has shape \(40, 16, 12\), expected \(time, nx, ny, 2\)"):
+        io.read_course_frames(path, trust_pickle=True)
+    path = write_course(tmp_path, 300, (course_raw(frames=40) * 100).astype(np.int64))
+    with pytest.raises(ValueError, match=r"velocity has dtype int64, expected float32 or float64"):
+        io.read_course_frames(path, trust_pickle=True)

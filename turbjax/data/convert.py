@@ -42,15 +42,21 @@ def course_files(sources) -> list[Path]:
 
 
 def convert_file(src: str | Path, out_dir: str | Path, *, trust_pickle: bool = False) -> Path:
-    """Convert one course file; returns the path written."""
+    """Convert one course file (streamed: the float32 output plus one chunk in memory); returns the path written."""
     src = Path(src)
     reynolds = io.course_reynolds(src)
-    raw = io.load_course_velocity(src, trust_pickle=trust_pickle)
-    io.check_velocity(raw, src)
-    velocity = np.empty(raw.shape, np.float32)
-    np.negative(raw[..., 0], out=velocity[..., 0], casting="same_kind")
-    velocity[..., 1] = raw[..., 1]
-    del raw
+    header = io.course_header(src, trust_pickle=trust_pickle)
+    io.check_layout(header.shape, header.dtype, src)
+    velocity = np.empty(header.shape, np.float32)
+    bad = []
+    for start, block in io.iter_course_frames(header):
+        finite = np.isfinite(block).reshape(block.shape[0], -1).all(axis=1)
+        bad.extend((start + np.flatnonzero(~finite)).tolist())
+        stop = start + block.shape[0]
+        np.negative(block[..., 0], out=velocity[start:stop, ..., 0], casting="same_kind")  # stored -ux -> ux
+        velocity[start:stop, ..., 1] = block[..., 1]
+    if bad:
+        raise ValueError(io.nonfinite_message(bad, header.shape[0], src))
     return io.save_snapshots(
         io.snapshot_path(out_dir, reynolds),
         velocity,

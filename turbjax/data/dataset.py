@@ -196,6 +196,26 @@ def missing_files(cfg) -> list[Path]:
     return io.missing_data_files(_get(cfg, "dir"), _get(cfg, "reynolds"), _get(cfg, "format"))
 
 
+def velocity_window(nx: int, ny: int, *, crop_x, crop_y, scheme: str = "central", where: str = ""):
+    """The velocity cells that the vorticity crop window needs, and the window relative to them.
+
+    Returns (x, y, local_x, local_y): slices of the velocity grid, and crop_x, crop_y shifted to the block
+    velocity[:, x, y]. "course" (forward differences) needs one extra cell after the window; "central" keeps
+    up to `_HALO` = 2 cells on each side (clamped at the grid), so the stencil, one-sided at a true grid edge,
+    is the same as on the whole grid. Error if the window leaves the scheme's vorticity grid.
+    """
+    gx, gy = vorticity_grid_shape(nx, ny, scheme)
+    grid = f"the {gx}x{gy} {scheme!r} vorticity grid of a {nx}x{ny} velocity grid" + (f" ({where})" if where else "")
+    x0, x1 = check_window(crop_x, gx, "crop_x", f" x range [0, {gx}) of {grid}")
+    y0, y1 = check_window(crop_y, gy, "crop_y", f" y range [0, {gy}) of {grid}")
+    if scheme == "course":
+        a, b, c, d = x0, x1 + 1, y0, y1 + 1
+    else:
+        a, b = max(0, x0 - _HALO), min(nx, x1 + _HALO)
+        c, d = max(0, y0 - _HALO), min(ny, y1 + _HALO)
+    return slice(a, b), slice(c, d), (x0 - a, x1 - a), (y0 - c, y1 - c)
+
+
 def wake_vorticity(velocity, *, layout: str = "ux,uy", stride: int = 1, crop_x, crop_y, scheme: str = "central",
                    factor: int = 1, where: str = ""):
     """Velocity (T, nx, ny, 2) -> float32 vorticity images (ceil(T / stride), h, w), cropping before differencing.
@@ -203,55 +223,60 @@ def wake_vorticity(velocity, *, layout: str = "ux,uy", stride: int = 1, crop_x, 
     `layout` is "ux,uy" (turbjax) or "-ux,uy" (the course's files). Scheme "course" on "-ux,uy" is the course's
     exact formula; on "ux,uy" the same forward differences (bit-for-bit the same numbers); scheme "central" is
     `vorticity(., dx=1)`. The crop window is on the vorticity grid of the scheme (course: (nx - 1, ny - 1)).
+    The result equals differencing the whole grid and cropping afterwards, bit for bit.
     """
     if layout not in ("ux,uy", "-ux,uy"):
         raise ValueError(f"unknown velocity layout {layout!r}; expected 'ux,uy' or '-ux,uy'")
     _, nx, ny, _ = velocity.shape
-    gx, gy = vorticity_grid_shape(nx, ny, scheme)
-    grid = f"the {gx}x{gy} {scheme!r} vorticity grid of a {nx}x{ny} velocity grid" + (f" ({where})" if where else "")
-    x0, x1 = check_window(crop_x, gx, "crop_x", f" x range [0, {gx}) of {grid}")
-    y0, y1 = check_window(crop_y, gy, "crop_y", f" y range [0, {gy}) of {grid}")
+    xs, ys, (x0, x1), (y0, y1) = velocity_window(nx, ny, crop_x=crop_x, crop_y=crop_y, scheme=scheme, where=where)
+    v = velocity[::stride, xs, ys]
     if scheme == "course":
-        v = velocity[::stride, x0 : x1 + 1, y0 : y1 + 1]
         omega = vorticity_course(v) if layout == "-ux,uy" else vorticity_forward(v)
     else:
-        a, b = max(0, x0 - _HALO), min(nx, x1 + _HALO)
-        c, d = max(0, y0 - _HALO), min(ny, y1 + _HALO)
-        v = velocity[::stride, a:b, c:d]
         if layout == "-ux,uy":
             v = np.stack([-v[..., 0], v[..., 1]], axis=-1)
-        omega = vorticity(v, dx=1.0)[:, x0 - a : x1 - a, y0 - c : y1 - c]
+        omega = vorticity(v, dx=1.0)[:, x0:x1, y0:y1]
     return np.asarray(downsample(omega, factor), dtype=np.float32)
 
 
-def _read_series(path: Path, cfg, reynolds: float, grid: tuple | None):
-    """One file -> (images float32 (n, h, w), frame indices (n,), velocity grid (nx, ny))."""
-    fmt = cfg["format"]
-    velocity, meta = io.read_velocity(path, fmt, trust_pickle=cfg["trust_pickle"])
-    if fmt == "turbjax" and not np.isclose(float(meta["reynolds"]), reynolds):
-        raise ValueError(
-            f"{path} says reynolds={meta['reynolds']:g} but its name is for Re {reynolds:g}; "
-            f"regenerate or rename the file"
-        )
-    shape = velocity.shape[1:3]
+def _check_grid(path, shape, grid):
     if grid is not None and shape != grid:
         raise ValueError(
             f"{path} has a {shape[0]}x{shape[1]} grid but the files before it have {grid[0]}x{grid[1]}; "
             f"all Reynolds numbers must share one grid (regenerate with the same preset)"
         )
+
+
+def _read_series(path: Path, cfg, reynolds: float, grid: tuple | None):
+    """One file -> (images float32 (n, h, w), frame indices (n,), velocity grid (nx, ny)).
+
+    Course files are streamed: only the kept frames' window cells are ever in memory. turbjax files are read
+    whole (float32, 157 MB for a seed file) and dropped before the next file.
+    """
+    kw = {"crop_x": tuple(cfg["crop_x"]), "crop_y": tuple(cfg["crop_y"]), "scheme": cfg["vorticity"],
+          "factor": cfg["downsample"], "where": str(path)}
+    if cfg["format"] == "course":
+        header = io.course_header(path, trust_pickle=cfg["trust_pickle"])
+        io.check_layout(header.shape, header.dtype, path)
+        t, nx, ny, _ = header.shape
+        _check_grid(path, (nx, ny), grid)
+        stride = io.frame_stride_for(cfg["sample_every_steps"], io.COURSE_FRAME_STRIDE, path)
+        xs, ys, kw["crop_x"], kw["crop_y"] = velocity_window(
+            nx, ny, crop_x=kw["crop_x"], crop_y=kw["crop_y"], scheme=kw["scheme"], where=kw["where"])
+        block = io.read_course_frames(path, trust_pickle=True, stride=stride, x=xs, y=ys)
+        images = wake_vorticity(block, layout="-ux,uy", **kw)
+        return images, np.arange(0, t, stride, dtype=np.int64), (nx, ny)
+    velocity, meta = io.read_velocity(path, "turbjax")
+    if not np.isclose(float(meta["reynolds"]), reynolds):
+        raise ValueError(
+            f"{path} says reynolds={meta['reynolds']:g} but its name is for Re {reynolds:g}; "
+            f"regenerate or rename the file"
+        )
+    shape = velocity.shape[1:3]
+    _check_grid(path, shape, grid)
     stride = io.frame_stride_for(cfg["sample_every_steps"], meta["frame_stride"], path)
-    images = wake_vorticity(
-        velocity,
-        layout=meta["layout"],
-        stride=stride,
-        crop_x=tuple(cfg["crop_x"]),
-        crop_y=tuple(cfg["crop_y"]),
-        scheme=cfg["vorticity"],
-        factor=cfg["downsample"],
-        where=str(path),
-    )
-    frames = np.arange(0, velocity.shape[0], stride, dtype=np.int64)
-    return images, frames, shape
+    images = wake_vorticity(velocity, layout=meta["layout"], stride=stride, **kw)
+    return images, np.arange(0, velocity.shape[0], stride, dtype=np.int64), shape
 
 
 def build_dataset(cfg) -> Dataset:

@@ -13,10 +13,14 @@ and optionally `probe_uy` (steps,) with `probe_xy` (2,) physical position of the
 from __future__ import annotations
 
 import _codecs
+import codecs
+import math
 import os
 import pickle
 import re
+import struct
 from pathlib import Path
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -172,23 +176,65 @@ def course_reynolds(path: str | os.PathLike) -> float:
     return float(m.group(1))
 
 
-def _reconstruct_function():
-    # numpy 2 pickles arrays via numpy._core.multiarray._reconstruct, numpy 1 via numpy.core.multiarray.
-    return np.zeros(1).__reduce__()[0]
+# numpy 2 pickles arrays via numpy._core.multiarray._reconstruct, numpy 1 via numpy.core.multiarray.
+_RECONSTRUCT_MODULES = ("numpy.core.multiarray", "numpy._core.multiarray")
+STREAM_MIN_BYTES = 1 << 16  # pickled strings at least this long are streamed from the file, not loaded
+
+
+class _Deferred(NamedTuple):
+    """A long pickled string left in the file: its UTF-8 bytes start at `offset` and are `length` long."""
+
+    offset: int
+    length: int
+
+
+class _ArrayRecipe:
+    """Stands in for the array `_reconstruct` would make; keeps the arguments of its `__setstate__`."""
+
+    def __init__(self, *args):
+        self.state = None
+
+    def __setstate__(self, state):
+        self.state = state
 
 
 def _latin1_encode(text, encoding="latin1"):
-    if encoding != "latin1" or not isinstance(text, str):
-        raise pickle.UnpicklingError("only latin1-encoded array bytes are allowed in a course file")
-    return _codecs.encode(text, "latin1")
+    if encoding != "latin1":
+        raise pickle.UnpicklingError(f"only latin1-encoded array bytes are allowed in a course file, got {encoding!r}")
+    if isinstance(text, _Deferred):
+        return text
+    if isinstance(text, str):
+        return _codecs.encode(text, "latin1")
+    raise pickle.UnpicklingError(f"expected the array's bytes as a string, got {type(text).__name__}")
 
 
-class _ArrayOnlyUnpickler(pickle.Unpickler):
-    """Defence in depth: resolves only the globals that a pickled numpy array needs (never arbitrary callables)."""
+class _CourseUnpickler(pickle._Unpickler):
+    """Reads the structure of a pickled numpy array without its data, and without calling anything but numpy's
+    dtype constructor: globals are resolved from an allowlist (a file that names any other callable is refused),
+    `_reconstruct` is replaced by a recipe that records shape, dtype and order, and the long latin1 string that
+    holds the data (protocol 2, as written by `ndarray.dump`) is skipped and recorded as an offset."""
+
+    dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
+
+    def __init__(self, file, stream_min_bytes: int):
+        super().__init__(file)
+        self._source = file
+        self._stream_min_bytes = stream_min_bytes
+
+    def _load_binunicode(self):
+        (n,) = struct.unpack("<I", self.read(4))
+        if n >= self._stream_min_bytes and self.proto < 4:  # no framing below protocol 4: offsets are file offsets
+            offset = self._source.tell()
+            self._source.seek(n, os.SEEK_CUR)
+            self.append(_Deferred(offset, n))
+            return
+        self.append(str(self.read(n), "utf-8", "surrogatepass"))
+
+    dispatch[pickle.BINUNICODE[0]] = _load_binunicode
 
     def find_class(self, module, name):
-        if name == "_reconstruct" and module in ("numpy.core.multiarray", "numpy._core.multiarray"):
-            return _reconstruct_function()
+        if name == "_reconstruct" and module in _RECONSTRUCT_MODULES:
+            return _ArrayRecipe
         if module == "numpy" and name == "ndarray":
             return np.ndarray
         if module == "numpy" and name == "dtype":
@@ -200,13 +246,21 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
         )
 
 
-def load_course_velocity(path: str | os.PathLike, *, trust_pickle: bool = False) -> np.ndarray:
-    """The course's raw array (T, nx, ny, 2) float64, components (-ux, uy), written by `ndarray.dump`.
+class CourseArray(NamedTuple):
+    """The header of a course file: where and how its array is stored (the data itself is not read)."""
 
-    Refuses unless `trust_pickle=True`. Even then only numpy-array globals are resolved (a restricted
-    unpickler), so a file that tries to call anything else is rejected. The whole file is read (about 1.5 GB
-    for the course's 3000 frames); callers keep one at a time.
-    """
+    path: Path
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fortran: bool
+    data: bytes | None  # the array's bytes when small enough to have been read with the header
+    offset: int  # else: UTF-8 (latin1-as-unicode) encoded bytes at [offset, offset + length) of the file
+    length: int
+
+
+def course_header(path: str | os.PathLike, *, trust_pickle: bool = False,
+                  stream_min_bytes: int = STREAM_MIN_BYTES) -> CourseArray:
+    """Parse a course file's pickle up to, not into, its data. Refuses unless `trust_pickle=True`."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no course data file at {path}; {GENERATE_HINT.format(dir=path.parent)} "
@@ -223,23 +277,145 @@ def load_course_velocity(path: str | os.PathLike, *, trust_pickle: bool = False)
                 f"{kind}. For turbjax's own .npz files use format='turbjax'"
             )
         try:
-            raw = _ArrayOnlyUnpickler(f).load()
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as e:
+            recipe = _CourseUnpickler(f, stream_min_bytes).load()
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, struct.error, UnicodeError) as e:
             raise ValueError(f"cannot read the course file {path}: {e}") from e
-    if not isinstance(raw, np.ndarray):
-        raise TypeError(f"{path} holds a {type(raw).__name__}, expected a numpy array (T, nx, ny, 2)")
-    return raw
+    if not isinstance(recipe, _ArrayRecipe):
+        raise TypeError(f"{path} holds a {type(recipe).__name__}, expected a numpy array (T, nx, ny, 2)")
+    state = recipe.state
+    if not (isinstance(state, tuple) and len(state) == 5 and isinstance(state[2], np.dtype)
+            and isinstance(state[4], (bytes, _Deferred))):
+        raise ValueError(f"cannot read the course file {path}: not a plain numeric numpy array pickle")
+    _, shape, dtype, fortran, data = state
+    shape = tuple(int(s) for s in shape)
+    if isinstance(data, bytes):
+        if len(data) != dtype.itemsize * math.prod(shape):
+            raise ValueError(f"cannot read the course file {path}: {len(data)} data bytes for shape {shape} {dtype}")
+        return CourseArray(path, shape, dtype, bool(fortran), data, 0, 0)
+    return CourseArray(path, shape, dtype, bool(fortran), None, data.offset, data.length)
+
+
+def iter_course_frames(header: CourseArray, *, chunk_bytes: int = 1 << 23):
+    """Yield (first_frame, frames (k, *shape[1:])) blocks of a course file's array, in order, decoding its data
+    from the file a chunk at a time: memory stays at a few frames plus `chunk_bytes`, whatever the file size."""
+    shape, dtype = header.shape, header.dtype
+    if header.data is not None or header.fortran or len(shape) < 1:
+        order = "F" if header.fortran else "C"
+        if header.data is None:
+            data = bytes(_decode_all(header, chunk_bytes))
+        else:
+            data = header.data
+        yield 0, np.frombuffer(data, dtype).reshape(shape, order=order)
+        return
+    per_frame = math.prod(shape[1:])
+    frame_bytes = dtype.itemsize * per_frame
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    buf = bytearray()
+    frame = 0
+    with open(header.path, "rb") as f:
+        f.seek(header.offset)
+        remaining = header.length
+        while remaining > 0:
+            chunk = f.read(min(chunk_bytes, remaining))
+            if not chunk:
+                raise ValueError(f"{header.path} is truncated: its array data ends {remaining} bytes early")
+            remaining -= len(chunk)
+            try:
+                buf += decoder.decode(chunk, final=remaining == 0).encode("latin1")
+            except UnicodeError as e:
+                raise ValueError(f"cannot read the course file {header.path}: corrupt array data ({e})") from e
+            k = len(buf) // frame_bytes if frame_bytes else 0
+            if k:
+                block = np.array(np.frombuffer(buf, dtype, count=k * per_frame)).reshape(k, *shape[1:])
+                del buf[: k * frame_bytes]
+                yield frame, block
+                frame += k
+    if frame != shape[0] or buf:
+        raise ValueError(
+            f"cannot read the course file {header.path}: its data holds {frame} whole frames (+{len(buf)} bytes), "
+            f"its header says {shape[0]}"
+        )
+
+
+def _decode_all(header: CourseArray, chunk_bytes: int) -> bytearray:
+    decoder, out = codecs.getincrementaldecoder("utf-8")(), bytearray()
+    with open(header.path, "rb") as f:
+        f.seek(header.offset)
+        remaining = header.length
+        while remaining > 0:
+            chunk = f.read(min(chunk_bytes, remaining))
+            if not chunk:
+                raise ValueError(f"{header.path} is truncated: its array data ends {remaining} bytes early")
+            remaining -= len(chunk)
+            out += decoder.decode(chunk, final=remaining == 0).encode("latin1")
+    return out
+
+
+def read_course_frames(path: str | os.PathLike, *, trust_pickle: bool = False, stride: int = 1,
+                       x: slice = slice(None), y: slice = slice(None), chunk_bytes: int = 1 << 23) -> np.ndarray:
+    """Frames 0, stride, 2 stride, ... of a course file, restricted to the cells [x, y], as read.
+
+    Returns the raw layout (n, len(x), len(y), 2), components (-ux, uy), in the file's dtype (float64).
+    Checks shape and dtype from the header before reading data, and every frame (all of it, kept or not)
+    for NaN or inf while streaming; the error lists the bad frames. Only one chunk of the file is in memory.
+    """
+    header = course_header(path, trust_pickle=trust_pickle)
+    check_layout(header.shape, header.dtype, header.path)
+    t, nx, ny, _ = header.shape
+    stride = int(stride)
+    kept_x, kept_y = len(range(nx)[x]), len(range(ny)[y])
+    out = np.empty((len(range(0, t, stride)), kept_x, kept_y, 2), header.dtype)
+    bad = []
+    for start, block in iter_course_frames(header, chunk_bytes=chunk_bytes):
+        finite = np.isfinite(block).reshape(block.shape[0], -1).all(axis=1)
+        bad.extend((start + np.flatnonzero(~finite)).tolist())
+        first = -start % stride  # first index in this block that is a multiple of stride
+        take = block[first::stride, x, y]
+        out[(start + first) // stride : (start + first) // stride + take.shape[0]] = take
+    if bad:
+        raise ValueError(nonfinite_message(bad, t, header.path))
+    return out
+
+
+def load_course_velocity(path: str | os.PathLike, *, trust_pickle: bool = False) -> np.ndarray:
+    """The course's whole raw array (T, nx, ny, 2) float64, components (-ux, uy), written by `ndarray.dump`.
+
+    Refuses unless `trust_pickle=True`. Even then the pickle is parsed, not executed: only numpy-array globals
+    are resolved, so a file that names any other callable is rejected. About 1.5 GB for the course's 3000
+    frames; prefer `read_course_frames`, which strides and crops as it reads.
+    """
+    header = course_header(path, trust_pickle=trust_pickle)
+    if header.data is not None or header.fortran:
+        return next(iter_course_frames(header))[1].copy()
+    out = np.empty(header.shape, header.dtype)
+    for start, block in iter_course_frames(header):
+        out[start : start + block.shape[0]] = block
+    return out
+
+
+def check_layout(shape, dtype, path: str | os.PathLike, expected: str = "(time, nx, ny, 2)") -> None:
+    """Shape (T, nx, ny, 2) with T >= 1 and a float32/float64 dtype; the error names the file and what to do."""
+    shape = tuple(shape)
+    if len(shape) != 4 or shape[-1] != 2 or shape[0] < 1:
+        raise ValueError(
+            f"{path}: velocity has shape {shape}, expected {expected} with x index first and two "
+            f"components; regenerate or reconvert the file"
+        )
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise ValueError(f"{path}: velocity has dtype {np.dtype(dtype)}, expected float32 or float64")
+
+
+def nonfinite_message(bad, n_frames, path) -> str:
+    shown = ", ".join(str(b) for b in bad[:10]) + (", ..." if len(bad) > 10 else "")
+    return (
+        f"{path}: {len(bad)} of {n_frames} frames contain NaN or inf (frames {shown}); the "
+        f"simulation diverged or the file is corrupt: regenerate it"
+    )
 
 
 def check_velocity(velocity: np.ndarray, path: str | os.PathLike, expected: str = "(time, nx, ny, 2)") -> None:
     """Shape (T, nx, ny, 2) with T >= 1, a floating dtype, and finite values; errors name file and frames."""
-    if velocity.ndim != 4 or velocity.shape[-1] != 2 or velocity.shape[0] < 1:
-        raise ValueError(
-            f"{path}: velocity has shape {velocity.shape}, expected {expected} with x index first and two "
-            f"components; regenerate or reconvert the file"
-        )
-    if velocity.dtype not in (np.float32, np.float64):
-        raise ValueError(f"{path}: velocity has dtype {velocity.dtype}, expected float32 or float64")
+    check_layout(velocity.shape, velocity.dtype, path, expected)
     bad = []
     chunk = max(1, 2**24 // max(1, velocity[0].size))
     for start in range(0, velocity.shape[0], chunk):
@@ -247,11 +423,7 @@ def check_velocity(velocity: np.ndarray, path: str | os.PathLike, expected: str 
         finite = np.isfinite(block).reshape(block.shape[0], -1).all(axis=1)
         bad.extend((start + np.flatnonzero(~finite)).tolist())
     if bad:
-        shown = ", ".join(str(b) for b in bad[:10]) + (", ..." if len(bad) > 10 else "")
-        raise ValueError(
-            f"{path}: {len(bad)} of {velocity.shape[0]} frames contain NaN or inf (frames {shown}); the "
-            f"simulation diverged or the file is corrupt: regenerate it"
-        )
+        raise ValueError(nonfinite_message(bad, velocity.shape[0], path))
 
 
 def frame_stride_for(sample_every_steps: int, frame_stride: int, path: str | os.PathLike = "") -> int:
