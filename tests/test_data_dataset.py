@@ -301,3 +301,13 @@ def test_build_errors_mismatched_files(tmp_path):
                       first_step=0)
     with pytest.raises(ValueError, match=r"vortex_street_Re_600.npz has a 7x6 grid but the files before it have 8x6"):
         build_dataset(small_config(tmp_path, **kw))
+
+
+def test_validate_checks_the_crop_against_a_given_grid():
+    cfg = get_data_config()
+    validate_data_config(cfg, grid=(256, 128))
+    cfg.vorticity = "course"
+    validate_data_config(cfg, grid=(256, 128))
+    with pytest.raises(ValueError, match=r"crop_x=\(160, 224\) lies outside the grid x range \[0, 199\) of the "
+                       r"199x99 'course' vorticity grid of a 200x100 velocity grid"):
+        validate_data_config(cfg, grid=(200, 100))

@@ -128,9 +128,13 @@ def _window(value, name: str) -> tuple[int, int]:
     return start, stop
 
 
-def validate_data_config(cfg) -> None:
+def validate_data_config(cfg, grid: tuple[int, int] | None = None) -> None:
     """Check every field of a data config; raise ValueError (PermissionError for an un-opted-in pickle format)
-    naming the value, what was expected and what to do. Reads no file. Call before any long work."""
+    naming the value, what was expected and what to do. Reads no file. Call before any long work.
+
+    `grid`: the velocity grid (nx, ny) the files will have (e.g. the simulator preset's), to check the crop
+    window against it before generating data; without it the window is checked when the first file is read.
+    """
     fmt = _get(cfg, "format")
     if fmt not in io.FORMATS:
         raise ValueError(f"unknown data format {fmt!r}; expected one of {io.FORMATS}")
@@ -162,6 +166,8 @@ def validate_data_config(cfg) -> None:
             f"downsample={factor} does not divide the crop window {x1 - x0} x {y1 - y0} "
             f"(crop_x={(x0, x1)}, crop_y={(y0, y1)}); choose sides that are multiples of {factor}"
         )
+    if grid is not None:
+        velocity_window(int(grid[0]), int(grid[1]), crop_x=(x0, x1), crop_y=(y0, y1), scheme=cfg["vorticity"])
     test_fraction = _get(cfg, "test_fraction")
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction={test_fraction!r} must lie strictly between 0 and 1, e.g. 0.2")
