@@ -4,10 +4,10 @@ from turbjax.data.__main__ import main
 
 
 def test_synthetic_then_summary(tmp_path, capsys):
-    assert main(["--dir", str(tmp_path), "--synthetic", "--frames", "10", "--split", "time"]) == 0
+    assert main(["--dir", str(tmp_path), "--synthetic", "--frames", "20", "--split", "time"]) == 0
     out = capsys.readouterr().out
     assert out.count("synthetic stand-in") == 4
-    assert "of 64x64 = 4096 features" in out and "Re 1200: 7 train, 2 test" in out
+    assert "of 64x64 = 4096 features" in out and "Re 1200: 6 train, 4 test" in out
 
 
 def test_missing_directory_is_an_error_with_the_fix(tmp_path, capsys):
