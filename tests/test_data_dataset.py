@@ -311,3 +311,30 @@ def test_validate_checks_the_crop_against_a_given_grid():
     with pytest.raises(ValueError, match=r"crop_x=\(160, 224\) lies outside the grid x range \[0, 199\) of the "
                        r"199x99 'course' vorticity grid of a 200x100 velocity grid"):
         validate_data_config(cfg, grid=(200, 100))
+
+
+def test_header_errors_come_before_any_data_is_read(tmp_path, monkeypatch):
+    for re in RES:
+        v = np.zeros((3, 8, 6, 2), np.float32)
+        io.save_snapshots(io.snapshot_path(tmp_path, re), v, reynolds=re, dx=1, dt=1, frame_stride=10, first_step=0)
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("data was read before the configuration errors were found")
+
+    monkeypatch.setattr(dataset_module.io, "read_velocity", no_read)
+    kw = {"crop_x": (0, 4), "crop_y": (0, 4), "test_fraction": 0.1}
+    with pytest.raises(ValueError, match=r"the 'random' split leaves no test sample for Reynolds number"):
+        build_dataset(small_config(tmp_path, **kw))
+    with pytest.raises(ValueError, match=r"crop_x=\(0, 9\) lies outside the grid"):
+        build_dataset(small_config(tmp_path, **{**kw, "crop_x": (0, 9)}))
+    with pytest.raises(ValueError, match=r"sample_every_steps=25 is not a multiple"):
+        build_dataset(small_config(tmp_path, **{**kw, "sample_every_steps": 25}))
+
+
+def test_image_shape_for_config():
+    from turbjax.data.dataset import image_shape_for
+
+    assert image_shape_for(get_data_config()) == (64, 64)
+    cfg = get_data_config()
+    cfg.downsample = 4
+    assert image_shape_for(cfg) == (16, 16)

@@ -19,6 +19,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -253,79 +254,113 @@ def _check_grid(path, shape, grid):
         )
 
 
-def _read_series(path: Path, cfg, reynolds: float, grid: tuple | None):
-    """One file -> (images float32 (n, h, w), frame indices (n,), velocity grid (nx, ny)).
+class _SeriesPlan(NamedTuple):
+    path: Path
+    reynolds: float
+    n_frames: int  # frames in the file
+    grid: tuple[int, int]  # velocity grid (nx, ny)
+    stride: int  # frames between samples
+    layout: str  # "ux,uy" or "-ux,uy"
 
-    Course files are streamed: only the kept frames' window cells are ever in memory. turbjax files are read
-    whole (float32, 157 MB for a seed file) and dropped before the next file.
-    """
-    kw = {"crop_x": tuple(cfg["crop_x"]), "crop_y": tuple(cfg["crop_y"]), "scheme": cfg["vorticity"],
-          "factor": cfg["downsample"], "where": str(path)}
+
+def _plan_series(path: Path, cfg, reynolds: float, grid: tuple | None) -> _SeriesPlan:
+    """Everything about one file that needs only its header: shape, dtype, Re, grid, stride, crop window."""
     if cfg["format"] == "course":
         header = io.course_header(path, trust_pickle=cfg["trust_pickle"])
-        io.check_layout(header.shape, header.dtype, path)
-        t, nx, ny, _ = header.shape
-        _check_grid(path, (nx, ny), grid)
-        stride = io.frame_stride_for(cfg["sample_every_steps"], io.COURSE_FRAME_STRIDE, path)
-        xs, ys, kw["crop_x"], kw["crop_y"] = velocity_window(
-            nx, ny, crop_x=kw["crop_x"], crop_y=kw["crop_y"], scheme=kw["scheme"], where=kw["where"])
-        block = io.read_course_frames(path, trust_pickle=True, stride=stride, x=xs, y=ys)
-        images = wake_vorticity(block, layout="-ux,uy", **kw)
-        return images, np.arange(0, t, stride, dtype=np.int64), (nx, ny)
-    velocity, meta = io.read_velocity(path, "turbjax")
-    if not np.isclose(float(meta["reynolds"]), reynolds):
+        shape, dtype, frame_stride, layout = header.shape, header.dtype, io.COURSE_FRAME_STRIDE, "-ux,uy"
+    else:
+        shape, dtype, meta = io.snapshot_header(path)
+        frame_stride, layout = meta["frame_stride"], "ux,uy"
+        if not np.isclose(float(meta["reynolds"]), reynolds):
+            raise ValueError(
+                f"{path} says reynolds={meta['reynolds']:g} but its name is for Re {reynolds:g}; "
+                f"regenerate or rename the file"
+            )
+    io.check_layout(shape, dtype, path)
+    t, nx, ny, _ = shape
+    if grid is not None and (nx, ny) != grid:
         raise ValueError(
-            f"{path} says reynolds={meta['reynolds']:g} but its name is for Re {reynolds:g}; "
-            f"regenerate or rename the file"
+            f"{path} has a {nx}x{ny} grid but the files before it have {grid[0]}x{grid[1]}; "
+            f"all Reynolds numbers must share one grid (regenerate with the same preset)"
         )
-    shape = velocity.shape[1:3]
-    _check_grid(path, shape, grid)
-    stride = io.frame_stride_for(cfg["sample_every_steps"], meta["frame_stride"], path)
-    images = wake_vorticity(velocity, layout=meta["layout"], stride=stride, **kw)
-    return images, np.arange(0, velocity.shape[0], stride, dtype=np.int64), shape
+    velocity_window(nx, ny, crop_x=cfg["crop_x"], crop_y=cfg["crop_y"], scheme=cfg["vorticity"], where=str(path))
+    stride = io.frame_stride_for(cfg["sample_every_steps"], frame_stride, path)
+    return _SeriesPlan(path, reynolds, t, (nx, ny), stride, layout)
+
+
+def _read_images(plan: _SeriesPlan, cfg) -> np.ndarray:
+    """One file -> float32 images (ceil(n_frames / stride), h, w).
+
+    Course files are streamed: only the kept frames' window cells are ever in memory. turbjax files are read
+    whole (float32, 157 MB for a seed file) and dropped before the next file is read.
+    """
+    kw = {"crop_x": tuple(cfg["crop_x"]), "crop_y": tuple(cfg["crop_y"]), "scheme": cfg["vorticity"],
+          "factor": cfg["downsample"], "where": str(plan.path)}
+    if cfg["format"] == "course":
+        xs, ys, kw["crop_x"], kw["crop_y"] = velocity_window(
+            *plan.grid, crop_x=kw["crop_x"], crop_y=kw["crop_y"], scheme=kw["scheme"], where=kw["where"])
+        block = io.read_course_frames(plan.path, trust_pickle=True, stride=plan.stride, x=xs, y=ys)
+        return wake_vorticity(block, layout=plan.layout, **kw)
+    velocity, meta = io.read_velocity(plan.path, "turbjax")
+    if velocity.shape[0] != plan.n_frames or meta["frame_stride"] * plan.stride != cfg["sample_every_steps"]:
+        raise ValueError(f"{plan.path} changed while the data set was being built; run again")
+    return wake_vorticity(velocity, layout=plan.layout, stride=plan.stride, **kw)
 
 
 def build_dataset(cfg) -> Dataset:
-    """Validate `cfg`, read one file per Reynolds number (one at a time), preprocess, split. See the module doc."""
+    """Validate `cfg`; check every file's header and make the split (errors before any data is read); then read
+    one file at a time, preprocess, and gather the samples. See the module docstring."""
     validate_data_config(cfg)
     files = io.find_data_files(cfg["dir"], cfg["reynolds"], cfg["format"])
     classes = tuple(sorted(float(r) for r in cfg["reynolds"]))
-    horizon = int(cfg["horizon"])
-    xs, ys, res, frames_all, labels = [], [], [], [], []
-    grid = None
-    for label, r in enumerate(classes):
-        images, frames, grid = _read_series(files[r], cfg, r, grid)
-        x = flatten(images)
-        if cfg["target"] == "forecast":
-            if images.shape[0] <= horizon:
-                raise ValueError(
-                    f"{files[r]} gives {images.shape[0]} samples, too few for forecast horizon={horizon}; "
-                    f"lower the horizon or sample_every_steps"
-                )
-            ys.append(x[horizon:])
-            x, frames = x[:-horizon], frames[:-horizon]
-        xs.append(x)
-        res.append(np.full(x.shape[0], r, np.float64))
-        frames_all.append(frames)
-        labels.append(np.full(x.shape[0], label, np.int32))
-    X = np.concatenate(xs)
-    re = np.concatenate(res)
-    frame = np.concatenate(frames_all)
-    label = np.concatenate(labels)
-    y = np.concatenate(ys) if cfg["target"] == "forecast" else re.astype(np.float32)
+    horizon = int(cfg["horizon"]) if cfg["target"] == "forecast" else 0
+    plans, grid = [], None
+    for r in classes:
+        plans.append(_plan_series(files[r], cfg, r, grid))
+        grid = plans[-1].grid
+    # Samples: per series, frames 0, stride, 2 stride, ...; for a forecast the last `horizon` have no target.
+    res, frames, labels, offsets = [], [], [], [0]
+    for label, plan in enumerate(plans):
+        series = np.arange(0, plan.n_frames, plan.stride, dtype=np.int64)
+        if series.size <= horizon:
+            raise ValueError(
+                f"{plan.path} gives {series.size} samples, too few for forecast horizon={horizon}; "
+                f"lower the horizon or sample_every_steps"
+            )
+        n = series.size - horizon
+        frames.append(series[:n])
+        res.append(np.full(n, plan.reynolds))
+        labels.append(np.full(n, label, np.int32))
+        offsets.append(offsets[-1] + n)
+    re, frame, label = np.concatenate(res), np.concatenate(frames), np.concatenate(labels)
     split = make_split(
         cfg["split"], re, frame, test_fraction=cfg["test_fraction"], gap=cfg["gap"], heldout=cfg["heldout"],
         seed=cfg["seed"],
     )
-    h, w = images.shape[1:]
+    X = y = None
+    image_shape = image_shape_for(cfg)
+    for k, plan in enumerate(plans):
+        x = flatten(_read_images(plan, cfg))
+        if X is None:
+            X = np.empty((offsets[-1], x.shape[1]), np.float32)
+            y = np.empty_like(X) if horizon else re.astype(np.float32)
+        X[offsets[k] : offsets[k + 1]] = x[: x.shape[0] - horizon]
+        if horizon:
+            y[offsets[k] : offsets[k + 1]] = x[horizon:]
     ds = Dataset(
         X_train=X[split.train], X_test=X[split.test],
         y_train=y[split.train], y_test=y[split.test],
         labels_train=label[split.train], labels_test=label[split.test],
         re_train=re[split.train].astype(np.float32), re_test=re[split.test].astype(np.float32),
         frame_train=frame[split.train], frame_test=frame[split.test],
-        classes=classes, image_shape=(int(h), int(w)), target=cfg["target"], split=cfg["split"],
+        classes=classes, image_shape=image_shape, target=cfg["target"], split=cfg["split"],
         dropped=int(split.dropped),
     )
     log.info("data set: %s", ds.summary())
     return ds
+
+
+def image_shape_for(cfg) -> tuple[int, int]:
+    """(h, w) of one sample, from the config alone: the crop window divided by the downsample factor."""
+    (x0, x1), (y0, y1), f = cfg["crop_x"], cfg["crop_y"], int(cfg["downsample"])
+    return int(x1 - x0) // f, int(y1 - y0) // f

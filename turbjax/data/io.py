@@ -97,6 +97,28 @@ def load_snapshots(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
     return velocity, meta
 
 
+
+def snapshot_header(path: str | os.PathLike) -> tuple[tuple[int, ...], np.dtype, dict]:
+    """(velocity shape, dtype, metadata) of a turbjax file without reading its velocity array."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no snapshot file at {path}; generate data with "
+            f"`python -m turbjax.simulate --re 300 600 900 1200 --out {path.parent}`"
+        )
+    with np.load(path, allow_pickle=False) as f:
+        missing = [k for k in REQUIRED_KEYS if k not in f.files]
+        if missing:
+            raise ValueError(f"{path} is not a turbjax snapshot file: missing keys {missing}")
+        meta = {k: f[k].item() for k in REQUIRED_KEYS if k != "velocity"}
+        with f.zip.open("velocity.npy") as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    return tuple(shape), np.dtype(dtype), meta
+
 # --------------------------------------------------------------------------------------------------------------
 # Data directories, the course's pickled files, validation.
 
