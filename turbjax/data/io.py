@@ -97,7 +97,6 @@ def load_snapshots(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
     return velocity, meta
 
 
-
 def snapshot_header(path: str | os.PathLike) -> tuple[tuple[int, ...], np.dtype, dict]:
     """(velocity shape, dtype, metadata) of a turbjax file without reading its velocity array."""
     path = Path(path)
@@ -118,6 +117,7 @@ def snapshot_header(path: str | os.PathLike) -> tuple[tuple[int, ...], np.dtype,
             else:
                 shape, _, dtype = np.lib.format.read_array_header_2_0(member)
     return tuple(shape), np.dtype(dtype), meta
+
 
 # --------------------------------------------------------------------------------------------------------------
 # Data directories, the course's pickled files, validation.
@@ -319,21 +319,36 @@ def course_header(path: str | os.PathLike, *, trust_pickle: bool = False,
 
 def iter_course_frames(header: CourseArray, *, chunk_bytes: int = 1 << 23):
     """Yield (first_frame, frames (k, *shape[1:])) blocks of a course file's array, in order, decoding its data
-    from the file a chunk at a time: memory stays at a few frames plus `chunk_bytes`, whatever the file size."""
+    from the file a chunk at a time: memory stays at a few frames plus `chunk_bytes`, whatever the file size.
+    (Small arrays, read with the header, and Fortran-ordered ones come as a single block.)"""
     shape, dtype = header.shape, header.dtype
     if header.data is not None or header.fortran or len(shape) < 1:
         order = "F" if header.fortran else "C"
-        if header.data is None:
-            data = bytes(_decode_all(header, chunk_bytes))
-        else:
-            data = header.data
+        data = header.data if header.data is not None else b"".join(_decoded_chunks(header, chunk_bytes))
         yield 0, np.frombuffer(data, dtype).reshape(shape, order=order)
         return
     per_frame = math.prod(shape[1:])
     frame_bytes = dtype.itemsize * per_frame
-    decoder = codecs.getincrementaldecoder("utf-8")()
     buf = bytearray()
     frame = 0
+    for data in _decoded_chunks(header, chunk_bytes):
+        buf += data
+        k = len(buf) // frame_bytes if frame_bytes else 0
+        if k:
+            block = np.array(np.frombuffer(buf, dtype, count=k * per_frame)).reshape(k, *shape[1:])
+            del buf[: k * frame_bytes]
+            yield frame, block
+            frame += k
+    if frame != shape[0] or buf:
+        raise ValueError(
+            f"cannot read the course file {header.path}: its data holds {frame} whole frames (+{len(buf)} bytes), "
+            f"its header says {shape[0]}"
+        )
+
+
+def _decoded_chunks(header: CourseArray, chunk_bytes: int):
+    """The array's bytes, a chunk at a time: the file holds them as a latin1 string encoded in UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
     with open(header.path, "rb") as f:
         f.seek(header.offset)
         remaining = header.length
@@ -343,34 +358,9 @@ def iter_course_frames(header: CourseArray, *, chunk_bytes: int = 1 << 23):
                 raise ValueError(f"{header.path} is truncated: its array data ends {remaining} bytes early")
             remaining -= len(chunk)
             try:
-                buf += decoder.decode(chunk, final=remaining == 0).encode("latin1")
+                yield decoder.decode(chunk, final=remaining == 0).encode("latin1")
             except UnicodeError as e:
                 raise ValueError(f"cannot read the course file {header.path}: corrupt array data ({e})") from e
-            k = len(buf) // frame_bytes if frame_bytes else 0
-            if k:
-                block = np.array(np.frombuffer(buf, dtype, count=k * per_frame)).reshape(k, *shape[1:])
-                del buf[: k * frame_bytes]
-                yield frame, block
-                frame += k
-    if frame != shape[0] or buf:
-        raise ValueError(
-            f"cannot read the course file {header.path}: its data holds {frame} whole frames (+{len(buf)} bytes), "
-            f"its header says {shape[0]}"
-        )
-
-
-def _decode_all(header: CourseArray, chunk_bytes: int) -> bytearray:
-    decoder, out = codecs.getincrementaldecoder("utf-8")(), bytearray()
-    with open(header.path, "rb") as f:
-        f.seek(header.offset)
-        remaining = header.length
-        while remaining > 0:
-            chunk = f.read(min(chunk_bytes, remaining))
-            if not chunk:
-                raise ValueError(f"{header.path} is truncated: its array data ends {remaining} bytes early")
-            remaining -= len(chunk)
-            out += decoder.decode(chunk, final=remaining == 0).encode("latin1")
-    return out
 
 
 def read_course_frames(path: str | os.PathLike, *, trust_pickle: bool = False, stride: int = 1,
