@@ -59,7 +59,7 @@ def save_snapshots(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {
-        "velocity": velocity.astype(np.float32),
+        "velocity": velocity.astype(np.float32, copy=False),
         "reynolds": np.float64(reynolds),
         "dx": np.float64(dx),
         "dt": np.float64(dt),
