@@ -5,6 +5,8 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from configs.default import get_data_config
 from turbjax.data import dataset as dataset_module
@@ -338,3 +340,19 @@ def test_image_shape_for_config():
     cfg = get_data_config()
     cfg.downsample = 4
     assert image_shape_for(cfg) == (16, 16)
+
+
+@given(x0=st.integers(0, 11), wx=st.integers(1, 12), y0=st.integers(0, 8), wy=st.integers(1, 9),
+       scheme=st.sampled_from(["central", "course"]), layout=st.sampled_from(["ux,uy", "-ux,uy"]))
+@settings(max_examples=60, deadline=None)
+def test_cropping_before_differencing_is_bit_for_bit_any_window(x0, wx, y0, wy, scheme, layout):
+    v = np.random.default_rng(0).normal(size=(2, 12, 9, 2))
+    gx, gy = (12, 9) if scheme == "central" else (11, 8)
+    cx, cy = (min(x0, gx - 1), min(x0 + wx, gx)), (min(y0, gy - 1), min(y0 + wy, gy))
+    if layout == "-ux,uy":
+        full = vorticity_course(v) if scheme == "course" else vorticity(v * np.array([-1.0, 1.0]), 1.0)
+    else:
+        full = vorticity(v, 1.0) if scheme == "central" else vorticity_course(v * np.array([-1.0, 1.0]))
+    expected = full[:, slice(*cx), slice(*cy)].astype(np.float32)
+    got = wake_vorticity(v, layout=layout, crop_x=cx, crop_y=cy, scheme=scheme)
+    np.testing.assert_array_equal(got, expected)

@@ -4,10 +4,15 @@
     missing_files(cfg)             # files the train job would have to generate first
     ds = build_dataset(cfg)        # Dataset(X_train, X_test, y_train, y_test, labels_*, re_*, frame_*, ...)
 
-Per Reynolds number, one file at a time: read the velocity, keep every `stride`-th frame and only the cells the
-crop window needs (plus a halo for the difference stencil), compute the vorticity in lattice units (dx = 1
-cell), crop, downsample, cast to float32, and drop the file's array before reading the next. Cropping before
-differencing gives bit-for-bit the same numbers as differencing the whole grid and cropping afterwards.
+First every file's header is checked (shape, dtype, Reynolds number, common grid, frame stride, crop
+window) and the split is made from the sample metadata, so configuration errors arrive before any data is
+read. Then, one file at a time: keep every `stride`-th frame and only the cells the crop window needs (plus
+a halo for the difference stencil; the course's pickles are streamed, so nothing else is ever in memory),
+compute the vorticity in lattice units (dx = 1 cell), crop, downsample, cast to float32, and drop the file's
+array before the next. Cropping before differencing gives bit-for-bit the numbers of differencing the whole
+grid and cropping afterwards.
+
+`gap` (time split) and `horizon` (forecast target) count samples, i.e. frames after the time stride.
 
 With the defaults (course files or turbjax seed files, sample_every_steps=10, crop (160, 224) x (32, 96)) the
 data set is the course's: 4 x 600 = 2400 samples of 64 x 64 = 4096 features, 1920 train / 480 test.
@@ -107,7 +112,9 @@ def _get(cfg, name: str):
     try:
         return cfg[name]
     except (KeyError, AttributeError):
-        raise ValueError(f"the data config has no field {name!r}; start from configs/default.get_data_config()")
+        raise ValueError(
+            f"the data config has no field {name!r}; start from configs/default.get_data_config()"
+        ) from None
 
 
 def _positive_int(value, name: str, minimum: int = 1) -> int:
@@ -153,7 +160,8 @@ def validate_data_config(cfg, grid: tuple[int, int] | None = None) -> None:
     if (
         not isinstance(reynolds, Sequence)
         or len(reynolds) < 1
-        or not all(isinstance(r, (int, float)) and not isinstance(r, bool) and r > 0 for r in reynolds)
+        or not all(isinstance(r, (int, float, np.integer, np.floating)) and not isinstance(r, bool) and r > 0
+                   for r in reynolds)
     ):
         raise ValueError(f"reynolds={reynolds!r} must be a non-empty sequence of positive numbers")
     if len({float(r) for r in reynolds}) != len(reynolds):
