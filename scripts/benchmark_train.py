@@ -28,11 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-from configs import default  # noqa: E402
+from configs import default
 
 
 def banner(msg: str) -> None:
@@ -210,8 +210,8 @@ def main() -> None:
         r = time_to_accuracy(dcfg.dir, 0.999, args.tta_max_epochs, variant)
         tta.append(r)
         s = r["seconds_to_target"]
-        print(f"time to test R^2 >= 0.999 ({variant}): "
-              f"{'%.1f s' % s if s is not None else 'NOT REACHED in %d epochs' % r['epochs_run']} "
+        when = f"{s:.1f} s" if s is not None else f"NOT REACHED in {r['epochs_run']} epochs"
+        print(f"time to test R^2 >= 0.999 ({variant}): {when} "
               f"(reached in epoch {r['target_epoch']}; ran {r['epochs_run']} epochs, test R^2 at the end "
               f"{r['final_test_r2']:.5f}; target <= 30 s)"
               + (" [SYNTHETIC DATA]" if synthetic else ""), flush=True)
