@@ -282,13 +282,19 @@ def check_workdir(config, workdir: Path) -> bool:
         return False
     old = json.loads(path.read_text())
     new = _config_json(config)
-    for section in ("model", "data"):
-        if old.get(section) != new.get(section):
-            diff = {
-                k: (old.get(section, {}).get(k), v)
-                for k, v in new[section].items()
-                if old.get(section, {}).get(k) != v
-            }
+    for section in ("model", "data", "optim", "training"):
+        diff = {
+            k: (old.get(section, {}).get(k), v)
+            for k, v in new[section].items()
+            if old.get(section, {}).get(k) != v and not (section == "data" and k == "dir")
+        }
+        if diff and section in ("optim", "training"):
+            print(
+                f"turbjax: note: resuming {workdir} with a different config.{section}: {diff} (old, new); the new "
+                f"settings apply from the restored epoch on (config.json keeps the first run's)",
+                flush=True,
+            )
+        elif diff:
             raise WorkdirMismatchError(
                 f"{workdir} holds a run with another config.{section} (changed: {diff}, as (old, new)); "
                 f"its checkpoints cannot be resumed with this config and are not overwritten. Use another "
