@@ -55,7 +55,10 @@ def get_optim_config() -> config_dict.ConfigDict:
     o.b2 = 0.999
     o.nesterov = False
     o.lbfgs_memory = 10
-    o.schedule = "constant"  # constant, cosine, warmup_cosine (multiplies the learning rate)
+    # Multiplies the learning rate: constant, cosine (decay to final_fraction over the run), warmup_cosine.
+    # Cosine by default: with a constant 1e-3 (the course's setting) Adam's test R^2 keeps jumping around
+    # 0.996-0.999 on the seed data; decaying it to 0 over the run settles at 0.9999 (see the docstring).
+    o.schedule = "cosine"
     o.warmup_epochs = 1
     o.final_fraction = 0.0  # cosine schedules end at learning_rate * final_fraction
     return o
@@ -69,6 +72,7 @@ def get_training_config() -> config_dict.ConfigDict:
     t.epochs_per_chunk = 5  # epochs per compiled scan; Python logs / checkpoints / advances tqdm between
     t.checkpoint_every = 5  # epochs; must be a multiple of epochs_per_chunk
     t.keep_checkpoints = 2  # keep the last k checkpoints (plus the best by test loss)
+    t.report_test_r2 = 0.999  # results.json records the seconds and epoch at which test R^2 first reached it
     t.stop_at_test_r2 = config_dict.placeholder(float)  # stop after the chunk that reaches it (None: never)
     t.plots = True
     return t

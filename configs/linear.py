@@ -17,6 +17,7 @@ def get_config():
     c.optim.name = "lbfgs"
     c.optim.learning_rate = 1.0  # scales the L-BFGS direction; the zoom line search picks the step
     c.optim.momentum = 0.0
+    c.optim.schedule = "constant"  # the line search sets the step length
     c.optim.l2 = 1e-3
     c.training.epochs = 200  # one L-BFGS iteration (full batch) per epoch
     c.training.epochs_per_chunk = 20

@@ -19,6 +19,7 @@ def get_config():
     c.data.crop_y = (16, 48)
     c.data.downsample = 2  # 16 x 16 = 256 features
     c.model.hidden = (32, 32)
+    c.optim.schedule = "constant"  # so that tests may resume a run with more epochs and compare exactly
     c.training.batch_size = 16
     c.training.epochs = 6
     c.training.epochs_per_chunk = 2

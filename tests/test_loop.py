@@ -131,6 +131,7 @@ def test_linear_regression_converges_to_closed_form_ridge(optimizer):
     c.model.name = "linear"
     c.optim.name = optimizer
     c.optim.momentum = 0.0
+    c.optim.schedule = "constant"
     c.training.batch_size = n  # full batch: plain gradient descent
     c.training.epochs = 400 if optimizer == "sgd" else 30
     lr = 0.2 if optimizer == "sgd" else 1.0
