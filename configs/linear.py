@@ -8,7 +8,13 @@ leave-one-out CV is `turbjax.models.ridge.ridge_cv`; alpha = N * l2).
 Expect: TODO(seed data) test R^2 and runtime, measured on the seed data set.
 """
 
-from configs import default
+import importlib.util
+from pathlib import Path
+
+# configs/default.py, loaded by path so that this file works from any working directory
+_spec = importlib.util.spec_from_file_location("configs.default", Path(__file__).with_name("default.py"))
+default = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(default)
 
 
 def get_config():

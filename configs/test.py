@@ -8,7 +8,13 @@ Expect: TODO(seed/quick data) test R^2 and runtime on the simulator's quick data
 files about 2-4 s of training after ~10 s of compilation on a 2-core CPU.
 """
 
-from configs import default
+import importlib.util
+from pathlib import Path
+
+# configs/default.py, loaded by path so that this file works from any working directory
+_spec = importlib.util.spec_from_file_location("configs.default", Path(__file__).with_name("default.py"))
+default = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(default)
 
 
 def get_config():

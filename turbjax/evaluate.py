@@ -90,7 +90,7 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best") -> dict:
 
 
 def main(argv=None) -> None:
-    from absl import app, flags
+    from absl import app, flags, logging
 
     flags.DEFINE_string("workdir", None, "a turbjax.train workdir")
     flags.DEFINE_string("data", None, "data directory to score on (default: the run's own data.dir)")
@@ -100,10 +100,12 @@ def main(argv=None) -> None:
     def _main(argv):
         if len(argv) > 1:
             raise app.UsageError(f"unexpected arguments {argv[1:]}")
+        if not flags.FLAGS["verbosity"].present:
+            logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
         f = flags.FLAGS
         try:
             scores = evaluate_workdir(f.workdir, f.data, f.checkpoint)
-        except (ValueError, FileNotFoundError, PermissionError) as e:
+        except (ValueError, OSError) as e:
             print(f"turbjax.evaluate: error: {e}", file=sys.stderr)
             sys.exit(1)
         print(json.dumps(scores, indent=2))

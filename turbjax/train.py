@@ -196,7 +196,13 @@ def ensure_data(data_config) -> None:
             f"missing data files {[str(p) for p in missing]}; the simulator writes only format='turbjax' "
             f"files: set --config.data.format=turbjax or copy the course's files there"
         )
-    from turbjax.simulate import generate
+    try:
+        from turbjax.simulate import generate  # heavy; imported only when data must be generated
+    except ImportError as e:
+        raise FileNotFoundError(
+            f"missing data files {[str(p) for p in missing]} and the built-in simulator cannot be imported "
+            f"({e}); copy the data files into {data_config.dir} or install turbjax completely"
+        ) from e
 
     present = {p.name for p in missing}
     from turbjax.data import io
@@ -458,6 +464,22 @@ def train_and_evaluate(config, workdir) -> dict:
         if name in test:
             results[f"test_{name}"] = test[name]
             results[f"train_{name}"] = train[name]
+    if config.model.name == "linear" and trainer.task == "regression":
+        # the closed-form baseline on the same standardized data: ridge with leave-one-out choice of alpha
+        from turbjax.models.ridge import ridge_cv
+        from turbjax.training import metrics as M
+
+        alphas = tuple(10.0 ** np.arange(-3, 6))
+        fit = ridge_cv(np.asarray(data["X_train"]), np.asarray(data["y_train"]), alphas)
+        scale, mean = np.asarray(data["y_scale"]), np.asarray(data["y_mean"])
+        pred = fit.predict(np.asarray(data["X_test"])) * scale + mean
+        y_test = np.asarray(data["y_test"]) * scale + mean
+        results["ridge_cv"] = {
+            "alpha": fit.alpha,
+            "alphas": list(alphas),
+            "test_r2": float(M.r2_score(y_test, pred)),
+            "equivalent_l2": fit.alpha / len(ds.X_train),
+        }
     if config.data.target == "forecast":
         # persistence: predict that nothing changes (the target frame = the input frame)
         from turbjax.training import metrics as M
@@ -524,7 +546,7 @@ def plot_run(workdir: Path, rows: list[dict], trainer, params, data, ds) -> None
 
 
 def main(argv=None) -> None:
-    from absl import app, flags
+    from absl import app, flags, logging
     from ml_collections import config_flags
 
     config_flags.DEFINE_config_file("config", None, "training config file (configs/*.py)", lock_config=True)
@@ -534,16 +556,26 @@ def main(argv=None) -> None:
     def _main(argv):
         if len(argv) > 1:
             raise app.UsageError(f"unexpected arguments {argv[1:]}")
+        if not flags.FLAGS["verbosity"].present:
+            logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
         cfg = flags.FLAGS.config
         try:
             results = train_and_evaluate(cfg, flags.FLAGS.workdir)
-        except (ValueError, TrainingDivergedError, FileNotFoundError, PermissionError) as e:
+        except (ValueError, TrainingDivergedError, OSError) as e:  # OSError: also an unreadable config file
             print(f"turbjax.train: error: {e}", file=sys.stderr)
             sys.exit(1)
         keys = ("test_r2", "test_accuracy", "test_mse", "train_r2", "epochs", "wall_seconds")
         print(json.dumps({k: results[k] for k in keys if k in results}, indent=2))
 
-    app.run(_main, argv=argv)
+    def parse(args):  # a mistyped override is one clear line, not a traceback
+        try:
+            return flags.FLAGS(args)
+        except (flags.Error, AttributeError, KeyError, ValueError, TypeError, OSError) as e:
+            msg = str(e).replace("\\n", " ").replace("\n", " ")
+            print(f"turbjax.train: error in the command line: {msg}", file=sys.stderr)
+            sys.exit(2)
+
+    app.run(_main, argv=argv, flags_parser=parse)
 
 
 if __name__ == "__main__":
