@@ -464,6 +464,12 @@ def train_and_evaluate(config, workdir) -> dict:
         if name in test:
             results[f"test_{name}"] = test[name]
             results[f"train_{name}"] = train[name]
+    if trainer.task == "regression" and np.asarray(data["y_test"]).shape[1] == 1:
+        # R^2 is undefined (reported 0) when the test targets do not vary, e.g. one held-out Reynolds number
+        pred = predictions(trainer, params, data)[:, 0]
+        results["test_prediction_mean"] = float(pred.mean())
+        results["test_prediction_std"] = float(pred.std())
+        results["test_target_values"] = sorted({float(v) for v in np.unique(ds.y_test)})[:10]
     if config.model.name == "linear" and trainer.task == "regression":
         # the closed-form baseline on the same standardized data: ridge with leave-one-out choice of alpha
         from turbjax.models.ridge import ridge_cv
