@@ -512,7 +512,7 @@ def plot_run(workdir: Path, rows: list[dict], trainer, params, data, ds) -> None
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for k, label in (("train_loss", "train"), ("test_loss", "test")):
         ax.semilogy(epochs, [r[k] if r[k] is not None else np.nan for r in rows], label=label)
-    ax.set(xlabel="epoch", ylabel="loss (standardized units)", title=f"{trainer.task}: {ds.summary()[:40]}...")
+    ax.set(xlabel="epoch", ylabel="loss (standardized units)", title=f"{trainer.task}: {len(ds.X_train)} train / {len(ds.X_test)} test, split {ds.split!r}")
     ax.legend()
     fig.tight_layout()
     fig.savefig(workdir / "loss_curve.png", dpi=120)
