@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 
-from turbjax.simulate.lattice import C, OPP
+from turbjax.simulate.lattice import OPP, C
 
 MARGIN = 3  # cells between the cylinder's bounding box and the patch edge (Bouzidi reads 2 cells outward)
 

@@ -55,7 +55,7 @@ class FlowParams:
     def mach(self) -> float:
         return self.inflow * math.sqrt(3.0)
 
-    def replace(self, **kw) -> "FlowParams":
+    def replace(self, **kw) -> FlowParams:
         return dataclasses.replace(self, **kw)
 
 

@@ -14,21 +14,20 @@ Everything but the patch is one fused elementwise kernel reading the state and w
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple, Sequence
-
-import numpy as np
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from turbjax.simulate import lattice
 from turbjax.simulate.boundaries import CylinderPatch, cylinder_patch
-from turbjax.simulate.lattice import C, OPP, W
+from turbjax.simulate.lattice import OPP, C, W
 from turbjax.simulate.presets import PRESETS, FlowParams
 
 DTYPES = ("float32", "float64")
@@ -57,79 +56,153 @@ def channel_domain(p: FlowParams) -> Domain:
     return Domain(p.nx, p.ny, inlet=p.inflow, walls=(p.inflow, p.inflow), outlet=True, cylinder=patch)
 
 
-def _shift(p, sx, sy):
-    """Pull streaming of one plane: out[x, y] = p[x - sx, y - sy] (periodic)."""
-    if sx:
-        p = jnp.roll(p, sx, axis=0)
-    if sy:
-        p = jnp.roll(p, sy, axis=1)
-    return p
-
-
 def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False):
-    """step(g, s_nu, s_mu) -> g for one grid g (9, nx, ny) of post-collision deviations f - w.
+    """step(src, dst, s_nu, s_mu) -> dst' for one grid: stream + boundaries + collide.
 
-    naive_f32 rounds the full populations f = w + g to the storage dtype after each step, emulating a solver
-    that stores f itself (used only to show why the deviations are stored).
+    Planes are stored with a ghost ring, nine arrays of shape (nx + 2, ny + 2) holding post-collision
+    deviations g* = f* - w; the step reads `src` at shifted offsets (pull streaming is a static slice) and
+    writes the interior of `dst` in place (dynamic-update-slice), so the runner double-buffers two states and
+    advances two steps per loop iteration without copies. The ghosts of a channel are never read unmasked (the
+    inlet, wall and outlet rules replace every population that would come from outside); periodic axes
+    (a domain without inlet/outlet, or without walls) refresh their ghosts by wrapping first.
+
+    naive_f32 rounds the full populations f = w + g to float32 after each step, emulating a solver that stores
+    f itself (used only to show why the deviations are stored).
     """
     nx, ny = domain.nx, domain.ny
+    periodic_x = domain.inlet is None and not domain.outlet
+    periodic_y = domain.walls is None
     collide = {"mrt": lattice.collide, "bgk": lambda g, s_nu, s_mu: lattice.collide_bgk(g, s_nu)}[collision]
-
-    def stream(g, xi, yi, sl=None):
-        """Streamed planes with inlet/wall/outlet rules; `sl` extracts a patch (then no wall rules apply)."""
-        out = []
-        for j in range(9):
-            cx, cy = int(C[j, 0]), int(C[j, 1])
-            s = _shift(g[j], cx, cy)
-            if domain.outlet and cx == -1:
-                s = jnp.where(xi == nx - 1, _shift(g[j], 0, cy), s)
-            opp = g[OPP[j]]
-            if domain.inlet is not None and cx == 1:
-                s = jnp.where(xi == 0, opp + 6 * W[j] * cx * domain.inlet, s)
-            if domain.walls is not None and cy != 0:
-                u_wall = domain.walls[0] if cy == 1 else domain.walls[1]
-                s = jnp.where(yi == (0 if cy == 1 else ny - 1), opp + 6 * W[j] * cx * u_wall, s)
-            out.append(s)
-        return out
-
     iota_x = lax.broadcasted_iota(jnp.int32, (nx, ny), 0)
     iota_y = lax.broadcasted_iota(jnp.int32, (nx, ny), 1)
 
-    def step(g, s_nu, s_mu):
-        dtype = g.dtype
-        planes = [g[j] for j in range(9)]
-        gs = stream(planes, iota_x, iota_y)
-        new = jnp.stack(collide(gs, s_nu, s_mu))
+    def wrap(p):
+        if periodic_x:
+            p = jnp.concatenate([p[nx:nx + 1], p[1:nx + 1], p[1:2]], axis=0)
+        if periodic_y:
+            p = jnp.concatenate([p[:, ny:ny + 1], p[:, 1:ny + 1], p[:, 1:2]], axis=1)
+        return p
+
+    def at(p, sx, sy):
+        """Interior view of a ghosted plane shifted for pull streaming: out[x, y] = p[x - sx, y - sy]."""
+        return p[1 - sx:1 - sx + nx, 1 - sy:1 - sy + ny]
+
+    def stream(src):
+        out = []
+        for j in range(9):
+            cx, cy = int(C[j, 0]), int(C[j, 1])
+            s = at(src[j], cx, cy)
+            if domain.outlet and cx == -1:
+                # Zero gradient: take what streams into column nx - 2, i.e. the same y-shift without x-shift.
+                s = jnp.where(iota_x == nx - 1, at(src[j], 0, cy), s)
+            opp = at(src[OPP[j]], 0, 0)
+            if domain.inlet is not None and cx == 1:
+                s = jnp.where(iota_x == 0, opp + 6 * W[j] * cx * domain.inlet, s)
+            if domain.walls is not None and cy != 0:
+                u_wall = domain.walls[0] if cy == 1 else domain.walls[1]
+                s = jnp.where(iota_y == (0 if cy == 1 else ny - 1), opp + 6 * W[j] * cx * u_wall, s)
+            out.append(s)
+        return out
+
+    def cylinder(src, dtype, s_nu, s_mu):
+        """The patch around the cylinder recomputed with Bouzidi links; solid nodes held at rest (g = 0)."""
         cyl = domain.cylinder
-        if cyl is not None:
-            x0, x1, y0, y1 = cyl.x0, cyl.x1, cyl.y0, cyl.y1
-            bx, by = x1 - x0, y1 - y0
-            region = g[:, x0 - 1:x1 + 1, y0 - 1:y1 + 1]
-            star = [region[j, 1:1 + bx, 1:1 + by] for j in range(9)]
-            pgs = []
-            for j in range(9):
-                cx, cy = int(C[j, 0]), int(C[j, 1])
-                sj = region[j, 1 - cx:1 - cx + bx, 1 - cy:1 - cy + by]
-                if cyl.link[j].any():
-                    i = OPP[j]
-                    si = region[i, 1 + cx:1 + cx + bx, 1 + cy:1 + cy + by]  # gs_i(x) = g*_i(x - c_i)
-                    a, b, c = (jnp.asarray(v[j], dtype) for v in (cyl.a, cyl.b, cyl.c))
-                    sj = jnp.where(cyl.link[j], a * star[i] + b * si + c * star[j], sj)
-                pgs.append(sj)
-            pnew = jnp.stack(collide(pgs, s_nu, s_mu))
-            pnew = jnp.where(cyl.solid[None], jnp.zeros((), dtype), pnew)
-            new = lax.dynamic_update_slice(new, pnew.astype(dtype), (0, x0, y0))
+        x0, x1, y0, y1 = cyl.x0, cyl.x1, cyl.y0, cyl.y1
+        bx, by = x1 - x0, y1 - y0
+        # Ghosted coordinates: node x sits at index x + 1; region covers [x0 - 1, x1 + 1) x [y0 - 1, y1 + 1).
+        region = [p[x0:x1 + 2, y0:y1 + 2] for p in src]
+        star = [r[1:1 + bx, 1:1 + by] for r in region]
+        pgs = []
+        for j in range(9):
+            cx, cy = int(C[j, 0]), int(C[j, 1])
+            sj = region[j][1 - cx:1 - cx + bx, 1 - cy:1 - cy + by]
+            if cyl.link[j].any():
+                i = OPP[j]
+                si = region[i][1 + cx:1 + cx + bx, 1 + cy:1 + cy + by]  # gs_i(x) = g*_i(x - c_i)
+                a, b, c = (np.asarray(v[j], dtype) for v in (cyl.a, cyl.b, cyl.c))
+                sj = jnp.where(cyl.link[j], a * star[i] + b * si + c * star[j], sj)
+            pgs.append(sj)
+        return [jnp.where(cyl.solid, jnp.zeros((), dtype), o).astype(dtype) for o in collide(pgs, s_nu, s_mu)]
+
+    def step(src, dst, s_nu, s_mu):
+        dtype = src[0].dtype
+        src = [wrap(p) for p in src]
+        new = collide(stream(src), s_nu, s_mu)
         if naive_f32:
-            w = jnp.asarray(W, jnp.float64 if dtype == jnp.float64 else jnp.float32)[:, None, None]
-            new = ((new + w).astype(jnp.float32).astype(dtype)) - w.astype(dtype)
-        return new.astype(dtype)
+            new = [(o + W[j]).astype(jnp.float32).astype(dtype) - jnp.asarray(W[j], dtype) for j, o in enumerate(new)]
+        out = [lax.dynamic_update_slice(d, o.astype(dtype), (1, 1)) for d, o in zip(dst, new)]
+        if domain.cylinder is not None:
+            patch = cylinder(src, dtype, s_nu, s_mu)
+            if naive_f32:
+                patch = [(o + W[j]).astype(jnp.float32).astype(dtype) - jnp.asarray(W[j], dtype)
+                         for j, o in enumerate(patch)]
+            out = [lax.dynamic_update_slice(o, pt, (domain.cylinder.x0 + 1, domain.cylinder.y0 + 1))
+                   for o, pt in zip(out, patch)]
+        return tuple(out)
 
     return step
 
 
+def interior(planes):
+    """Ghosted planes (..., nx + 2, ny + 2) -> stacked deviations (..., 9, nx, ny)."""
+    return jnp.stack([p[..., 1:-1, 1:-1] for p in planes], axis=-3)
+
+
+def ghosted(g):
+    """Stacked deviations (..., 9, nx, ny) -> tuple of nine ghosted planes (ghosts zero)."""
+    pad = [(0, 0)] * (g.ndim - 3) + [(1, 1), (1, 1)]
+    return tuple(jnp.pad(g[..., j, :, :], pad) for j in range(9))
+
+
+def make_advance(step, probe=None):
+    """advance((a, b), s_nu, s_mu, n, buf) -> ((a, b), probes (buf, ...)) running n steps.
+
+    Two steps per loop iteration (a -> b -> a) keep both buffers in place, so n must be even when traced; a
+    Python int n may be odd (the last step then runs alone and copies). `probe(planes)` is recorded after
+    every step into a buffer of static length `buf`.
+    """
+
+    def advance(ab, s_nu, s_mu, n, buf):
+        a, b = ab
+        pshape = jax.eval_shape(probe, a) if probe is not None else None
+
+        def pair(t, carry):
+            a, b, pr = carry
+            b = step(a, b, s_nu, s_mu)
+            a = step(b, a, s_nu, s_mu)
+            if probe is not None:
+                pr = pr.at[2 * t].set(probe(b)).at[2 * t + 1].set(probe(a))
+            return a, b, pr
+
+        pr = jnp.zeros((buf,) + pshape.shape, pshape.dtype) if probe is not None else jnp.zeros((0,))
+        a, b, pr = lax.fori_loop(0, n // 2, pair, (a, b, pr))
+        if isinstance(n, int) and n % 2:
+            b = step(a, b, s_nu, s_mu)
+            if probe is not None:
+                pr = pr.at[n - 1].set(probe(b))
+            a, b = b, tuple(jnp.copy(q) for q in b)
+        return (a, b), pr
+
+    return advance
+
+
+def run_domain(domain: Domain, g0, s_nu, s_mu, n: int, *, collision="mrt", naive_f32=False):
+    """Advance stacked deviations g0 (9, nx, ny) by n steps (one grid, jitted); returns (9, nx, ny)."""
+    step = make_step(domain, collision=collision, naive_f32=naive_f32)
+    advance = make_advance(step)
+
+    @jax.jit
+    def run(g):
+        a = ghosted(g)
+        (a, _), _ = advance((a, tuple(jnp.copy(p) for p in a)), s_nu, s_mu, n, 0)
+        return interior(a)
+
+    return run(g0)
+
+
 def probe_index(p: FlowParams) -> tuple[int, int]:
     px, py = p.probe_xy
-    return int(round(px / p.dx - 0.5)), int(round(py / p.dx - 0.5))
+    return round(px / p.dx - 0.5), round(py / p.dx - 0.5)
 
 
 def velocity(g):
@@ -137,12 +210,6 @@ def velocity(g):
     jx = sum(int(C[i, 0]) * g[..., i, :, :] for i in range(9) if C[i, 0])
     jy = sum(int(C[i, 1]) * g[..., i, :, :] for i in range(9) if C[i, 1])
     return jnp.stack([jx, jy], axis=-1)
-
-
-def _probe(g, ix, iy):
-    """Transverse velocity at node (ix, iy) of (R, 9, nx, ny) -> (R,)."""
-    col = g[:, :, ix, iy]
-    return sum(int(C[i, 1]) * col[:, i] for i in range(9) if C[i, 1])
 
 
 # ----------------------------------------------------------------------------------------------------- checks
@@ -178,6 +245,7 @@ def check_inputs(p: FlowParams, reynolds: Sequence[float], dtype: str) -> None:
     if not (0 < px < lx and 0 < py < ly):
         raise ValueError(f"probe position ({px}, {py}) is outside the domain [0, {lx:g}] x [0, {ly:g}]")
     for re in reynolds:
+        re = float(re)
         if not (np.isfinite(re) and re > 0):
             raise ValueError(f"Reynolds number must be finite and positive, got {re!r}")
         tau = p.relaxation_time(re)
@@ -226,7 +294,7 @@ def resolve_params(preset: str | FlowParams, steps=None, save_every=None, frames
         p = PRESETS[preset]
     else:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-    over = {k: v for k, v in dict(steps=steps, save_every=save_every, frames=frames).items() if v is not None}
+    over = {k: v for k, v in {"steps": steps, "save_every": save_every, "frames": frames}.items() if v is not None}
     return p.replace(**over)
 
 
@@ -239,15 +307,17 @@ def simulate(
     frames: int | None = None,
     dtype: str = "float32",
     progress: bool = True,
-    chunk_steps: int = 2000,
+    chunk_steps: int = 1000,
     devices=None,
     collision: str = "mrt",
     naive_f32: bool = False,
 ) -> Simulation:
     """Run every Reynolds number in one vmapped, jitted program (sharded over devices if there are several).
 
-    Steps run on the device in `lax.fori_loop` chunks of about `chunk_steps`; between chunks Python advances
-    the progress bar and checks for NaN (raising FloatingPointError with the step, Re and tau).
+    Steps run on the device in chunks of about `chunk_steps` (one compiled program: a loop over blocks of
+    `save_every` steps, probe recorded every step, velocity after every block); between chunks Python advances
+    the progress bar and checks for NaN (raising FloatingPointError with the step, Re and tau), so a diverged
+    run never reaches a file.
     """
     reynolds = np.atleast_1d(np.asarray(reynolds, dtype=np.float64))
     p = resolve_params(preset, steps, save_every, frames)
@@ -264,73 +334,73 @@ def _simulate(reynolds, p, dtype, progress, chunk_steps, devices, collision, nai
     dt = jnp.dtype(dtype)
     n_re = len(reynolds)
     domain = channel_domain(p)
-    step = make_step(domain, collision=collision, naive_f32=naive_f32)
+    step = jax.vmap(make_step(domain, collision=collision, naive_f32=naive_f32), in_axes=(0, 0, 0, None))
     s_mu = float(lattice.relaxation_rate(p.bulk_viscosity / p.dx))
     s_nu = np.asarray([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in reynolds], dtype)
-    vstep = jax.vmap(step, in_axes=(0, 0, None))
     ix, iy = probe_index(p)
-    K = max(p.save_every, chunk_steps // p.save_every * p.save_every)  # steps per spin-up chunk
-    F = K // p.save_every  # frames per saving chunk
-    n_save = p.frames * p.save_every
-    spin = p.steps - n_save
 
-    def spin_chunk(g, s, n):
-        def body(t, carry):
-            g, pr = carry
-            g = vstep(g, s, s_mu)
-            return g, pr.at[t].set(_probe(g, ix, iy))
+    def probe(planes):  # transverse velocity at the probe node, (R,)
+        return sum(int(C[i, 1]) * planes[i][:, ix + 1, iy + 1] for i in range(9) if C[i, 1])
 
-        return lax.fori_loop(0, n, body, (g, jnp.zeros((K, n_re), dt)))
+    advance = make_advance(step, probe)
+    F = max(1, chunk_steps // p.save_every)  # frames (blocks of save_every steps) per chunk
+    spin = p.steps - p.frames * p.save_every
+    lead = spin % p.save_every  # steps run before the first whole block
 
-    def save_chunk(g, s, n):
-        def inner(g, _):
-            g = vstep(g, s, s_mu)
-            return g, _probe(g, ix, iy)
+    def chunk(ab, s, n):
+        """n blocks of save_every steps (n <= F, traced): probe every step, velocity after every block."""
 
         def body(k, carry):
-            g, pr, vel = carry
-            g, prk = lax.scan(inner, g, None, length=p.save_every)
+            ab, pr, vel = carry
+            ab, prk = advance(ab, s, s_mu, p.save_every, p.save_every)
             pr = lax.dynamic_update_slice(pr, prk, (k * p.save_every, 0))
-            vel = lax.dynamic_update_slice(vel, velocity(g).astype(jnp.float32)[None], (k, 0, 0, 0, 0))
-            return g, pr, vel
+            frame = velocity(interior(ab[0])).astype(jnp.float32)
+            vel = lax.dynamic_update_slice(vel, frame[None], (k, 0, 0, 0, 0))
+            return ab, pr, vel
 
-        init = (g, jnp.zeros((F * p.save_every, n_re), dt), jnp.zeros((F, n_re, p.nx, p.ny, 2), jnp.float32))
+        init = (ab, jnp.zeros((F * p.save_every, n_re), dt), jnp.zeros((F, n_re, p.nx, p.ny, 2), jnp.float32))
         return lax.fori_loop(0, n, body, init)
 
-    g = jnp.zeros((n_re, 9, p.nx, p.ny), dt)
+    def zeros():
+        return tuple(jnp.zeros((n_re, p.nx + 2, p.ny + 2), dt) for _ in range(9))
+
+    ab = (zeros(), zeros())
     s = jnp.asarray(s_nu)
     mesh = _mesh_for(n_re, devices)
     if mesh is not None:
-        g = jax.device_put(g, jax.NamedSharding(mesh, jax.P("re")))
+        ab = jax.device_put(ab, jax.NamedSharding(mesh, jax.P("re")))
         s = jax.device_put(s, jax.NamedSharding(mesh, jax.P("re")))
     elif devices is not None:
-        g, s = jax.device_put((g, s), devices[0])
-    n_arg = jnp.int32(0)
+        ab, s = jax.device_put((ab, s), devices[0])
     t0 = time.perf_counter()
-    spin_fn = jax.jit(spin_chunk, donate_argnums=0).lower(g, s, n_arg).compile() if spin else None
-    save_fn = jax.jit(save_chunk, donate_argnums=0).lower(g, s, n_arg).compile()
+    chunk_fn = jax.jit(chunk, donate_argnums=0).lower(ab, s, jnp.int32(0)).compile()
+    lead_fn = jax.jit(lambda ab, s: advance(ab, s, s_mu, lead, lead), donate_argnums=0) if lead else None
     compile_s = time.perf_counter() - t0
 
     probes, frames_out = [], []
     done = 0
     t0 = time.perf_counter()
-    with tqdm(total=p.steps, disable=not progress, unit="step", desc=f"LBM {p.name} Re={list(reynolds)}") as bar:
-        while done < spin:
-            n = min(K, spin - done)
-            g, pr = spin_fn(g, s, jnp.int32(n))
-            _check_finite(g, done + n, reynolds, p)
-            probes.append(np.asarray(pr[:n]))
-            done += n
-            bar.update(n)
-        saved = 0
-        while saved < p.frames:
-            n = min(F, p.frames - saved)
-            g, pr, vel = save_fn(g, s, jnp.int32(n))
-            _check_finite(g, done + n * p.save_every, reynolds, p)
-            probes.append(np.asarray(pr[: n * p.save_every]))
-            frames_out.append(np.asarray(vel[:n]))
-            saved += n
+    desc = f"LBM {p.name} Re={','.join(f'{r:g}' for r in reynolds)}"
+    with tqdm(total=p.steps, disable=not progress, unit="step", desc=desc) as bar:
+        if lead:
+            ab, pr = lead_fn(ab, s)
+            probes.append(np.asarray(pr))
+            done += lead
+            bar.update(lead)
+        blocks = p.steps // p.save_every
+        first_saved = blocks - p.frames
+        b = 0
+        while b < blocks:
+            n = min(F, blocks - b)
+            if b < first_saved:
+                n = min(n, first_saved - b)  # spin-up chunks end where the saved frames begin
+            ab, pr, vel = chunk_fn(ab, s, jnp.int32(n))
             done += n * p.save_every
+            _check_finite(ab[0], done, reynolds, p)
+            probes.append(np.asarray(pr[: n * p.save_every]))
+            if b >= first_saved:
+                frames_out.append(np.asarray(vel[:n]))
+            b += n
             bar.update(n * p.save_every)
     run_s = time.perf_counter() - t0
     probe_uy = np.concatenate(probes, axis=0).T
@@ -338,8 +408,8 @@ def _simulate(reynolds, p, dtype, progress, chunk_steps, devices, collision, nai
     return Simulation(reynolds, vel, probe_uy, p, spin + p.save_every, compile_s, run_s)
 
 
-def _check_finite(g, step, reynolds, p: FlowParams) -> None:
-    ok = np.asarray(jnp.isfinite(g).all(axis=(1, 2, 3)))
+def _check_finite(planes, step, reynolds, p: FlowParams) -> None:
+    ok = np.asarray(jnp.all(jnp.stack([jnp.isfinite(q).all(axis=(1, 2)) for q in planes]), axis=0))
     if not ok.all():
         k = int(np.argmin(ok))
         re = float(reynolds[k])
@@ -361,9 +431,10 @@ def generate(
     dtype: str = "float32",
     progress: bool = True,
 ) -> list[Path]:
-    """Simulate all Reynolds numbers in one vmapped program and write one turbjax snapshot file per Re."""
-    from turbjax.data import io
+    """Simulate all Reynolds numbers in one vmapped program and write one turbjax snapshot file per Re.
 
+    Returns the paths written (`turbjax.data.io.snapshot_path(out_dir, re)`), in the order of `reynolds`.
+    """
     sim = simulate(reynolds, preset, steps=steps, save_every=save_every, frames=frames, dtype=dtype,
                    progress=progress)
     return write_simulation(sim, out_dir)
@@ -390,5 +461,28 @@ def mlups(n_re: int, p: FlowParams, steps: int, seconds: float) -> float:
     return n_re * p.nx * p.ny * steps / seconds / 1e6
 
 
-__all__ = ["Domain", "Simulation", "channel_domain", "check_inputs", "generate", "make_step", "simulate",
-           "velocity", "write_simulation", "math"]
+
+
+def compile_stepper(p: FlowParams, reynolds: Sequence[float], dtype: str = "float32", *, collision: str = "mrt",
+                    domain: Domain | None = None):
+    """For benchmarks: (run, state, compile_s) with run(state, n) advancing all Re n steps (n even, traced).
+
+    Call under `jax.enable_x64(True)` for float64. The state is donated and returned.
+    """
+    dt = jnp.dtype(dtype)
+    domain = channel_domain(p) if domain is None else domain
+    step = jax.vmap(make_step(domain, collision=collision), in_axes=(0, 0, 0, None))
+    advance = make_advance(step)
+    s_mu = float(lattice.relaxation_rate(p.bulk_viscosity / p.dx))
+    s = jnp.asarray([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in reynolds], dt)
+    n_re = len(reynolds)
+
+    def zeros():
+        return tuple(jnp.zeros((n_re, domain.nx + 2, domain.ny + 2), dt) for _ in range(9))
+
+    state = (zeros(), zeros())
+    t0 = time.perf_counter()
+    fn = jax.jit(lambda ab, n: advance(ab, s, s_mu, n, 0)[0], donate_argnums=0)
+    fn = fn.lower(state, jnp.int32(0)).compile()
+    compile_s = time.perf_counter() - t0
+    return (lambda ab, n: fn(ab, jnp.int32(n))), state, compile_s

@@ -1,0 +1,78 @@
+"""Throughput of turbjax's lattice Boltzmann simulator on the seed grid (256 x 128), in MLUPS.
+
+    python scripts/benchmark_simulate.py [--steps 2000] [--rounds 3]
+
+Prints million lattice updates per second (compilation excluded, reported separately) for float32 and float64,
+one Reynolds number and four vmapped, plus a BGK collision with the same boundaries as a baseline measured in
+the same run. The variants are interleaved over several rounds and the best round is kept, because other
+processes share the CPU. The last column divides by the reference figures quoted in issue 3 (they are constants
+from the issue, not measured here): the original generator ~22 MLUPS (one core, float64), XLB's JAX backend
+~4 MLUPS on the same cylinder grid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import jax
+
+from turbjax.simulate import PRESETS
+from turbjax.simulate.solver import compile_stepper
+
+ORIGINAL_MLUPS = 22.0  # quoted in issue 3: the course's original generator, one core, float64
+XLB_MLUPS = 4.0  # quoted in issue 3: XLB's JAX backend on the same grid
+RE4 = (300.0, 600.0, 900.0, 1200.0)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=2000, help="steps per timed run (even)")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best is reported")
+    args = ap.parse_args(argv)
+    steps = args.steps + args.steps % 2
+    p = PRESETS["seed"]
+    variants = [
+        ("mrt", "float32", RE4[:1]), ("mrt", "float32", RE4),
+        ("mrt", "float64", RE4[:1]), ("mrt", "float64", RE4),
+        ("bgk", "float32", RE4[:1]), ("bgk", "float32", RE4),
+    ]
+    print(f"jax {jax.__version__}, {jax.devices()[0].platform} x{len(jax.devices())}, "
+          f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M:%S')}; seed grid {p.nx}x{p.ny}, "
+          f"{steps} steps per run, best of {args.rounds} interleaved rounds")
+    compiled = {}
+    for v in variants:
+        col, dtype, res = v
+        with jax.enable_x64(dtype == "float64"):
+            run, state, compile_s = compile_stepper(p, res, dtype, collision=col)
+            state = run(state, 2)  # warm-up
+            jax.block_until_ready(state)
+        compiled[v] = [run, state, compile_s, 0.0]
+    for _ in range(args.rounds):
+        for v in variants:
+            col, dtype, res = v
+            run, state, compile_s, best = compiled[v]
+            with jax.enable_x64(dtype == "float64"):
+                t0 = time.perf_counter()
+                state = run(state, steps)
+                jax.block_until_ready(state)
+                dt = time.perf_counter() - t0
+            compiled[v] = [run, state, compile_s, max(best, len(res) * p.nx * p.ny * steps / dt / 1e6)]
+    print(f"{'collision':<10}{'dtype':<9}{'n_Re':>5}{'compile s':>11}{'MLUPS':>9}"
+          f"{'x original':>12}{'x XLB':>8}{'/ BGK':>7}")
+    for v in variants:
+        col, dtype, res = v
+        mlups = compiled[v][3]
+        bgk = compiled[("bgk", "float32", res)][3]
+        print(f"{col:<10}{dtype:<9}{len(res):>5}{compiled[v][2]:>11.1f}{mlups:>9.1f}"
+              f"{mlups / ORIGINAL_MLUPS:>12.2f}{mlups / XLB_MLUPS:>8.1f}{mlups / bgk:>7.2f}")
+    print(f"reference MLUPS quoted in issue 3 (not measured here): original {ORIGINAL_MLUPS:g}, XLB {XLB_MLUPS:g}")
+
+
+if __name__ == "__main__":
+    main()
