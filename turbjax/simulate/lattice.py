@@ -54,14 +54,16 @@ def equilibrium_moments(rho, jx, jy):
 def equilibrium(rho, jx, jy):
     """The incompressible (He-Luo) D2Q9 equilibrium f_i = w_i (rho + 3 c.j + 4.5 (c.j)^2 - 1.5 j^2), rho0 = 1.
 
-    Its moments under M are exactly `equilibrium_moments`. Returns a stacked (9, ...) array.
+    Its moments under M are exactly `equilibrium_moments`. Returns a stacked (9, ...) array (NumPy for
+    NumPy inputs, else JAX).
     """
+    xp = np if all(isinstance(a, (np.ndarray, float, int)) for a in (rho, jx, jy)) else jnp
     j2 = jx * jx + jy * jy
     out = []
     for i in range(9):
         cu = C[i, 0] * jx + C[i, 1] * jy
         out.append(W[i] * (rho + 3 * cu + 4.5 * cu * cu - 1.5 * j2))
-    return jnp.stack(out)
+    return xp.stack(out)
 
 
 def _lin(coeffs, planes):

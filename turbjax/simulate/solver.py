@@ -129,18 +129,22 @@ def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False
         src = [wrap(p) for p in src]
         new = collide(stream(src), s_nu, s_mu)
         if naive_f32:
-            new = [(o + W[j]).astype(jnp.float32).astype(dtype) - jnp.asarray(W[j], dtype) for j, o in enumerate(new)]
+            new = [_round_f32(o, W[j]) for j, o in enumerate(new)]
         out = [lax.dynamic_update_slice(d, o.astype(dtype), (1, 1)) for d, o in zip(dst, new)]
         if domain.cylinder is not None:
             patch = cylinder(src, dtype, s_nu, s_mu)
             if naive_f32:
-                patch = [(o + W[j]).astype(jnp.float32).astype(dtype) - jnp.asarray(W[j], dtype)
-                         for j, o in enumerate(patch)]
+                patch = [_round_f32(o, W[j]) for j, o in enumerate(patch)]
             out = [lax.dynamic_update_slice(o, pt, (domain.cylinder.x0 + 1, domain.cylinder.y0 + 1))
                    for o, pt in zip(out, patch)]
         return tuple(out)
 
     return step
+
+
+def _round_f32(g, w):
+    """g rounded as if f = w + g were stored in float32 (reduce_precision: XLA would fold (g + w) - w)."""
+    return lax.reduce_precision(g + w, exponent_bits=8, mantissa_bits=23) - w
 
 
 def interior(planes):
@@ -279,6 +283,7 @@ class Simulation(NamedTuple):
     first_step: int
     compile_s: float
     run_s: float
+    n_devices: int = 1  # devices the Reynolds axis was sharded over
 
     @property
     def mlups(self) -> float:
@@ -405,7 +410,8 @@ def _simulate(reynolds, p, dtype, progress, chunk_steps, devices, collision, nai
     run_s = time.perf_counter() - t0
     probe_uy = np.concatenate(probes, axis=0).T
     vel = np.concatenate(frames_out, axis=0).transpose(1, 0, 2, 3, 4)
-    return Simulation(reynolds, vel, probe_uy, p, spin + p.save_every, compile_s, run_s)
+    return Simulation(reynolds, vel, probe_uy, p, spin + p.save_every, compile_s, run_s,
+                      1 if mesh is None else mesh.devices.size)
 
 
 def _check_finite(planes, step, reynolds, p: FlowParams) -> None:
@@ -415,7 +421,7 @@ def _check_finite(planes, step, reynolds, p: FlowParams) -> None:
         re = float(reynolds[k])
         raise FloatingPointError(
             f"lattice Boltzmann run diverged (NaN/inf) by step {step} at Re = {re:g} "
-            f"(relaxation time tau = {p.relaxation_time(re):.6f}, Mach {p.mach:.3f}, dx = {p.dx:g}); "
+            f"(relaxation time tau = {p.relaxation_time(re):.8g}, Mach {p.mach:.3f}, dx = {p.dx:g}); "
             "nothing was written. Lower the Reynolds number, lower the inflow, or refine dx."
         )
 
