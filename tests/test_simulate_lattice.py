@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from turbjax.simulate import lattice
-from turbjax.simulate.lattice import C, MINV, W, M
+from turbjax.simulate.lattice import MINV, C, M, W
 from turbjax.simulate.solver import Domain, run_domain, velocity
 
 
