@@ -72,7 +72,8 @@ def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False
     nx, ny = domain.nx, domain.ny
     periodic_x = domain.inlet is None and not domain.outlet
     periodic_y = domain.walls is None
-    collide = {"mrt": lattice.collide, "bgk": lambda g, s_nu, s_mu: lattice.collide_bgk(g, s_nu)}[collision]
+    collide = {"mrt": lattice.collide_two_stage, "mrt-fused": lattice.collide,
+               "bgk": lambda g, s_nu, s_mu: lattice.collide_bgk(g, s_nu)}[collision]
     iota_x = lax.broadcasted_iota(jnp.int32, (nx, ny), 0)
     iota_y = lax.broadcasted_iota(jnp.int32, (nx, ny), 1)
 
@@ -122,7 +123,8 @@ def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False
                 a, b, c = (np.asarray(v[j], dtype) for v in (cyl.a, cyl.b, cyl.c))
                 sj = jnp.where(cyl.link[j], a * star[i] + b * si + c * star[j], sj)
             pgs.append(sj)
-        return [jnp.where(cyl.solid, jnp.zeros((), dtype), o).astype(dtype) for o in collide(pgs, s_nu, s_mu)]
+        return [jnp.where(cyl.solid, jnp.zeros((), dtype), o).astype(dtype)
+                for o in lattice.collide(pgs, s_nu, s_mu)]
 
     def step(src, dst, s_nu, s_mu):
         dtype = src[0].dtype
