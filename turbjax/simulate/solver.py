@@ -356,8 +356,10 @@ def _simulate(reynolds, p, dtype, progress, chunk_steps, devices, collision, nai
     spin = p.steps - p.frames * p.save_every
     lead = spin % p.save_every  # steps run before the first whole block
 
-    def chunk(ab, s, n):
-        """n blocks of save_every steps (n <= F, traced): probe every step, velocity after every block."""
+    def chunk(ab, vel, s, n):
+        """n blocks of save_every steps (n <= F, traced): probe every step, velocity after every block.
+
+        `vel` (F, R, nx, ny, 2) is donated and returned, so the frame buffer is reused between chunks."""
 
         def body(k, carry):
             ab, pr, vel = carry
@@ -367,22 +369,23 @@ def _simulate(reynolds, p, dtype, progress, chunk_steps, devices, collision, nai
             vel = lax.dynamic_update_slice(vel, frame[None], (k, 0, 0, 0, 0))
             return ab, pr, vel
 
-        init = (ab, jnp.zeros((F * p.save_every, n_re), dt), jnp.zeros((F, n_re, p.nx, p.ny, 2), jnp.float32))
-        return lax.fori_loop(0, n, body, init)
+        return lax.fori_loop(0, n, body, (ab, jnp.zeros((F * p.save_every, n_re), dt), vel))
 
     def zeros():
         return tuple(jnp.zeros((n_re, p.nx + 2, p.ny + 2), dt) for _ in range(9))
 
     ab = (zeros(), zeros())
+    vel = jnp.zeros((F, n_re, p.nx, p.ny, 2), jnp.float32)
     s = jnp.asarray(s_nu)
     mesh = _mesh_for(n_re, devices)
     if mesh is not None:
         ab = jax.device_put(ab, jax.NamedSharding(mesh, jax.P("re")))
+        vel = jax.device_put(vel, jax.NamedSharding(mesh, jax.P(None, "re")))
         s = jax.device_put(s, jax.NamedSharding(mesh, jax.P("re")))
     elif devices is not None:
-        ab, s = jax.device_put((ab, s), devices[0])
+        ab, vel, s = jax.device_put((ab, vel, s), devices[0])
     t0 = time.perf_counter()
-    chunk_fn = jax.jit(chunk, donate_argnums=0).lower(ab, s, jnp.int32(0)).compile()
+    chunk_fn = jax.jit(chunk, donate_argnums=(0, 1)).lower(ab, vel, s, jnp.int32(0)).compile()
     lead_fn = jax.jit(lambda ab, s: advance(ab, s, s_mu, lead, lead), donate_argnums=0) if lead else None
     compile_s = time.perf_counter() - t0
 
@@ -403,7 +406,7 @@ def _simulate(reynolds, p, dtype, progress, chunk_steps, devices, collision, nai
             n = min(F, blocks - b)
             if b < first_saved:
                 n = min(n, first_saved - b)  # spin-up chunks end where the saved frames begin
-            ab, pr, vel = chunk_fn(ab, s, jnp.int32(n))
+            ab, pr, vel = chunk_fn(ab, vel, s, jnp.int32(n))
             done += n * p.save_every
             _check_finite(ab[0], done, reynolds, p)
             probes.append(np.asarray(pr[: n * p.save_every]))
