@@ -152,3 +152,15 @@ def test_reynolds_axis_sharded_over_four_cpu_devices_gives_identical_results():
     assert r["devices"] == 4 and r["sharded_over"] == 4 and r["single"] == 1
     assert r["moving"] > 0
     assert r["equal"], r
+
+
+def test_cli_float64_run_writes_files_and_reports_mlups(tmp_path, capsys):
+    out = tmp_path / "data"
+    rc = cli_main(["--re", "500", "--out", str(out), "--preset", "quick", "--steps", "200", "--save-every", "5",
+                   "--frames", "4", "--dtype", "float64", "--no-progress"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "MLUPS" in text and f"wrote {io.snapshot_path(out, 500)}" in text
+    vel, meta = io.load_snapshots(io.snapshot_path(out, 500))
+    assert vel.shape == (4, 96, 64, 2) and np.isfinite(vel).all() and vel[..., 0].max() > 0
+    assert meta["first_step"] == 185 and meta["frame_stride"] == 5

@@ -364,9 +364,11 @@ def _simulate(reynolds, p, dtype, progress, chunk_steps, devices, collision, nai
         def body(k, carry):
             ab, pr, vel = carry
             ab, prk = advance(ab, s, s_mu, p.save_every, p.save_every)
-            pr = lax.dynamic_update_slice(pr, prk, (k * p.save_every, 0))
+            k = k.astype(jnp.int32)  # under x64 the loop index and literal offsets must agree
+            zero = jnp.int32(0)
+            pr = lax.dynamic_update_slice(pr, prk, (k * p.save_every, zero))
             frame = velocity(interior(ab[0])).astype(jnp.float32)
-            vel = lax.dynamic_update_slice(vel, frame[None], (k, 0, 0, 0, 0))
+            vel = lax.dynamic_update_slice(vel, frame[None], (k, zero, zero, zero, zero))
             return ab, pr, vel
 
         return lax.fori_loop(0, n, body, (ab, jnp.zeros((F * p.save_every, n_re), dt), vel))
