@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 # Velocities in the Lallemand-Luo order: rest, the 4 axis links, the 4 diagonals.
 C = np.array([[0, 0], [1, 0], [0, 1], [-1, 0], [0, -1], [1, 1], [-1, 1], [-1, -1], [1, -1]], dtype=np.int64)
@@ -157,38 +156,3 @@ def collide_bgk(g, s_nu):
         out.append(g[i] + s_nu * (geq - g[i]))
     return out
 
-
-def collide_two_stage(g, s_nu, s_mu):
-    """The same MRT collision as `collide`, arranged for XLA on CPU: shared per-node terms first, then per-direction.
-
-    XLA's CPU backend emits one loop per output array and does not share work between them, so in `collide` each
-    of the nine outputs recomputes the moments (about 35 operations each). Here five planes are materialised
-    once (behind an optimization barrier, so XLA cannot inline them back): jx, jy and, for each class of
-    direction c (rest, axis, diagonal), P_c = s_nu w_c (rho - 1.5 j^2) - correction_c. Each output is then
-        g*_i = (1 - s_nu) g_i + s_nu w_i cu (3 + 4.5 cu) + P_class(i),   cu = c_i . j,
-    about ten operations. Same arithmetic up to rounding order.
-    """
-    g = [g[i] for i in range(9)]
-    g0 = g[0]
-    axis = (g[1] + g[3]) + (g[2] + g[4])
-    diag = (g[5] + g[7]) + (g[6] + g[8])
-    drho = g0 + axis + diag
-    jx = (g[1] - g[3]) + (g[5] - g[7]) + (g[8] - g[6])
-    jy = (g[2] - g[4]) + (g[5] - g[7]) + (g[6] - g[8])
-    j2 = jx * jx + jy * jy
-    n_e = (axis - 2 * g0) + 4 * diag - 3 * j2
-    n_eps = 3 * (g0 - axis + j2)
-    k = (s_mu - s_nu) * (1.0 / 36.0)
-    corr = (k * (4 * (n_eps - n_e)), k * (-n_e - 2 * n_eps), k * (2 * n_e + n_eps))
-    base = drho - 1.5 * j2
-    P = [s_nu * W[c] * base - corr[n] for n, c in enumerate((0, 1, 5))]
-    jx, jy, *P = lax.optimization_barrier((jx, jy, *P))
-    out = []
-    for i in range(9):
-        cls = 0 if i == 0 else (1 if i < 5 else 2)
-        o = (1 - s_nu) * g[i] + P[cls]
-        if i:
-            cu = _lin([int(C[i, 0]), int(C[i, 1])], [jx, jy])
-            o = o + (s_nu * W[i]) * (cu * (3.0 + 4.5 * cu))
-        out.append(o)
-    return out

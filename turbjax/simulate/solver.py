@@ -72,8 +72,7 @@ def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False
     nx, ny = domain.nx, domain.ny
     periodic_x = domain.inlet is None and not domain.outlet
     periodic_y = domain.walls is None
-    collide = {"mrt": lattice.collide_two_stage, "mrt-fused": lattice.collide,
-               "bgk": lambda g, s_nu, s_mu: lattice.collide_bgk(g, s_nu)}[collision]
+    collide = {"mrt": lattice.collide, "bgk": lambda g, s_nu, s_mu: lattice.collide_bgk(g, s_nu)}[collision]
     iota_x = lax.broadcasted_iota(jnp.int32, (nx, ny), 0)
     iota_y = lax.broadcasted_iota(jnp.int32, (nx, ny), 1)
 
