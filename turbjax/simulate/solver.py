@@ -8,7 +8,11 @@ One step, for one grid (vmapped over the Reynolds axis):
       -> MRT collision -> new g*
     and, on a small patch around the cylinder, the same update recomputed with Bouzidi's interpolated
     bounce-back (solid nodes held at rest), written back with a static dynamic-update-slice.
-Everything but the patch is one fused elementwise kernel reading the state and writing the next one.
+XLA compiles each step to nine fused loops, one per population, each reading the shifted state planes and
+writing its plane of the other buffer in place (plus nine small loops for the cylinder patch). XLA's CPU backend
+does not share work between the nine loops, so each recomputes the moments; that arithmetic, not memory
+traffic, bounds the speed (see scripts/benchmark_simulate.py). The in-place loops run on one thread each, so
+on a multi-core CPU the Reynolds axis is sharded over several CPU devices (the CLI does this by default).
 """
 
 from __future__ import annotations
