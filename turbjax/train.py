@@ -333,11 +333,6 @@ def train_and_evaluate(config, workdir) -> dict:
     load_seconds = time.perf_counter() - t_load
     print(f"turbjax: {ds.summary()} (loaded in {load_seconds:.1f} s)", flush=True)
 
-    workdir.mkdir(parents=True, exist_ok=True)
-    if not resuming:
-        (workdir / "config.json").write_text(json.dumps(_config_json(config), indent=2) + "\n")
-    np.savez(workdir / "standardizer.npz", **stats)
-
     t_start = time.perf_counter()
     trainer = make_train(config, data, image_shape=ds.image_shape, num_classes=len(ds.classes))
     hparams = default_hparams(config.optim)
@@ -350,6 +345,10 @@ def train_and_evaluate(config, workdir) -> dict:
         print(f"turbjax: resuming from the checkpoint at epoch {latest} in {ckpt.directory}", flush=True)
     else:
         state = jax.jit(trainer.init)(hparams, key)
+    # written only once the workdir is known to hold nothing of another model
+    if not resuming:
+        (workdir / "config.json").write_text(json.dumps(_config_json(config), indent=2) + "\n")
+    np.savez(workdir / "standardizer.npz", **stats)
     start_epoch = int(state["epoch"])
     metrics_path = workdir / "metrics.jsonl"
     rows = _read_metrics(metrics_path, start_epoch)

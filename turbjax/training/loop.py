@@ -80,19 +80,26 @@ def _penalty(params, l2, l1):
     leaves = [
         leaf
         for path, leaf in jax.tree_util.tree_leaves_with_path(params)
-        if getattr(path[-1], "key", None) == "kernel"
+        if _is_kernel(path)
     ]
     sq = sum(jnp.sum(jnp.square(w)) for w in leaves)
     ab = sum(jnp.sum(jnp.abs(w)) for w in leaves)
     return 0.5 * l2 * sq + l1 * ab
 
 
+def _is_kernel(path) -> bool:
+    return getattr(path[-1], "key", None) == "kernel"
+
+
+def _add_penalty_grads(grads, params, l2, l1):
+    """grads + d/dw (l2/2 w^2 + l1 |w|) on kernels (biases unpenalized)."""
+    return jax.tree_util.tree_map_with_path(
+        lambda path, g, w: g + l2 * w + l1 * jnp.sign(w) if _is_kernel(path) else g, grads, params
+    )
+
+
 def _all_finite(tree) -> Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]))
-
-
-def _select(ok, new, old):
-    return jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, old)
 
 
 def make_train(
@@ -191,18 +198,32 @@ def make_train(
             params, opt_state, diverged = carry
             idx_b, w_b = batch_in
             xb, yb = x[idx_b], y[idx_b]
-            (total, loss), grads = jax.value_and_grad(objective, has_aux=True)(params, xb, yb, w_b, hparams)
-            if full_batch:
-                updates, new_opt = tx.update(
-                    grads, opt_state, params, value=total, grad=grads,
-                    value_fn=lambda p: objective(p, xb, yb, w_b, hparams)[0],
-                )
+            if full_batch:  # L-BFGS's line search needs the whole objective as a function
+                (total, loss), grads = jax.value_and_grad(objective, has_aux=True)(params, xb, yb, w_b, hparams)
+
+                def update(p, o, g):
+                    u, o = tx.update(
+                        g, o, p, value=total, grad=g, value_fn=lambda q: objective(q, xb, yb, w_b, hparams)[0]
+                    )
+                    return optax.apply_updates(p, u), o
             else:
-                updates, new_opt = tx.update(grads, opt_state, params)
-            new_params = optax.apply_updates(params, updates)
-            ok = jnp.isfinite(total) & _all_finite(grads) & _all_finite(new_params) & ~diverged
-            params = _select(ok, new_params, params)
-            opt_state = _select(ok, new_opt, opt_state)
+                # The penalties' gradients are added elementwise (l2 * w + l1 * sign(w) on kernels), which XLA
+                # fuses into the optimizer update instead of extra passes over the parameters.
+                loss, grads = jax.value_and_grad(lambda p: data_loss(predict(p, xb), yb, w_b))(params)
+                grads = _add_penalty_grads(grads, params, hparams["l2"], hparams["l1"])
+                total = loss
+
+                def update(p, o, g):
+                    u, o = tx.update(g, o, p)
+                    return optax.apply_updates(p, u), o
+
+            # A non-finite loss or gradient masks the step: params and optimizer state keep their last good
+            # values, the run is flagged, and every later step is masked too. lax.cond runs only the taken
+            # branch on CPU/GPU (under vmap it becomes a select, per trial).
+            ok = jnp.isfinite(total) & _all_finite(grads) & ~diverged
+            params, opt_state = lax.cond(
+                ok, lambda ops: update(*ops), lambda ops: (ops[0], ops[1]), (params, opt_state, grads)
+            )
             return (params, opt_state, diverged | ~ok), loss * jnp.sum(w_b)
 
         carry = (state["params"], state["opt_state"], state["diverged"])

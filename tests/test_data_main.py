@@ -1,0 +1,15 @@
+"""`python -m turbjax.data`: synthetic files, the summary, and a clear error for a missing directory."""
+
+from turbjax.data.__main__ import main
+
+
+def test_synthetic_then_summary(tmp_path, capsys):
+    assert main(["--dir", str(tmp_path), "--synthetic", "--frames", "20", "--split", "time"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("synthetic stand-in") == 4
+    assert "of 64x64 = 4096 features" in out and "Re 1200: 6 train, 4 test" in out
+
+
+def test_missing_directory_is_an_error_with_the_fix(tmp_path, capsys):
+    assert main(["--dir", str(tmp_path / "none")]) == 1
+    assert "python -m turbjax.simulate --re 300 600 900 1200 --out" in capsys.readouterr().err

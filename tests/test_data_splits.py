@@ -1,0 +1,100 @@
+"""Splits: disjoint, complete (train + test + gap = all), deterministic, no time overlap within the gap."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from turbjax.data.splits import heldout_re_split, make_split, random_split, time_split
+
+RES = (300.0, 600.0, 900.0, 1200.0)
+
+
+def samples(n_per=50, res=RES):
+    re = np.repeat(np.asarray(res), n_per)
+    position = np.tile(np.arange(n_per) * 5, len(res))  # frame indices, stride 5
+    return re, position
+
+
+def test_random_split_counts_disjoint_complete_deterministic():
+    re, _ = samples(600)
+    s = random_split(re, 0.2, seed=0)
+    assert len(s.train) == 1920 and len(s.test) == 480 and s.dropped == 0
+    assert not set(s.train) & set(s.test)
+    np.testing.assert_array_equal(np.sort(np.concatenate([s.train, s.test])), np.arange(2400))
+    again = random_split(re, 0.2, seed=0)
+    np.testing.assert_array_equal(s.train, again.train)
+    np.testing.assert_array_equal(s.test, again.test)
+    other = random_split(re, 0.2, seed=1)
+    assert not np.array_equal(s.test, other.test)
+
+
+def test_random_split_error_when_a_class_gets_no_test_sample():
+    re = np.array([300.0] * 9 + [600.0])  # a single 600 sample can never be on both sides
+    with pytest.raises(ValueError, match=r"the 'random' split leaves no (train|test) sample for Reynolds number"
+                       r"\(s\) \[600.0\]; use more samples or another test_fraction \(now 0.5, 5 of 10 samples\)"):
+        random_split(re, 0.5, seed=0)
+
+
+@given(n_per=st.integers(12, 40), frac=st.floats(0.1, 0.5), gap=st.integers(0, 5))
+@settings(max_examples=30, deadline=None)
+def test_time_split_properties(n_per, frac, gap):
+    re, position = samples(n_per)
+    s = time_split(re, position, frac, gap)
+    train, test = set(s.train.tolist()), set(s.test.tolist())
+    assert not train & test
+    assert len(train) + len(test) + s.dropped == re.size
+    assert s.dropped == gap * len(RES)
+    for r in RES:
+        tr = position[s.train][re[s.train] == r]
+        te = position[s.test][re[s.test] == r]
+        assert len(te) == round(n_per * frac)
+        # Every test frame comes after every train frame, with `gap` samples (stride 5) in between.
+        assert te.min() - tr.max() == 5 * (gap + 1)
+
+
+def test_time_split_on_shuffled_input_uses_positions_not_order():
+    re, position = samples(20)
+    perm = np.random.default_rng(0).permutation(re.size)
+    s = time_split(re[perm], position[perm], 0.25, 2)
+    for r in RES:
+        assert sorted(position[perm][s.test][re[perm][s.test] == r]) == [75, 80, 85, 90, 95]
+
+
+def test_time_split_errors():
+    re, position = samples(10)
+    with pytest.raises(ValueError, match=r"leaves Reynolds number 300 with 0 train and 2 test samples \(series of 10 "
+                       r"samples, test_fraction=0.2, gap=8\)"):
+        time_split(re, position, 0.2, 8)
+    with pytest.raises(ValueError, match=r"gap=-1 must be a non-negative integer"):
+        time_split(re, position, 0.2, -1)
+    with pytest.raises(ValueError, match=r"test_fraction=1.0 must lie strictly between 0 and 1"):
+        time_split(re, position, 1.0, 0)
+    with pytest.raises(ValueError, match=r"with 9 train and 0 test samples"):
+        time_split(re, position, 0.01, 1)
+
+
+def test_heldout_re_split_sets():
+    re, _ = samples(7)
+    s = heldout_re_split(re, (600.0, 1200))
+    assert set(re[s.test]) == {600.0, 1200.0} and set(re[s.train]) == {300.0, 900.0}
+    assert len(s.train) + len(s.test) == re.size and s.dropped == 0
+
+
+def test_heldout_re_errors():
+    re, _ = samples(3)
+    with pytest.raises(ValueError, match=r"held-out Reynolds number\(s\) \[450.0\] are not in the data \(which has "
+                       r"\[300.0, 600.0, 900.0, 1200.0\]\)"):
+        heldout_re_split(re, (450.0,))
+    with pytest.raises(ValueError, match="holds out every Reynolds number in the data"):
+        heldout_re_split(re, RES)
+    with pytest.raises(ValueError, match="needs at least one held-out Reynolds number"):
+        heldout_re_split(re, ())
+
+
+def test_make_split_dispatch_and_unknown_name():
+    re, position = samples(10)
+    s = make_split("time", re, position, test_fraction=0.2, gap=1, heldout=(), seed=0)
+    assert s.dropped == 4
+    with pytest.raises(ValueError, match=r"unknown split 'kfold'; expected one of \('random', 'time', 'heldout_re'\)"):
+        make_split("kfold", re, position, test_fraction=0.2, gap=1, heldout=(), seed=0)
