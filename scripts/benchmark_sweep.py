@@ -179,10 +179,10 @@ def main(argv=None) -> None:
               f"{seq_r / runs:>12.2f}x {(seq_c + seq_r) / (comp + runs):>14.2f}x")
     print("(speed-up = sequential time / variant time; 'run' excludes compilation, 'total' includes it; "
           "the sequential total compiles once)")
-    for name in losses:  # same trials? (float reassociation only)
+    b = losses["sequential"]
+    for name, a in losses.items():  # same trials? (float reassociation only)
         if name == "sequential":
             continue
-        a, b = losses[name], losses["sequential"]
         rel = float(np.max(np.abs(a - b) / (np.abs(b) + 1e-6)))
         first = float(np.max(np.abs(a[..., 0] - b[..., 0]) / (np.abs(b[..., 0]) + 1e-6)))
         print(f"{name}: largest relative difference of the per-epoch train losses from sequential "

@@ -80,7 +80,15 @@ def assert_tree_close(a, b, rtol=2e-4, atol=2e-5):
 def test_each_trial_equals_the_same_config_trained_alone(full, data):
     c, _, results = full
     trials = sweep.trials_of(c)
-    groups = sweep.sweep_arrays(c, data, progress=False)[1]  # the states are not kept by _run_and_write
+    # the states (not kept by _run_and_write), from the same sweep run as blocks of at most 2 trials
+    blocked = sweep_config(trials_per_program=2)
+    groups = sweep.sweep_arrays(blocked, data, progress=False)[1]
+    assert len(groups) == 4 and all(g.layout.index.shape == (1, 2) for g in groups)  # rows of 3 -> 2 + 1
+    res_blocked = sweep.summarize(blocked, sweep.trials_of(blocked), groups, wall_seconds=0, devices=[])
+    for a, b in zip(results["trials"], res_blocked["trials"]):
+        assert a["diverged"] == b["diverged"]
+        np.testing.assert_allclose(np.array(a["curves"]["test_loss"], float), np.array(b["curves"]["test_loss"], float),
+                                   rtol=1e-5, atol=1e-7)
     for i in (2, 3, 4, 5):  # the trials that do not diverge (lr 0.05, 0.01; seeds 0, 1; seed fastest)
         state, losses = single_run(c, data, trials[i])
         st, _ = sweep.trial_state(groups, i)
@@ -116,7 +124,7 @@ def test_diverged_trial_is_flagged_and_does_not_touch_the_others(full, data):
 
 
 def test_outputs_results_json_curves_and_best_checkpoint(full):
-    c, workdir, results = full
+    _, workdir, results = full
     on_disk = json.loads((workdir / "results.json").read_text())
     assert on_disk["num_trials"] == len(on_disk["trials"]) == 6
     assert [r["trial"] for r in on_disk["trials"]] == list(range(6))
@@ -166,7 +174,7 @@ def test_sharded_over_4_devices_equals_one_device(tmp_path):
                PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
     env.pop("XLA_FLAGS", None)
     proc = subprocess.run([sys.executable, "-c", SHARDED_SCRIPT], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.split("RESULT", 1)[1])
     g = out["sharded"]["groups"][0]
@@ -223,6 +231,18 @@ def test_unknown_sweep_field_is_named():
     c.sweep.learning_rates = (0.1,)
     with pytest.raises(ValueError, match="learning_rates.*did you mean learning_rate"):
         sweep.trials_of(c)
+
+
+def test_blocks_split_a_group_on_one_grid():
+    ids, seeds = list(range(8)), [0, 0, 0, 0, 1, 1, 1, 1]
+    blocks = sweep.make_blocks(ids, seeds, 1, share=True, trials_per_program=2)
+    assert len(blocks) == 4 and all(b.index.shape == (1, 2) and b.real.all() for b in blocks)
+    assert sorted(t for b in blocks for t in b.index.ravel().tolist()) == ids
+    blocks = sweep.make_blocks(ids[:6], [0, 0, 0, 1, 1, 1], 1, share=True, trials_per_program=2)
+    assert [b.real.sum() for b in blocks] == [2, 1, 2, 1] and all(b.index.shape == (1, 2) for b in blocks)
+    flat = sweep.make_blocks(ids, seeds, 1, share=False, trials_per_program=4)
+    assert len(flat) == 2 and all(b.index.shape == (4, 1) for b in flat)
+    assert len(sweep.make_blocks(ids, seeds, 1, share=True, trials_per_program=0)) == 1
 
 
 def test_layout_pads_to_the_mesh_with_copies_of_real_trials():

@@ -80,12 +80,16 @@ _UNBATCHED_STATE = ("key", "epoch")  # shared by the trials of one seed (the inn
 # --------------------------------------------------------------------------------------------------- config
 
 
-def sweep_section(mode: str = "grid", share_data_order: bool = True, **axes) -> config_dict.ConfigDict:
+def sweep_section(mode: str = "grid", share_data_order: bool = True, trials_per_program: int = 0,
+                  **axes) -> config_dict.ConfigDict:
     """The `sweep` section of a sweep config: `sweep_section(learning_rate=(1.0, 0.1), seed=(0, 1))`."""
     s = config_dict.ConfigDict()
     s.mode = mode
     s.share_data_order = share_data_order  # trials of one seed share init and minibatch order (see above)
     s.checkpoint_best = True  # write the best trial as a turbjax.train workdir under <workdir>/best
+    # 0: all trials of a shape group in one program (accelerators); k > 0: blocks of at most k trials run one
+    # after another by one compiled program (CPU: keep each block's optimizer state in cache). One device only.
+    s.trials_per_program = trials_per_program
     for name in AXES:
         s[name] = ()
     for name, values in axes.items():
@@ -105,7 +109,7 @@ def validate_sweep(config) -> None:
     if "sweep" not in config:
         _fail("the config has no `sweep` section; start from configs/sweep_lr.py (sweep_section(...))")
     s = config.sweep
-    known = set(AXES) | {"mode", "share_data_order", "checkpoint_best"}
+    known = set(AXES) | {"mode", "share_data_order", "checkpoint_best", "trials_per_program"}
     for name in s:
         if name not in known:
             import difflib
@@ -113,6 +117,9 @@ def validate_sweep(config) -> None:
             hint = difflib.get_close_matches(name, sorted(known), n=1)
             _fail(f"config.sweep.{name} is not a sweep field" + (f"; did you mean {hint[0]}?" if hint else "")
                   + f" Known: {sorted(known)}")
+    tpp = s.get("trials_per_program", 0)
+    if isinstance(tpp, bool) or not isinstance(tpp, int) or tpp < 0:
+        _fail(f"config.sweep.trials_per_program={tpp!r} must be an int >= 0 (0: all trials in one program)")
     if s.mode not in MODES:
         _fail(f"config.sweep.mode={s.mode!r}; expected one of {MODES}")
     swept = {a: tuple(s[a]) for a in AXES if len(s[a])}
@@ -198,14 +205,27 @@ class Layout:
     mesh: tuple[int, int]
 
 
-def make_layout(trial_ids: Sequence[int], seeds: Sequence[int], num_devices: int, share: bool) -> Layout:
+def _rows(trial_ids: Sequence[int], seeds: Sequence[int], share: bool) -> list[list[int]]:
     rows: dict = {}
     for t, s in zip(trial_ids, seeds):
         rows.setdefault(s if share else ("trial", t), []).append(t)
-    groups = list(rows.values())
+    return list(rows.values())
+
+
+def make_layout(trial_ids: Sequence[int], seeds: Sequence[int], num_devices: int, share: bool,
+                shape: tuple[int, int] | None = None) -> Layout:
+    """Rows of trials sharing a seed (share=True) or one trial per row, padded to a multiple of the mesh shape
+    (or to `shape`, itself such a multiple) with copies of real trials."""
+    groups = _rows(trial_ids, seeds, share)
     n_rows, n_cols = len(groups), max(len(g) for g in groups)
-    ds, dl = mesh_shape(num_devices, n_rows, n_cols)
-    rows_pad, cols_pad = math.ceil(n_rows / ds) * ds, math.ceil(n_cols / dl) * dl
+    if shape is None:
+        ds, dl = mesh_shape(num_devices, n_rows, n_cols)
+        shape = (math.ceil(n_rows / ds) * ds, math.ceil(n_cols / dl) * dl)
+    else:
+        ds, dl = mesh_shape(num_devices, *shape)
+    rows_pad, cols_pad = shape
+    if n_rows > rows_pad or n_cols > cols_pad or rows_pad % ds or cols_pad % dl:
+        raise ValueError(f"cannot lay out {n_rows} x {n_cols} trials on a {shape} grid over {num_devices} devices")
     index = np.empty((rows_pad, cols_pad), np.int64)
     real = np.zeros((rows_pad, cols_pad), bool)
     for r in range(rows_pad):
@@ -214,6 +234,34 @@ def make_layout(trial_ids: Sequence[int], seeds: Sequence[int], num_devices: int
             index[r, c] = g[c] if c < len(g) else g[0]
             real[r, c] = r < n_rows and c < len(g)
     return Layout(index=index, real=real, mesh=(ds, dl))
+
+
+def make_blocks(trial_ids: Sequence[int], seeds: Sequence[int], num_devices: int, share: bool,
+                trials_per_program: int) -> list[Layout]:
+    """Split one shape group into blocks of at most `trials_per_program` trials (0: one block), all laid out
+    on the same padded grid so that one compiled program runs them all, one after another."""
+    rows = _rows(trial_ids, seeds, share)
+    n_cols = max(len(r) for r in rows)
+    k = trials_per_program
+    if k <= 0 or k >= sum(len(r) for r in rows) or num_devices > 1:
+        return [make_layout(trial_ids, seeds, num_devices, share)]
+    cols = min(k, n_cols)
+    per = max(1, k // cols)
+    blocks = []
+    for r0 in range(0, len(rows), per):
+        for c0 in range(0, n_cols, cols):
+            part = [r[c0:c0 + cols] for r in rows[r0:r0 + per] if r[c0:c0 + cols]]
+            if part:
+                blocks.append(part)
+    shape = (min(len(rows), per), cols)
+    seed_of = dict(zip(trial_ids, seeds))
+    out = []
+    for part in blocks:
+        ids = [t for r in part for t in r]
+        # rows of one block keep their own key: a row label per row (a block's row is one seed's trials)
+        labels = [seed_of[r[0]] if share else ("trial", r[0]) for r in part for _ in r]
+        out.append(make_layout(ids, labels, num_devices, share=True, shape=shape))
+    return out
 
 
 # --------------------------------------------------------------------------------------------------- program
@@ -274,6 +322,21 @@ def _state_shardings(abstract_state, mesh):
 # ------------------------------------------------------------------------------------------------------ run
 
 
+class _ChunkPrograms:
+    """The compiled `run` for each chunk length (at most two: epochs_per_chunk and the remainder)."""
+
+    def __init__(self, run, abstract_state, hparams, data, out_shardings):
+        self.args = (abstract_state, hparams, data)
+        self.run, self.out_shardings, self.compiled = run, out_shardings, {}
+
+    def __call__(self, num_epochs: int):
+        if num_epochs not in self.compiled:
+            f = jax.jit(partial(self.run, num_epochs=num_epochs), out_shardings=self.out_shardings,
+                        donate_argnums=0)
+            self.compiled[num_epochs] = f.lower(*self.args).compile()
+        return self.compiled[num_epochs]
+
+
 @dataclasses.dataclass
 class GroupResult:
     shape: dict
@@ -285,6 +348,8 @@ class GroupResult:
     config: object
     compile_seconds: float
     run_seconds: float
+    group: int = 0  # shape group
+    block: int = 0  # block of the group (config.sweep.trials_per_program)
 
 
 def sweep_arrays(
@@ -316,60 +381,57 @@ def sweep_arrays(
             cfg = trial_config(config, trials[ids[0]])
             trainer = make_train(cfg, data, image_shape=image_shape, num_classes=num_classes)
             seeds = [int(trials[i].get("seed", config.training.seed)) for i in ids]
-            layout = make_layout(ids, seeds, len(devices), share)
-            mesh = make_mesh(layout.mesh, devices)
-            hp = [default_hparams(trial_config(config, trials[i]).optim) for i in layout.index.ravel()]
-            hp = {k: np.asarray([h[k] for h in hp], np.float32).reshape(layout.index.shape) for k in HPARAM_NAMES}
-            keys = np.stack([
-                np.asarray(jax.random.PRNGKey(int(trials[layout.index[r, 0]].get("seed", config.training.seed))))
-                for r in range(layout.index.shape[0])
-            ])
+            blocks = make_blocks(ids, seeds, len(devices), share, int(config.sweep.trials_per_program))
+            init, run = grid_functions(trainer)
+            mesh = make_mesh(blocks[0].mesh, devices)
             grid = NamedSharding(mesh, P("seeds", "trials"))
             repl = NamedSharding(mesh, P())
-            hp = {k: _put(v, grid) for k, v in hp.items()}
-            keys = _put(keys, NamedSharding(mesh, P("seeds")))
             d = {k: _put(v, repl) for k, v in data.items()}
-
-            init, run = grid_functions(trainer)
-            state_sh = _state_shardings(jax.eval_shape(init, hp, keys), mesh)
-            abstract = jax.tree_util.tree_map(
-                lambda a, sh: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sh), jax.eval_shape(init, hp, keys),
-                state_sh,
-            )
-            t0 = time.perf_counter()
-            init_c = jax.jit(init, out_shardings=state_sh).lower(hp, keys).compile()
-            compiled = {}
-
-            def program(n):
-                if n not in compiled:
-                    f = jax.jit(partial(run, num_epochs=n), out_shardings=(state_sh, repl), donate_argnums=0)
-                    compiled[n] = f.lower(abstract, hp, d).compile()
-                return compiled[n]
-
-            program(min(chunk, epochs))
-            compile_seconds = time.perf_counter() - t0
-            bar.set_description(f"sweep group {g + 1}/{len(groups)} {dict(shape) or ''}".rstrip())
-            t0 = time.perf_counter()
-            state = init_c(hp, keys)
-            chunks, done = [], 0
-            while done < epochs:
-                n = min(chunk, epochs - done)
-                state, m = program(n)(state, hp, d)
-                m = jax.device_get(m)
-                chunks.append(m)
-                done += n
-                bar.update(n)
-                loss = np.where(layout.real, m["train_loss"][..., -1], np.nan)
-                bar.set_postfix(best_loss=f"{np.nanmin(loss):.3g}" if np.isfinite(loss).any() else "nan",
-                                diverged=int(np.sum(m["diverged"][..., -1] & layout.real)))
-            state = jax.jit(lambda s: s, out_shardings=repl)(state)
-            state = jax.device_get(state)
-            run_seconds = time.perf_counter() - t0
-            metrics = {k: np.concatenate([c[k] for c in chunks], axis=-1) for k in chunks[0]}
-            results.append(GroupResult(
-                shape=dict(shape), trial_ids=ids, layout=layout, metrics=metrics, state=state, trainer=trainer,
-                config=cfg, compile_seconds=compile_seconds, run_seconds=run_seconds,
-            ))
+            compiled = None
+            for b, layout in enumerate(blocks):
+                hp = [default_hparams(trial_config(config, trials[i]).optim) for i in layout.index.ravel()]
+                hp = {k: np.asarray([h[k] for h in hp], np.float32).reshape(layout.index.shape)
+                      for k in HPARAM_NAMES}
+                keys = np.stack([
+                    np.asarray(jax.random.PRNGKey(int(trials[layout.index[r, 0]].get("seed", config.training.seed))))
+                    for r in range(layout.index.shape[0])
+                ])
+                hp = {k: _put(v, grid) for k, v in hp.items()}
+                keys = _put(keys, NamedSharding(mesh, P("seeds")))
+                t0 = time.perf_counter()
+                if compiled is None:  # one compilation per shape group; every block has the same grid
+                    state_sh = _state_shardings(jax.eval_shape(init, hp, keys), mesh)
+                    abstract = jax.tree_util.tree_map(
+                        lambda a, sh: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sh),
+                        jax.eval_shape(init, hp, keys), state_sh,
+                    )
+                    init_c = jax.jit(init, out_shardings=state_sh).lower(hp, keys).compile()
+                    compiled = _ChunkPrograms(run, abstract, hp, d, out_shardings=(state_sh, repl))
+                    compiled(min(chunk, epochs))
+                compile_seconds = time.perf_counter() - t0
+                where = f"group {g + 1}/{len(groups)}" + (f" block {b + 1}/{len(blocks)}" if len(blocks) > 1 else "")
+                bar.set_description(f"sweep {where} {dict(shape) or ''}".rstrip())
+                t0 = time.perf_counter()
+                state = init_c(hp, keys)
+                chunks, done = [], 0
+                while done < epochs:
+                    n = min(chunk, epochs - done)
+                    state, m = compiled(n)(state, hp, d)
+                    m = jax.device_get(m)
+                    chunks.append(m)
+                    done += n
+                    bar.update(n / len(blocks))
+                    loss = np.where(layout.real, m["train_loss"][..., -1], np.nan)
+                    bar.set_postfix(best_loss=f"{np.nanmin(loss):.3g}" if np.isfinite(loss).any() else "nan",
+                                    diverged=int(np.sum(m["diverged"][..., -1] & layout.real)))
+                state = jax.device_get(jax.jit(lambda s: s, out_shardings=repl)(state))
+                run_seconds = time.perf_counter() - t0
+                metrics = {k: np.concatenate([c[k] for c in chunks], axis=-1) for k in chunks[0]}
+                results.append(GroupResult(
+                    shape=dict(shape), trial_ids=sorted(int(i) for i in layout.index[layout.real]), layout=layout,
+                    metrics=metrics, state=state, trainer=trainer, config=cfg, compile_seconds=compile_seconds,
+                    run_seconds=run_seconds, group=g, block=b,
+                ))
     finally:
         bar.close()
     return trials, results
@@ -383,7 +445,7 @@ def _clean(x):
 def trial_records(trials: list[dict], groups: list[GroupResult], config) -> list[dict]:
     """One record per trial (padding discarded): hyperparameters, final metrics, diverged, curves."""
     records: list = [None] * len(trials)
-    for g, res in enumerate(groups):
+    for res in groups:
         lay = res.layout
         for r, c in zip(*np.nonzero(lay.real)):
             i = int(lay.index[r, c])
@@ -391,7 +453,7 @@ def trial_records(trials: list[dict], groups: list[GroupResult], config) -> list
             tc = trial_config(config, trials[i])
             rec = {
                 "trial": i,
-                "group": g,
+                "group": res.group,
                 "learning_rate": float(tc.optim.learning_rate),
                 "weight_decay": float(tc.optim.weight_decay),
                 "momentum": float(tc.optim.momentum),
@@ -432,11 +494,11 @@ def trial_state(groups: list[GroupResult], trial: int) -> tuple[dict, GroupResul
     for res in groups:
         hits = np.argwhere((res.layout.index == trial) & res.layout.real)
         if len(hits):
-            r, c = hits[0]
-            state = {
-                k: jax.tree_util.tree_map(lambda x: x[r] if k in _UNBATCHED_STATE else x[r, c], v)
-                for k, v in res.state.items()
-            }
+            r, c = (int(i) for i in hits[0])
+            state = {}
+            for k, v in res.state.items():
+                where = (r,) if k in _UNBATCHED_STATE else (r, c)
+                state[k] = jax.tree_util.tree_map(lambda x, where=where: x[where], v)
             return state, res
     raise KeyError(f"trial {trial} is not in the sweep")
 
@@ -458,8 +520,8 @@ def format_table(records: list[dict], metric: str) -> str:
         row.append(f"epoch {r['diverged_epoch']}" if r["diverged"] else "no")
         rows.append(row)
     widths = [max(len(x) for x in col) for col in zip(head, *rows)]
-    fmt = lambda row: "  ".join(x.rjust(w) for x, w in zip(row, widths))  # noqa: E731
-    return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
+    lines = [head, ["-" * w for w in widths], *rows]
+    return "\n".join("  ".join(x.rjust(w) for x, w in zip(row, widths)) for row in lines)
 
 
 def trial_label(rec: dict) -> str:
@@ -541,6 +603,7 @@ def summarize(config, trials, groups, *, wall_seconds: float, devices) -> dict:
         "groups": [
             {
                 "shape": {k: (list(v) if isinstance(v, tuple) else v) for k, v in res.shape.items()},
+                "block": res.block,
                 "trials": res.trial_ids,
                 "grid": list(res.layout.index.shape),
                 "padding_trials": int(res.layout.real.size - res.layout.real.sum()),
