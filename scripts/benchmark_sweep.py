@@ -114,6 +114,15 @@ def main(argv=None) -> None:
                 for k, v in base.items()}
 
     results = {}
+    header = (f"\n{'variant':<16} {'compile s':>10} {'run s':>8} {'total s':>8} {'ms/trial-epoch':>15} "
+              f"{'speed-up run':>13} {'speed-up total':>15}")
+
+    def row(name):
+        comp, runs, _ = results[name]
+        seq_c, seq_r, _ = results["sequential"]
+        per = 1e3 * runs / (n * args.epochs)
+        print(f"{name:<16} {comp:>10.2f} {runs:>8.2f} {comp + runs:>8.2f} {per:>15.2f} "
+              f"{seq_r / runs:>12.2f}x {(seq_c + seq_r) / (comp + runs):>14.2f}x", flush=True)
 
     # sequential: one compiled single-trial program, 16 calls
     t0 = time.perf_counter()
@@ -129,6 +138,8 @@ def main(argv=None) -> None:
 
     run_seq, loss_seq = timed(sequential, repeats=args.repeats)
     results["sequential"] = (compile_seq, run_seq, single.as_text())
+    print(header)
+    row("sequential")
 
     init, run = grid_functions(trainer)
 
@@ -169,14 +180,8 @@ def main(argv=None) -> None:
         else:
             losses[name] = np.concatenate([np.asarray(o) for o in outs]).reshape(S, L, -1)
         results[name] = (compile_s, run_s, compiled.as_text())
+        row(name)
 
-    seq_c, seq_r, _ = results["sequential"]
-    print(f"\n{'variant':<12} {'compile s':>10} {'run s':>8} {'total s':>8} {'ms/trial-epoch':>15} "
-          f"{'speed-up run':>13} {'speed-up total':>15}")
-    for name, (comp, runs, _) in results.items():
-        per = 1e3 * runs / (n * args.epochs)
-        print(f"{name:<12} {comp:>10.2f} {runs:>8.2f} {comp + runs:>8.2f} {per:>15.2f} "
-              f"{seq_r / runs:>12.2f}x {(seq_c + seq_r) / (comp + runs):>14.2f}x")
     print("(speed-up = sequential time / variant time; 'run' excludes compilation, 'total' includes it; "
           "the sequential total compiles once)")
     b = losses["sequential"]

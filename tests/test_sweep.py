@@ -56,16 +56,22 @@ def full(data, tmp_path_factory):
     return c, workdir, results
 
 
+_SINGLE: dict = {}
+
+
 def single_run(config, data, trial):
-    """One trial trained alone, the way turbjax.train does it: jit(init), then jit(run_epochs) per chunk."""
+    """One trial trained alone, the way turbjax.train does it: jit(init), then jit(run_epochs) per chunk (the
+    trials here differ only in traced values, so one trainer and one compilation serve them all)."""
     c = sweep.trial_config(config, trial)
-    t = make_train(c, data)
+    if "t" not in _SINGLE:
+        t = make_train(c, data)
+        _SINGLE.update(t=t, init=jax.jit(t.init),
+                       run=jax.jit(t.run_epochs, static_argnames="num_epochs", donate_argnames="state"))
     hp = default_hparams(c.optim)
-    state = jax.jit(t.init)(hp, jax.random.key(int(c.training.seed)))
-    run = jax.jit(t.run_epochs, static_argnames="num_epochs", donate_argnames="state")
+    state = _SINGLE["init"](hp, jax.random.key(int(c.training.seed)))
     losses = []
     for _ in range(EPOCHS // 2):
-        state, m = run(state, hp, num_epochs=2, data=data)
+        state, m = _SINGLE["run"](state, hp, num_epochs=2, data=data)
         losses.append(np.asarray(m["train_loss"]))
     return jax.device_get(state), np.concatenate(losses)
 
@@ -257,3 +263,51 @@ def test_layout_pads_to_the_mesh_with_copies_of_real_trials():
     assert flat.index.shape == (6, 1) and flat.real.all()
     uneven = sweep.make_layout([0, 1, 2], [0, 0, 1], num_devices=1, share=True)
     assert uneven.index.shape == (2, 2) and uneven.real.tolist() == [[True, True], [True, False]]
+
+
+MULTIHOST_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from turbjax import sweep
+    assert sweep.maybe_initialize_distributed()  # from JAX_COORDINATOR_ADDRESS / JAX_NUM_PROCESSES / JAX_PROCESS_ID
+    import jax
+    from train_helpers import standardized_data, vorticity_arrays
+    from test_sweep import sweep_config
+    assert jax.process_count() == 2 and jax.device_count() == 4, (jax.process_count(), jax.devices())
+    data = standardized_data(*vorticity_arrays())
+    c = sweep_config()
+    trials, groups = sweep.sweep_arrays(c, data, progress=False)
+    res = sweep.summarize(c, trials, groups, wall_seconds=0, devices=jax.devices())
+    print("RESULT" + json.dumps({"trials": res["trials"], "groups": res["groups"]}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_two_processes_with_two_devices_each_equal_one_device(data):
+    """Multi-host on one machine: 2 processes x 2 CPU devices joined by jax.distributed == one device."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    procs = []
+    for pid in range(2):
+        env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES="2",
+                   JAX_COORDINATOR_ADDRESS=f"localhost:{port}", JAX_NUM_PROCESSES="2", JAX_PROCESS_ID=str(pid),
+                   PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+        procs.append(subprocess.Popen([sys.executable, "-c", MULTIHOST_SCRIPT], cwd=ROOT, env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (_, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+    c = sweep_config()
+    ref = sweep.summarize(c, *sweep.sweep_arrays(c, data, devices=jax.devices()[:1], progress=False),
+                          wall_seconds=0, devices=[])
+    for out, _ in outs:
+        res = json.loads(out.split("RESULT", 1)[1])
+        assert res["groups"][0]["padding_trials"] == 2
+        for ra, rb in zip(res["trials"], ref["trials"]):
+            assert ra["diverged"] == rb["diverged"]
+            np.testing.assert_allclose(np.array(ra["curves"]["test_loss"], float),
+                                       np.array(rb["curves"]["test_loss"], float), rtol=1e-5, atol=1e-6)
