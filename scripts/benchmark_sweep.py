@@ -11,6 +11,8 @@ Same data, model (MLP, Adam, batch 32) and trials in every variant, all measured
   vmap nested  one program, the sweep's layout: outer vmap over the 4 seeds, inner vmap over the 4 learning rates
                with the key unbatched, so a seed's 4 trials share the minibatch gather and their first-layer
                products are one matrix product x_BxF . W_Fx(4*H) (turbjax.sweep, share_data_order=True)
+  nested 1xK   the same program over blocks of K learning rates of one seed, compiled once, run 16/K times
+               (turbjax.sweep's trials_per_program=K; the automatic choice on a CPU is printed and included)
 
 Each is timed with compilation (compile + one run) and without (the best of --repeats runs after compiling);
 the speed-up is sequential / vmapped. The three variants compute the same trials (checked: final losses agree).
@@ -35,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from configs import default
-from turbjax.sweep import grid_functions
+from turbjax.sweep import auto_trials_per_program, grid_functions, trial_state_bytes
 from turbjax.training.loop import make_train
 from turbjax.training.optimizers import default_hparams
 
@@ -154,6 +156,14 @@ def main(argv=None) -> None:
     for k in args.per_program:
         if k < n and L % k == 0:
             variants.append((f"vmap nested 1x{k}", 1, k, True))
+    # what `python -m turbjax.sweep` does here with trials_per_program=-1 (automatic)
+    auto = auto_trials_per_program(trainer, 1)
+    if auto < n:
+        k = max(d for d in range(1, L + 1) if L % d == 0 and d <= auto)
+        if k not in args.per_program:
+            variants.append((f"vmap nested 1x{k}", 1, k, True))
+    print(f"turbjax.sweep's automatic trials_per_program here: {auto} "
+          f"({trial_state_bytes(trainer) / 1e6:.2f} MB of training state per trial)", flush=True)
     losses = {"sequential": np.asarray(loss_seq)}
     for name, rows, cols, shared in variants:
         if shared:
