@@ -61,15 +61,15 @@ print(f'jax {jax.__version__}, backend {jax.default_backend()}, {len(d)} device(
 # ------------------------------------------------------------------------------------------------- settings
 case "$SIZE" in
     gpu)
-        TRAIN_ARGS="--epochs 5 --reps 3 --sk-epochs 1 --tta default"
+        TRAIN_ARGS="--epochs 5 --rounds 3 --tta default --tta-max-epochs 100"
         SWEEP_ARGS="--epochs 5 --repeats 2 --hlo"
         SIM_ARGS="--steps 4000 --rounds 2" ;;
     cpu)
-        TRAIN_ARGS="--epochs 2 --reps 2 --sk-epochs 1 --tta none"
+        TRAIN_ARGS="--epochs 2 --rounds 1 --tta none"
         SWEEP_ARGS="--epochs 1 --repeats 1 --train 480 --features 1024 --per-program 4"
         SIM_ARGS="--steps 200 --rounds 1" ;;
     small)
-        TRAIN_ARGS="--epochs 1 --reps 1 --sk-epochs 1 --tta none"
+        TRAIN_ARGS="--epochs 1 --rounds 1 --tta none"
         SWEEP_ARGS="--epochs 1 --repeats 1 --train 64 --features 32 --hidden 8,8 --per-program"
         SIM_ARGS="--steps 20 --rounds 1" ;;
     *) log "!! GPU_CHECK_SIZE=$SIZE; expected gpu, cpu or small"; exit 2 ;;
@@ -80,12 +80,27 @@ SIM_ARGS=${GPU_CHECK_SIM_ARGS:-$SIM_ARGS}
 
 # ------------------------------------------------------------------------------------------------ benchmarks
 FAILED=0
+accepted() {  # script, args...: the "--flag [value]" pairs whose flag the script's --help lists (the sibling
+              # scripts are still changing; a dropped flag is reported, never a failed run)
+    local script=$1; shift
+    local help; help=$("$PY" "$script" --help 2>/dev/null)
+    local out=() dropped=()
+    while (( $# )); do
+        local flag=$1 vals=(); shift
+        while (( $# )) && [[ $1 != --* ]]; do vals+=("$1"); shift; done
+        if grep -q -- "${flag}\b" <<< "$help"; then out+=("$flag" "${vals[@]}"); else dropped+=("$flag"); fi
+    done
+    (( ${#dropped[@]} )) && echo "   (not accepted by $script, dropped: ${dropped[*]})" >&2
+    echo "${out[@]}"
+}
 bench() {  # name, script, share of the remaining budget in percent, args...
     local name=$1 script=$2 share=$3; shift 3
     if [[ ! -f "$script" ]]; then
         log "== $name: SKIPPED, $script is not in this checkout (not merged yet)"
         return
     fi
+    # shellcheck disable=SC2046
+    set -- $(accepted "$script" "$@" 2> >(tee -a "$FILE" >&2))
     local t=$(( $(left) * share / 100 ))
     if (( t < 20 )); then log "== $name: SKIPPED, only $(left)s of the budget left"; return; fi
     log "== $name: $PY $script $* (time limit ${t}s)"
