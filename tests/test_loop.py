@@ -138,7 +138,7 @@ def test_linear_regression_converges_to_closed_form_ridge(optimizer):
     t = make_train(c, d)
     state, _ = jax.jit(t.train)(hp, jax.random.key(0))
     ridge = ridge_fit(x, y, alpha=n * l2)  # (1/2N)||r||^2 + l2/2 ||w||^2  <=>  ||r||^2 + N l2 ||w||^2
-    w = np.asarray(state["params"]["params"]["dense"]["kernel"])
+    w = np.asarray(state["params"]["params"]["dense"]["kernel"]).T  # stored (out, in)
     b = np.asarray(state["params"]["params"]["dense"]["bias"])
     np.testing.assert_allclose(w, ridge.coef, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(b, ridge.intercept, rtol=1e-4, atol=1e-5)

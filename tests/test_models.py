@@ -34,8 +34,8 @@ def test_mlp_activation_and_linear_output(act, fn):
     params = model.init(jax.random.key(0), jnp.zeros((1, 3)))
     x = jnp.asarray(np.random.default_rng(0).normal(size=(4, 3)), jnp.float32)
     p = params["params"]
-    h = fn(x @ p["hidden_0"]["kernel"] + p["hidden_0"]["bias"])
-    np.testing.assert_allclose(model.apply(params, x), h @ p["out"]["kernel"] + p["out"]["bias"], rtol=1e-5, atol=1e-6)
+    h = fn(x @ p["hidden_0"]["kernel"].T + p["hidden_0"]["bias"])  # kernels are stored (out, in)
+    np.testing.assert_allclose(model.apply(params, x), h @ p["out"]["kernel"].T + p["out"]["bias"], rtol=1e-5, atol=1e-6)
 
 
 def test_linear_logistic_and_tasks():
@@ -65,7 +65,7 @@ def test_cnn_is_much_smaller_than_the_mlp_and_reshapes_flat_inputs():
     k, bias = np.asarray(p["conv_0"]["kernel"])[:, :, 0, :], np.asarray(p["conv_0"]["bias"])
     conv = np.stack([[np.einsum("ab,abc->c", img[i : i + 3, j : j + 3], k) for j in range(4)] for i in range(6)]) + bias
     pooled = np.maximum(conv, 0).reshape(3, 2, 2, 2, 4).mean(axis=(1, 3)).reshape(-1)
-    np.testing.assert_allclose(y[1], pooled @ np.asarray(p["out"]["kernel"]) + np.asarray(p["out"]["bias"]), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(y[1], pooled @ np.asarray(p["out"]["kernel"]).T + np.asarray(p["out"]["bias"]), rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="6x4"):
         small.apply(params, jnp.ones((1, 100)))
 
@@ -87,3 +87,17 @@ def test_registry_errors_name_the_value(kw, match):
 def test_cnn_needs_image_shape():
     with pytest.raises(ValueError, match="image shape"):
         build_model(config_dict.ConfigDict({"name": "cnn"}), num_outputs=1)
+
+
+def test_dense_is_linen_dense_with_a_transposed_kernel():
+    from flax import linen as nn
+
+    from turbjax.models.layers import Dense
+
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(5, 300)), jnp.float32)
+    ours = Dense(200).init(jax.random.key(1), x)
+    k = ours["params"]["kernel"]
+    assert k.shape == (200, 300)
+    np.testing.assert_allclose(float(jnp.std(k)), 1 / np.sqrt(300), rtol=0.05)  # LeCun normal, fan_in = 300
+    ref = {"params": {"kernel": k.T, "bias": ours["params"]["bias"]}}
+    np.testing.assert_allclose(Dense(200).apply(ours, x), nn.Dense(200).apply(ref, x), rtol=1e-5, atol=1e-5)

@@ -282,13 +282,19 @@ def check_workdir(config, workdir: Path) -> bool:
         return False
     old = json.loads(path.read_text())
     new = _config_json(config)
-    for section in ("model", "data"):
-        if old.get(section) != new.get(section):
-            diff = {
-                k: (old.get(section, {}).get(k), v)
-                for k, v in new[section].items()
-                if old.get(section, {}).get(k) != v
-            }
+    for section in ("model", "data", "optim", "training"):
+        diff = {
+            k: (old.get(section, {}).get(k), v)
+            for k, v in new[section].items()
+            if old.get(section, {}).get(k) != v and not (section == "data" and k == "dir")
+        }
+        if diff and section in ("optim", "training"):
+            print(
+                f"turbjax: note: resuming {workdir} with a different config.{section}: {diff} (old, new); the new "
+                f"settings apply from the restored epoch on (config.json keeps the first run's)",
+                flush=True,
+            )
+        elif diff:
             raise WorkdirMismatchError(
                 f"{workdir} holds a run with another config.{section} (changed: {diff}, as (old, new)); "
                 f"its checkpoints cannot be resumed with this config and are not overwritten. Use another "
@@ -360,7 +366,7 @@ def train_and_evaluate(config, workdir) -> dict:
     every = int(config.training.checkpoint_every)
     metric_key = "test_r2" if trainer.task == "regression" else "test_accuracy"
     target = config.training.stop_at_test_r2
-    seconds_to_target = None
+    seconds_to_target = target_epoch = None
     steady = {"epochs": 0, "seconds": 0.0}
     first_chunk = True
     epoch = start_epoch
@@ -387,6 +393,7 @@ def train_and_evaluate(config, workdir) -> dict:
                         and m["test_r2"][i] >= target
                     ):
                         seconds_to_target = time.perf_counter() - t_start - dt * (n - i - 1) / n
+                        target_epoch = epoch + i + 1
                 log.flush()
                 epoch += n
                 bar.update(n)
@@ -442,7 +449,8 @@ def train_and_evaluate(config, workdir) -> dict:
     }
     if target is not None:
         results["stop_at_test_r2"] = target
-        results["seconds_to_target"] = seconds_to_target
+        results["seconds_to_target"] = seconds_to_target  # training start (compilation included) -> that epoch
+        results["target_epoch"] = target_epoch
     for name in ("r2", "mse", "mae", "accuracy"):
         if name in test:
             results[f"test_{name}"] = test[name]

@@ -3,7 +3,8 @@
 Every model maps a batch of flat inputs x_BxF (float32) to outputs y_BxM: regression values (standardized
 units) or class logits. Models are Flax Linen modules, so parameters are a plain pytree and
 `model.apply(params, x)` is a pure function: it can sit inside `jax.vmap`, `lax.scan` and `jax.jit` without
-splitting or merging module state.
+splitting or merging module state. Dense kernels are stored (out, in) (`turbjax.models.layers.Dense`,
+faster on CPU for the wide first layer); conv kernels keep Flax's (kh, kw, in, out).
 """
 
 from __future__ import annotations

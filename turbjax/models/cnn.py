@@ -11,6 +11,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 from flax import linen as nn
 
+from turbjax.models.layers import Dense
+
 
 class CNN(nn.Module):
     image_shape: tuple[int, int]
@@ -32,5 +34,5 @@ class CNN(nn.Module):
                 z = nn.avg_pool(z, (2, 2), strides=(2, 2))
         z = z.reshape(z.shape[:-3] + (-1,))
         for i, width in enumerate(self.dense):
-            z = nn.relu(nn.Dense(width, name=f"dense_{i}")(z))
-        return nn.Dense(self.num_outputs, name="out")(z)
+            z = nn.relu(Dense(width, name=f"dense_{i}")(z))
+        return Dense(self.num_outputs, name="out")(z)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 from flax import linen as nn
 
+from turbjax.models.layers import Dense
+
 
 class Linear(nn.Module):
     """Linear regression y_BxM = x_BxF @ w_FxM + b_M, trained on (1/2) mean squared error."""
@@ -13,7 +15,7 @@ class Linear(nn.Module):
 
     @nn.compact
     def __call__(self, x_BxF: jnp.ndarray) -> jnp.ndarray:
-        return nn.Dense(self.num_outputs, name="dense")(x_BxF)
+        return Dense(self.num_outputs, name="dense")(x_BxF)
 
 
 class Logistic(nn.Module):
@@ -30,4 +32,4 @@ class Logistic(nn.Module):
 
     @nn.compact
     def __call__(self, x_BxF: jnp.ndarray) -> jnp.ndarray:
-        return nn.Dense(self.num_classes, name="dense")(x_BxF)
+        return Dense(self.num_classes, name="dense")(x_BxF)

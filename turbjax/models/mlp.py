@@ -7,6 +7,8 @@ from collections.abc import Callable
 import jax.numpy as jnp
 from flax import linen as nn
 
+from turbjax.models.layers import Dense
+
 ACTIVATIONS: dict[str, Callable[[jnp.ndarray], jnp.ndarray]] = {
     "relu": nn.relu,
     "tanh": jnp.tanh,
@@ -27,5 +29,5 @@ class MLP(nn.Module):
         act = ACTIVATIONS[self.activation]
         h = x_BxF
         for i, width in enumerate(self.hidden):
-            h = act(nn.Dense(width, name=f"hidden_{i}")(h))
-        return nn.Dense(self.num_outputs, name="out")(h)
+            h = act(Dense(width, name=f"hidden_{i}")(h))
+        return Dense(self.num_outputs, name="out")(h)
