@@ -46,12 +46,12 @@ SEEDS = (0, 1, 2, 3)
 
 
 def dot_shapes(compiled_text: str) -> Counter:
-    """'f32[a,b] dot(f32[..] x, f32[..] y)' -> Counter of 'out = lhs x rhs' strings (fusions included)."""
+    """Counter of the dot (matrix product) instructions in compiled HLO: output shape and dimension numbers."""
     found = Counter()
     for line in compiled_text.splitlines():
-        m = re.search(r"=\s*(f32\[[\d,]*\])[^=]*?\bdot\((f32\[[\d,]*\])[^,]*,\s*(f32\[[\d,]*\])", line)
+        m = re.search(r"=\s*(f32\[[\d,]*\])\{[\d,]*\}\s+dot\([^)]*\),\s*((?:[a-z_]+_dims=\{[\d,]*\},?\s*)+)", line)
         if m:
-            found[f"{m.group(2)} . {m.group(3)} -> {m.group(1)}"] += 1
+            found[f"{m.group(1)} = dot({m.group(2).strip().rstrip(',')})"] += 1
     return found
 
 
