@@ -318,13 +318,35 @@ def _state_axes(state_like) -> dict:
 
 def grid_functions(trainer):
     """(init, run): the training core's init / run_epochs vmapped over a (rows, cols) grid of trials whose row
-    shares one PRNG key. init(hparams_RxC, keys_Rx2) -> state; run(state, hparams_RxC, data, num_epochs)."""
+    shares one PRNG key. init(hparams_RxC, keys_Rx2) -> state; run(state, hparams_RxC, data, num_epochs).
+
+    A 1 x 1 grid runs the core without vmap (the same program as a single run): under vmap the core's
+    divergence mask, a lax.cond, becomes a select that computes both branches every step."""
     abstract = jax.eval_shape(trainer.init, default_hparams_like(), jax.random.PRNGKey(0))
     axes = _state_axes(abstract)
     init_row = jax.vmap(trainer.init, in_axes=(0, None), out_axes=axes)
-    init = jax.vmap(init_row, in_axes=(0, 0))
+    init_grid = jax.vmap(init_row, in_axes=(0, 0))
+
+    def single(tree):  # (1, 1, ...) grid leaves -> one trial's leaves, and back
+        return {k: jax.tree_util.tree_map(lambda x, k=k: x[0] if k in _UNBATCHED_STATE else x[0, 0], v)
+                for k, v in tree.items()}
+
+    def grid(tree):
+        return {k: jax.tree_util.tree_map(lambda x, k=k: x[None] if k in _UNBATCHED_STATE else x[None, None], v)
+                for k, v in tree.items()}
+
+    def is_single(hparams):
+        return all(v.shape == (1, 1) for v in hparams.values())
+
+    def init(hparams, keys):
+        if is_single(hparams):
+            return grid(trainer.init({k: v[0, 0] for k, v in hparams.items()}, keys[0]))
+        return init_grid(hparams, keys)
 
     def run(state, hparams, data, num_epochs: int):
+        if is_single(hparams):
+            st, m = trainer.run_epochs(single(state), {k: v[0, 0] for k, v in hparams.items()}, num_epochs, data)
+            return grid(st), jax.tree_util.tree_map(lambda x: x[None, None], m)
         row = jax.vmap(
             lambda s, h: trainer.run_epochs(s, h, num_epochs, data), in_axes=(axes, 0), out_axes=(axes, 0)
         )
