@@ -4,8 +4,10 @@
     python -m turbjax.sweep --config configs/sweep_lr.py --workdir runs/sweep_lr_seeds --config.sweep.seed='(0, 1, 2)'
 
 Base config: configs/default.py (seed data set, random 80/20 split), 100 epochs. The four trials differ only in
-traced hyperparameters and share one seed, so they are one compiled program whose four trials share the
-minibatch order (one gather, one first-layer matrix product of width 4 x 100 per step).
+traced hyperparameters and share one seed, so they are one compiled program: on a GPU one vmapped program whose
+four trials share the minibatch order (one gather, one first-layer matrix product of width 4 x 100 per step); on
+a CPU the automatic trials_per_program runs the same single-trial program four times (faster there, see
+turbjax/sweep.py); --config.sweep.trials_per_program=0 forces the vmapped program.
 
 Outputs in the workdir: results.json, the printed table, loss_curves.png (docs/sweep_lr.png is a copy) and the
 best trial under best/ (`python -m turbjax.evaluate --workdir runs/sweep_lr/best`).

@@ -27,11 +27,13 @@ group trains in chunks of `training.epochs_per_chunk` epochs; tqdm advances per 
 `trials_per_program` splits a group into blocks of at most k trials that the same compiled program runs one
 after another (one compilation per group either way). The default, -1, is automatic: every trial in one program
 on accelerators and on several devices; on one CPU device as many trials as keep their parameters, gradients and
-optimizer state within an eighth of the last-level cache. A vmapped step streams all its trials' state, and once
-that outgrows the cache each trial runs slower than alone (scripts/benchmark_sweep.py measures it: on a 2-core
-CPU a 16-trial MLP (100, 100) sweep on 4096 features, 6.7 MB per trial, ran at 0.3-0.6x the speed of the trials
-one after another as one program, so the automatic choice there is 1; an MLP (10, 10) sweep ran 1.4-2.3x faster
-vmapped).
+optimizer state within an eighth of the last-level cache, and a block of one trial runs the core without vmap.
+Why: a vmapped step streams all its trials' state, and under vmap the core's divergence mask (a lax.cond) becomes
+a select that computes both branches. scripts/benchmark_sweep.py on a shared 2-core CPU (16 trials, 1920 x 4096
+inputs): MLP (100, 100), 6.7 MB per trial: 16 trials in one program 0.4-0.7x the speed of the trials one after
+another, so the automatic choice is 1 (the single-trial program, 1.0x); MLP (10, 10), 0.66 MB: blocks of 4 or
+one 4 x 4 program 1.0x, a flat vmap over 16 trials 0.4x. On a GPU, where one small MLP leaves the card idle, all
+trials go in one program.
 
 Batch sizes run as separate groups rather than one padded-and-masked program: with batch sizes 2 and 512 a
 common program would have to run ceil(N/2) steps of 512 rows, ~256x the work of one epoch, for every trial.
@@ -270,11 +272,7 @@ def trial_state_bytes(trainer) -> int:
 
 def auto_trials_per_program(trainer, num_devices: int, backend: str | None = None) -> int:
     """0 (all trials in one program) on accelerators and on several devices. On one CPU device: as many trials
-    as fit an eighth of the last-level cache (at least 1), because a vmapped step streams every trial's
-    parameters, gradients and optimizer state, and a block that outgrows the cache makes each trial slower than
-    running it alone (measured in scripts/benchmark_sweep.py: MLP (100, 100) on 4096 features, 6.6 MB per trial,
-    16 trials in one program ran 0.3-0.6x as fast as one after another; MLP (10, 10), 0.66 MB per trial, blocks of
-    4 trials ran 2.3x as fast)."""
+    as fit an eighth of the last-level cache (at least 1); see the module docstring for the measurements."""
     backend = backend or jax.default_backend()
     if backend != "cpu" or num_devices > 1:
         return 0
