@@ -28,8 +28,8 @@ group trains in chunks of `training.epochs_per_chunk` epochs; tqdm advances per 
 after another (one compilation per group either way). The default, -1, is automatic: every trial in one program
 on accelerators and on several devices; on one CPU device as many trials as keep their parameters, gradients and
 optimizer state within an eighth of the last-level cache, and a block of one trial runs the core without vmap.
-Why: a vmapped step streams all its trials' state, and under vmap the core's divergence mask (a lax.cond) becomes
-a select that computes both branches. scripts/benchmark_sweep.py on a shared 2-core CPU (16 trials, 1920 x 4096
+Why: a vmapped step streams all its trials' state (their parameters, gradients and Adam moments), which for a
+big model no longer fits the cache. scripts/benchmark_sweep.py on a shared 2-core CPU (16 trials, 1920 x 4096
 inputs): MLP (100, 100), 6.7 MB per trial: 16 trials in one program 0.4-0.7x the speed of the trials one after
 another, so the automatic choice is 1 (the single-trial program, 1.0x); MLP (10, 10), 0.66 MB: blocks of 4 or
 one 4 x 4 program 1.0x, a flat vmap over 16 trials 0.4x. On a GPU, where one small MLP leaves the card idle, all
@@ -318,8 +318,7 @@ def grid_functions(trainer):
     """(init, run): the training core's init / run_epochs vmapped over a (rows, cols) grid of trials whose row
     shares one PRNG key. init(hparams_RxC, keys_Rx2) -> state; run(state, hparams_RxC, data, num_epochs).
 
-    A 1 x 1 grid runs the core without vmap (the same program as a single run): under vmap the core's
-    divergence mask, a lax.cond, becomes a select that computes both branches every step."""
+    A 1 x 1 grid runs the core without vmap: the same program as a single run."""
     abstract = jax.eval_shape(trainer.init, default_hparams_like(), jax.random.PRNGKey(0))
     axes = _state_axes(abstract)
     init_row = jax.vmap(trainer.init, in_axes=(0, None), out_axes=axes)
