@@ -21,5 +21,6 @@ from turbjax.sweep import sweep_section
 
 def get_config():
     c = default.get_config()
+    c.optim.schedule = "constant"  # the course's studies used a constant learning rate
     c.sweep = sweep_section(batch_size=(2, 32, 512))
     return c

@@ -24,5 +24,6 @@ from turbjax.sweep import sweep_section
 
 def get_config():
     c = default.get_config()
+    c.optim.schedule = "constant"  # the course's studies used a constant learning rate
     c.sweep = sweep_section(learning_rate=(1.0, 0.1, 1e-3, 1e-5))
     return c

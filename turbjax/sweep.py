@@ -770,7 +770,7 @@ def maybe_initialize_distributed(coordinator_address=None, num_processes=None, p
 
 
 def main(argv=None) -> None:
-    from absl import app, flags
+    from absl import app, flags, logging
     from ml_collections import config_flags
 
     config_flags.DEFINE_config_file("config", None, "sweep config file (configs/sweep_*.py)", lock_config=True)
@@ -784,6 +784,8 @@ def main(argv=None) -> None:
         if len(argv) > 1:
             raise app.UsageError(f"unexpected arguments {argv[1:]}")
         f = flags.FLAGS
+        if not f["verbosity"].present:
+            logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
         maybe_initialize_distributed(f.coordinator_address, f.num_processes, f.process_id)
         try:
             run_sweep(copy.deepcopy(f.config), f.workdir)
