@@ -1,0 +1,26 @@
+"""Logistic regression on the vorticity: softmax over the four Reynolds classes (default) or the course's
+binary problem, Re > median of the classes (`--config.model.logistic=binary`: 900 and 1200 vs 300 and 600).
+
+    python -m turbjax.train --config configs/logistic.py --workdir runs/logistic
+    python -m turbjax.train --config configs/logistic.py --workdir runs/logistic_binary --config.model.logistic=binary
+
+results.json reports test/train accuracy, and for softmax also the R^2 of the predicted class's Re.
+Expect: TODO(seed data) test accuracy and runtime, measured on the seed data set.
+"""
+
+import importlib.util
+from pathlib import Path
+
+# configs/default.py, loaded by path so that this file works from any working directory
+_spec = importlib.util.spec_from_file_location("configs.default", Path(__file__).with_name("default.py"))
+default = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(default)
+
+
+def get_config():
+    c = default.get_config()
+    c.model.name = "logistic"
+    c.model.logistic = "softmax"
+    c.optim.learning_rate = 1e-3
+    c.training.epochs = 50
+    return c

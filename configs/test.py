@@ -1,0 +1,33 @@
+"""Tiny CPU config for smoke tests: MLP (32, 32) on 16x16 crops of the `quick` preset, 6 epochs.
+
+    python -m turbjax.train --config configs/test.py --workdir runs/test
+
+Generates the `quick` data set with the built-in simulator the first time (into data/quick), then trains
+in seconds. tests/test_train.py runs it on small synthetic files instead (data.dir overridden).
+Expect: TODO(seed/quick data) test R^2 and runtime on the simulator's quick data; on the tests' synthetic
+files about 2-4 s of training after ~10 s of compilation on a 2-core CPU.
+"""
+
+import importlib.util
+from pathlib import Path
+
+# configs/default.py, loaded by path so that this file works from any working directory
+_spec = importlib.util.spec_from_file_location("configs.default", Path(__file__).with_name("default.py"))
+default = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(default)
+
+
+def get_config():
+    c = default.get_config()
+    c.data.dir = "data/quick"
+    c.data.preset = "quick"  # 96 x 64 grid, 100 frames per Re
+    c.data.crop_x = (56, 88)
+    c.data.crop_y = (16, 48)
+    c.data.downsample = 2  # 16 x 16 = 256 features
+    c.model.hidden = (32, 32)
+    c.optim.schedule = "constant"  # so that tests may resume a run with more epochs and compare exactly
+    c.training.batch_size = 16
+    c.training.epochs = 6
+    c.training.epochs_per_chunk = 2
+    c.training.checkpoint_every = 2
+    return c

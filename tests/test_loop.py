@@ -1,0 +1,145 @@
+"""The training core: chunking/resume invariance, vmap == separate runs, no recompiles, divergence masking,
+every sample used, linear regression by gradient descent == closed-form ridge."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from train_helpers import standardized_data, vorticity_arrays
+
+from configs import default
+from turbjax.models.ridge import ridge_fit
+from turbjax.training.loop import make_train
+from turbjax.training.optimizers import default_hparams
+
+
+@pytest.fixture(scope="module")
+def data():
+    x, y = vorticity_arrays()
+    return standardized_data(x, y)
+
+
+def small_config(**kw):
+    c = default.get_config()
+    c.model.hidden = (16, 8)
+    c.training.batch_size = 10  # 96 training rows: 9 full batches + one of 6 (+ 4 masked padding rows)
+    c.training.epochs = 6
+    for k, v in kw.items():
+        section, name = k.split("__")
+        c[section][name] = v
+    return c
+
+
+@pytest.fixture(scope="module")
+def core(data):
+    """One trainer and its compiled programs, shared by the tests below (compiling dominates their time)."""
+    c = small_config()
+    t = make_train(c, data)
+    return {
+        "config": c,
+        "trainer": t,
+        "hp": default_hparams(c.optim),
+        "train": jax.jit(t.train),
+        "run": jax.jit(t.run_epochs, static_argnames="num_epochs"),
+        "init": jax.jit(t.init),
+    }
+
+
+def tree_equal(a, b):
+    return all(jax.tree_util.tree_leaves(jax.tree_util.tree_map(lambda u, v: bool(jnp.array_equal(u, v)), a, b)))
+
+
+def test_chunked_run_epochs_equals_one_train_call(core, data):
+    hp, key = core["hp"], jax.random.key(3)
+    full, m_full = core["train"](hp, key, data)
+    state = core["init"](hp, key)
+    losses = []
+    for _ in range(2):  # two chunks of 3 epochs (a resume at epoch 3) == one scan over 6
+        state, m = core["run"](state, hp, num_epochs=3, data=data)
+        losses.append(m["train_loss"])
+    assert int(state["epoch"]) == 6 and not bool(state["diverged"])
+    assert tree_equal(state["params"], full["params"])
+    assert tree_equal(state["opt_state"], full["opt_state"])
+    np.testing.assert_array_equal(np.concatenate(losses), m_full["train_loss"])
+    assert m_full["train_loss"][-1] < m_full["train_loss"][0]
+
+
+def test_vmapped_learning_rates_equal_separate_runs(core, data):
+    t, hp = core["trainer"], core["hp"]
+    lrs = jnp.asarray([1e-3, 3e-2], jnp.float32)
+    keys = jax.random.split(jax.random.key(0), 2)
+    hp_T = {k: jnp.broadcast_to(v, (2,)) for k, v in hp.items()} | {"learning_rate": lrs}
+    sweep, m_sweep = jax.jit(jax.vmap(t.train, in_axes=(0, 0, None)))(hp_T, keys, data)
+    for i in range(2):
+        s, m = core["train"](hp | {"learning_rate": lrs[i]}, keys[i], data)
+        for a, b in zip(jax.tree_util.tree_leaves(s["params"]), jax.tree_util.tree_leaves(sweep["params"])):
+            np.testing.assert_allclose(b[i], a, rtol=2e-4, atol=2e-5)
+        np.testing.assert_allclose(m_sweep["test_r2"][i], m["test_r2"], rtol=1e-4, atol=1e-5)
+    assert not np.allclose(m_sweep["train_loss"][0], m_sweep["train_loss"][1])  # the two runs differ
+
+
+def test_changing_hyperparameter_values_does_not_recompile(core, data):
+    run, hp = core["run"], core["hp"]
+    state = core["init"](hp, jax.random.key(0))
+    run(state, hp, num_epochs=3, data=data)
+    size = run._cache_size()
+    for lr, l2 in ((1e-2, 0.0), (3e-4, 1e-3)):
+        run(state, hp | {"learning_rate": jnp.float32(lr), "l2": jnp.float32(l2)}, num_epochs=3, data=data)
+    assert run._cache_size() == size
+    assert core["init"]._cache_size() == 1
+
+
+def test_every_training_sample_counts_once_per_epoch(core, data):
+    # learning rate 0: each epoch's train loss is the mean loss of all N rows at the initial parameters,
+    # which holds only if every row appears exactly once and the padded rows weigh nothing.
+    t, hp = core["trainer"], core["hp"] | {"learning_rate": jnp.float32(0.0)}
+    assert t.steps_per_epoch == 10 and t.num_train == 96
+    state0 = core["init"](hp, jax.random.key(1))
+    _, m = core["run"](state0, hp, num_epochs=3, data=data)
+    expected = t.evaluate(state0["params"], data["X_train"], data["y_train"])["loss"]
+    np.testing.assert_allclose(m["train_loss"], np.full(3, expected), rtol=1e-5)
+
+
+def test_divergence_is_flagged_and_masked(data):
+    c = small_config(optim__name="sgd", optim__momentum=0.0, training__epochs=3)
+    t = make_train(c, data)
+    train = jax.jit(t.train)
+    hp = default_hparams(c.optim) | {"learning_rate": jnp.float32(1e3)}
+    state, m = train(hp, jax.random.key(0), data)
+    assert bool(state["diverged"]) and int(state["diverged_epoch"]) == 0
+    assert all(np.isfinite(leaf).all() for leaf in jax.tree_util.tree_leaves(state))
+    assert np.isnan(m["train_loss"]).all() and m["diverged"].all()
+    # frozen: more epochs change nothing
+    state2, _ = jax.jit(t.run_epochs, static_argnames="num_epochs")(state, hp, num_epochs=3, data=data)
+    assert tree_equal(state2["params"], state["params"]) and int(state2["diverged_epoch"]) == 0
+    # a sane learning rate in the same compiled program does not diverge
+    ok, m_ok = train(hp | {"learning_rate": jnp.float32(1e-2)}, jax.random.key(0), data)
+    assert not bool(ok["diverged"]) and int(ok["diverged_epoch"]) == -1 and np.isfinite(m_ok["train_loss"]).all()
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "lbfgs"])
+def test_linear_regression_converges_to_closed_form_ridge(optimizer):
+    rng = np.random.default_rng(0)
+    n, f = 200, 6
+    x = rng.normal(size=(n, f)).astype(np.float32) * np.linspace(0.5, 2.0, f, dtype=np.float32)
+    y = (x @ rng.normal(size=f) + 0.3 + 0.1 * rng.normal(size=n)).astype(np.float32)[:, None]
+    d = {"X_train": jnp.asarray(x), "y_train": jnp.asarray(y), "X_test": jnp.asarray(x[:20]), "y_test": jnp.asarray(y[:20])}
+    l2 = 0.05
+    c = default.get_config()
+    c.model.name = "linear"
+    c.optim.name = optimizer
+    c.optim.momentum = 0.0
+    c.optim.schedule = "constant"
+    c.training.batch_size = n  # full batch: plain gradient descent
+    c.training.epochs = 400 if optimizer == "sgd" else 30
+    lr = 0.2 if optimizer == "sgd" else 1.0
+    hp = default_hparams(c.optim) | {"learning_rate": jnp.float32(lr), "l2": jnp.float32(l2)}
+    t = make_train(c, d)
+    state, _ = jax.jit(t.train)(hp, jax.random.key(0))
+    ridge = ridge_fit(x, y, alpha=n * l2)  # (1/2N)||r||^2 + l2/2 ||w||^2  <=>  ||r||^2 + N l2 ||w||^2
+    w = np.asarray(state["params"]["params"]["dense"]["kernel"]).T  # stored (out, in)
+    b = np.asarray(state["params"]["params"]["dense"]["bias"])
+    np.testing.assert_allclose(w, ridge.coef, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(b, ridge.intercept, rtol=1e-4, atol=1e-5)
