@@ -3,7 +3,11 @@
 
     python -m turbjax.train --config configs/cnn.py --workdir runs/cnn
 
-Expect: TODO(seed data) test R^2 and runtime, measured on the seed data set.
+Measured on the built-in simulator's seed data (random 80/20 split: 1920 train / 480 test, 64 x 64), on a
+2-core CPU shared with other jobs (an idle machine is faster): test R^2 0.9987 after 5 epochs (of a
+30-epoch cosine run, stopped there), but XLA's CPU convolutions are slow: ~31 s per epoch here, so this
+config runs 10 epochs (~5 min on CPU). TODO(lead): the full 10-epoch figure was not measured; on a GPU it is
+seconds.
 """
 
 import importlib.util
@@ -20,5 +24,5 @@ def get_config():
     c.model.name = "cnn"
     c.model.cnn_features = (8, 16, 16)
     c.model.cnn_dense = (32,)
-    c.training.epochs = 30
+    c.training.epochs = 10
     return c

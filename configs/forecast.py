@@ -1,10 +1,12 @@
-"""Forecast the vorticity `horizon` frames ahead from the current frame (the course's homework), on 32 x 32
-images (64 x 64 crop, downsampled by 2): a linear output layer over all 1024 pixels after an MLP (256,).
+"""Forecast the vorticity `horizon` = 5 samples (50 simulation steps) ahead from the current frame (the
+course's homework), on 32 x 32 images (64 x 64 crop, downsampled by 2): MLP (256,) with a linear output over all
+1024 pixels.
 
     python -m turbjax.train --config configs/forecast.py --workdir runs/forecast
 
 results.json reports test_r2 next to persistence_test_r2, the R^2 of predicting that nothing changes.
-Expect: TODO(seed data) test R^2 vs persistence and runtime, measured on the seed data set.
+Measured on the built-in simulator's seed data (random 80/20 split: 1920 train / 480 test, 64 x 64), on a
+2-core CPU shared with other jobs (an idle machine is faster): test R^2 0.9888 against persistence 0.8059, 48 s for 50 epochs.
 """
 
 import importlib.util

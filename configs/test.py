@@ -2,10 +2,11 @@
 
     python -m turbjax.train --config configs/test.py --workdir runs/test
 
-Generates the `quick` data set with the built-in simulator the first time (into data/quick), then trains
-in seconds. tests/test_train.py runs it on small synthetic files instead (data.dir overridden).
-Expect: TODO(seed/quick data) test R^2 and runtime on the simulator's quick data; on the tests' synthetic
-files about 2-4 s of training after ~10 s of compilation on a 2-core CPU.
+Generates the `quick` data set with the built-in simulator the first time (into data/quick), then trains in
+seconds. tests/test_train.py runs it on small synthetic files instead (data.dir overridden): there, 96 train /
+24 test samples, test R^2 ~0.83 after 6 epochs, ~11 s of which most is compilation (2-core CPU).
+On the simulator's quick data (generated once, ~10 s): 320 train / 80 test, 6 epochs in ~5 s of training, test
+R^2 ~0.63 (a smoke test, not a result); 18 s for the whole command including generation (2-core CPU).
 """
 
 import importlib.util

@@ -136,12 +136,11 @@ def interleaved(tj_chunk, tj_epochs: int, sk_epoch, rounds: int) -> dict:
     return out
 
 
-def time_to_accuracy(data_dir: str, target: float, max_epochs: int, variant: str) -> dict:
+def time_to_accuracy(data_dir: str, target: float, variant: str) -> dict:
     from turbjax.train import train_and_evaluate
 
     c = default.get_config()
     c.data.dir = data_dir
-    c.training.epochs = max_epochs
     c.training.stop_at_test_r2 = target
     c.training.plots = False
     c.training.checkpoint_every = 1000 * c.training.epochs_per_chunk  # no checkpoints but the last
@@ -164,7 +163,6 @@ def main() -> None:
     p.add_argument("--data", default=default.get_data_config().dir, help="data directory (seed data)")
     p.add_argument("--epochs", type=int, default=5, help="epochs per timed turbjax chunk")
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (turbjax chunk, sklearn epoch)")
-    p.add_argument("--tta-max-epochs", type=int, default=200)
     p.add_argument("--tta", default="default,short", help="comma list of time-to-accuracy runs: default,short,constant,none")
     p.add_argument("--out", default=None, help="write the figures as JSON here")
     args = p.parse_args()
@@ -235,7 +233,7 @@ def main() -> None:
 
     tta = []
     for variant in [v for v in args.tta.split(",") if v and v != "none"]:
-        r = time_to_accuracy(dcfg.dir, 0.999, args.tta_max_epochs, variant)
+        r = time_to_accuracy(dcfg.dir, 0.999, variant)
         tta.append(r)
         s = r["seconds_to_target"]
         when = f"{s:.1f} s" if s is not None else f"NOT REACHED in {r['epochs_run']} epochs"

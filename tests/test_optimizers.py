@@ -12,6 +12,7 @@ from turbjax.training.optimizers import default_hparams, make_optimizer, set_hyp
 
 def optim(**kw):
     o = default.get_optim_config()
+    o.schedule = "constant"
     o.update(kw)
     return o
 

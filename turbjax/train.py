@@ -472,10 +472,10 @@ def train_and_evaluate(config, workdir) -> dict:
         results["test_target_values"] = sorted({float(v) for v in np.unique(ds.y_test)})[:10]
     if config.model.name == "linear" and trainer.task == "regression":
         # the closed-form baseline on the same standardized data: ridge with leave-one-out choice of alpha
-        from turbjax.models.ridge import ridge_cv
+        from turbjax.models.ridge import DEFAULT_ALPHAS, ridge_cv
         from turbjax.training import metrics as M
 
-        alphas = tuple(10.0 ** np.arange(-3, 6))
+        alphas = DEFAULT_ALPHAS
         fit = ridge_cv(np.asarray(data["X_train"]), np.asarray(data["y_train"]), alphas)
         scale, mean = np.asarray(data["y_scale"]), np.asarray(data["y_mean"])
         pred = fit.predict(np.asarray(data["X_test"])) * scale + mean
@@ -512,7 +512,7 @@ def plot_run(workdir: Path, rows: list[dict], trainer, params, data, ds) -> None
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for k, label in (("train_loss", "train"), ("test_loss", "test")):
         ax.semilogy(epochs, [r[k] if r[k] is not None else np.nan for r in rows], label=label)
-    ax.set(xlabel="epoch", ylabel="loss (standardized units)", title=f"{trainer.task}: {ds.summary()[:40]}...")
+    ax.set(xlabel="epoch", ylabel="loss (standardized units)", title=f"{trainer.task}: {len(ds.X_train)} train / {len(ds.X_test)} test, split {ds.split!r}")
     ax.legend()
     fig.tight_layout()
     fig.savefig(workdir / "loss_curve.png", dpi=120)

@@ -5,7 +5,8 @@ Convention (scikit-learn's `Ridge`): minimize ||y - X w - b||^2 + alpha ||w||^2,
 penalized. The training loop's penalty `l2` on the (1/2)-mean squared error,
 (1/2N) ||y - X w - b||^2 + (l2/2) ||w||^2, is the same problem with alpha = N * l2.
 
-Computed in float64 NumPy from one thin SVD of the centered inputs, X_c = U S V^T:
+Computed in float64 NumPy from one thin SVD of the centered inputs, X_c = U S V^T (obtained from the
+eigendecomposition of the smaller Gram matrix):
   w(alpha) = V diag(s / (s^2 + alpha)) U^T y_c,
   hat-matrix diagonal h_ii = 1/N + sum_k U_ik^2 s_k^2 / (s_k^2 + alpha),
   leave-one-out residual e_i / (1 - h_ii)  (exact for penalized least squares with a free intercept),
@@ -17,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+DEFAULT_ALPHAS = tuple(float(a) for a in 10.0 ** np.arange(-6, 6))
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,26 @@ def _as_2d(y: np.ndarray) -> tuple[np.ndarray, bool]:
     return (y[:, None], True) if y.ndim == 1 else (y, False)
 
 
-def ridge_cv(x: np.ndarray, y: np.ndarray, alphas=(1e-6, 1e-4, 1e-2, 1.0, 1e2, 1e4)) -> RidgeFit:
+def _thin_svd(xc: np.ndarray):
+    """Thin SVD of xc (N, F) from the eigendecomposition of the smaller Gram matrix (N x N or F x F): one
+    matrix product and a symmetric eigensolver, several times faster than LAPACK's SVD for 1920 x 4096.
+    Directions with s^2 below max(s^2) * max(N, F) * eps (numerically zero) are dropped."""
+    n, f = xc.shape
+    small_gram = xc @ xc.T if n <= f else xc.T @ xc
+    lam, vec = np.linalg.eigh(small_gram)
+    keep = lam > lam.max(initial=0.0) * max(n, f) * np.finfo(np.float64).eps
+    lam, vec = lam[keep], vec[:, keep]
+    s = np.sqrt(lam)
+    if n <= f:
+        u = vec
+        vt = (xc.T @ u / s).T
+    else:
+        vt = vec.T
+        u = xc @ vec / s
+    return u, s, vt
+
+
+def ridge_cv(x: np.ndarray, y: np.ndarray, alphas=DEFAULT_ALPHAS) -> RidgeFit:
     """Ridge regression choosing alpha from `alphas` by exact leave-one-out MSE; alpha = 0 is least squares
     (minimum-norm solution when F > N)."""
     x = np.asarray(x, np.float64)
@@ -49,9 +71,7 @@ def ridge_cv(x: np.ndarray, y: np.ndarray, alphas=(1e-6, 1e-4, 1e-2, 1.0, 1e2, 1
     n = x.shape[0]
     x_mean, y_mean = x.mean(0), y2.mean(0)
     xc, yc = x - x_mean, y2 - y_mean
-    u, s, vt = np.linalg.svd(xc, full_matrices=False)
-    keep = s > s.max() * max(xc.shape) * np.finfo(np.float64).eps if s.size else s > 0
-    u, s, vt = u[:, keep], s[keep], vt[keep]
+    u, s, vt = _thin_svd(xc)
     uty = u.T @ yc  # (K, M)
     loo = []
     for a in alphas:
