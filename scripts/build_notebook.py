@@ -375,7 +375,7 @@ facts["test_r2"] = {"ridge": ridge_r2, "ridge_raw_alpha1": ridge_raw_r2, "mlp_10
 md(r"""
 Our data are not the course's files (they come from turbjax's own lattice Boltzmann simulator, with its own
 preprocessing), so no digit-for-digit agreement is expected. In the full run stored here the two MLPs match the
-course (0.9989 and 0.9999). Ridge does not, and the last line of the table shows why: the course's 0.205 is what
+course (0.9981 and 0.9999). Ridge does not, and the last line of the table shows why: the course's 0.205 is what
 scikit-learn's default $\alpha = 1$ gives on the *raw* vorticity ($|\omega| \sim 10^{-3}$, so $\alpha$ outweighs
 $X^T X$ and the fit shrinks towards the mean; 0.2467 here). Standardized, with $\alpha$ chosen by leave-one-out
 CV, the linear model fits the random split essentially perfectly, at the smallest $\alpha$ of the grid: with
@@ -447,23 +447,74 @@ print(f"course recipe: train loss per epoch {np.array2string(broken['train_loss'
 md(r"""
 ## e. Batch size and learning rate
 
-<!-- SWEEP SECTION: when turbjax.sweep lands on main, replace the loops below by
-     run_sweep(configs/sweep_batch.py) and run_sweep(configs/sweep_lr.py) (one vmapped program per shape);
-     the command line equivalents are
-       python -m turbjax.sweep --config configs/sweep_batch.py --workdir runs/sweep_batch
-       python -m turbjax.sweep --config configs/sweep_lr.py --workdir runs/sweep_lr -->
+`turbjax.sweep.run_sweep(config, workdir)` runs a hyperparameter sweep: trials that share a model shape form
+one compiled program of the training core (`make_train`), whose traced hyperparameters (the learning rate)
+are vmapped inputs; each batch size fixes the shapes, so it is its own group. A trial whose loss or gradient
+becomes non-finite is frozen and flagged `diverged`; the other trials go on. The course's two studies are
+`configs/sweep_batch.py` and `configs/sweep_lr.py` (MLP (100, 100), Adam with a *constant* learning rate);
+here they run on this notebook's data with `study_epochs` epochs. From the command line:
 
-**Interim implementation.** These studies will move to `turbjax.sweep.run_sweep` (one compiled, vmapped
-program per model shape; `configs/sweep_batch.py`, `configs/sweep_lr.py`). Until then they call turbjax's
-training core directly: `make_train(config, data)` returns pure functions, and `trainer.train(hparams, key, data)`
-is a whole run (all epochs as nested `lax.scan`s). The learning rate is a traced value in `hparams`, so one
-compiled program serves every learning rate; the batch size fixes the shapes, so each one compiles its own.
-MLP (100, 100), Adam with a *constant* learning rate (the course's setting, so that the learning rate is the
-only thing changing), the same data and standardization as `train_and_evaluate`, the same initial parameters
-and minibatch order (training seed 0) for every run.
+    python -m turbjax.sweep --config configs/sweep_batch.py --workdir runs/sweep_batch
+    python -m turbjax.sweep --config configs/sweep_lr.py --workdir runs/sweep_lr
 
 **Batch size** 2, 32, 512 at learning rate $10^{-3}$. An epoch is one pass over the training set: batch 2 takes
 hundreds of steps per epoch, batch 512 only a few.
+""")
+
+code(r"""
+import importlib.util
+
+from IPython.display import display
+
+from turbjax.sweep import run_sweep
+
+
+def sweep_config(name):
+    # configs/<name>.py (configs/default.py plus a `sweep` section), on this notebook's data and epoch budget
+    spec = importlib.util.spec_from_file_location(f"configs.{name}", ROOT / "configs" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    c = module.get_config()
+    c.data.dir = str(DATA_DIR)
+    c.data.crop_x, c.data.crop_y, c.data.downsample = S["crop_x"], S["crop_y"], S["downsample"]
+    c.training.epochs = S["study_epochs"]
+    c.training.epochs_per_chunk = c.training.checkpoint_every = min(5, S["study_epochs"])
+    return c
+
+
+def sweep_curve(rec, key="train_loss"):
+    return np.array([np.nan if v is None else v for v in rec["curves"][key]], dtype=float)
+
+
+with contextlib.redirect_stderr(stdio.StringIO()):  # the progress bar; the sweep's table is printed
+    batch_sweep = run_sweep(sweep_config("sweep_batch"), WORK / "sweeps" / "batch")
+batch_runs = {rec["batch_size"]: rec for rec in batch_sweep["trials"]}
+print()
+for bs, rec in batch_runs.items():
+    print(f"batch {bs:4d}: {int(np.ceil(len(ds.X_train) / bs)):4d} steps/epoch, final train loss "
+          f"{rec['final_train_loss']:.3g}, test R^2 {rec['test_r2']:.4f}")
+
+fig, ax = plt.subplots(figsize=(6.5, 4))
+for bs, rec in batch_runs.items():
+    ax.semilogy(np.arange(1, len(rec["curves"]["train_loss"]) + 1), sweep_curve(rec), label=f"batch {bs}")
+ax.set(xlabel="epoch", ylabel="train loss (standardized)", title="batch size (Adam 1e-3, constant)")
+ax.legend()
+ax.grid(alpha=0.3)
+if SIZE == "full":
+    fig.savefig(ROOT / "docs" / "lecture_batch_size.png", dpi=110, bbox_inches="tight")
+display(fig)  # not plt.show(): run_sweep's plotting switched matplotlib to the Agg backend
+plt.close(fig)
+facts["batch_study"] = {str(bs): {"test_r2": rec["test_r2"], "final_train_loss": rec["final_train_loss"]}
+                        for bs, rec in batch_runs.items()}
+""")
+
+md(r"""
+**Learning rate** 1, 0.1, $10^{-3}$, $10^{-5}$ at batch 32, one compiled program for the four trials. The
+sweep flags a trial `diverged` when its loss or gradient becomes non-finite. A run can also blow up without
+overflowing: Adam's steps are bounded by the learning rate, so at learning rate 1 every weight jumps by about 1
+per step and the loss becomes huge but finite. We therefore also flag a run as **diverged** when its final
+training loss is above the loss of the initial parameters (training made the model worse than it started), and
+as **no progress** when it ends within 10% of it. A tiny learning rate that merely learns slowly is not flagged.
 """)
 
 code(r"""
@@ -471,95 +522,48 @@ from turbjax.train import prepare_arrays
 from turbjax.training.loop import make_train
 from turbjax.training.optimizers import default_hparams
 
-study_cfg = base_config()
-study_cfg.model.hidden = (100, 100)
-study_cfg.optim.schedule = "constant"
-study_cfg.training.epochs = S["study_epochs"]
-study_data, _ = prepare_arrays(ds, study_cfg)  # standardized with the training statistics, as train_and_evaluate does
-
-
-def study_run(batch_size, learning_rates):
-    # one compiled whole-run program for this batch size; each learning rate is a traced input to it
-    c = study_cfg.copy_and_resolve_references()
-    c.training.batch_size = batch_size
-    trainer = make_train(c, study_data, image_shape=ds.image_shape, num_classes=len(ds.classes))
-    train = jax.jit(trainer.train)
-    out = {}
-    for lr in learning_rates:
-        hparams = dict(default_hparams(c.optim), learning_rate=jnp.asarray(lr, jnp.float32))
-        t = time.perf_counter()
-        _, m = train(hparams, jax.random.key(c.training.seed), study_data)
-        m = {k: np.asarray(v) for k, v in jax.device_get(m).items()}
-        m["seconds"] = time.perf_counter() - t  # the first learning rate includes the compilation
-        out[lr] = m
-    return out
-
-
-batch_runs = {bs: study_run(bs, [1e-3])[1e-3] for bs in (2, 32, 512)}
-for bs, m in batch_runs.items():
-    print(f"batch {bs:4d}: {int(np.ceil(len(ds.X_train) / bs)):4d} steps/epoch, final train loss "
-          f"{m['train_loss'][-1]:.3g}, test R^2 {m['test_r2'][-1]:.4f} ({m['seconds']:.0f} s incl. compile)")
-
-fig, ax = plt.subplots(figsize=(6.5, 4))
-for bs, m in batch_runs.items():
-    ax.semilogy(np.arange(1, len(m["train_loss"]) + 1), m["train_loss"], label=f"batch {bs}")
-ax.set(xlabel="epoch", ylabel="train loss (standardized)", title="batch size (Adam 1e-3, constant)")
-ax.legend()
-ax.grid(alpha=0.3)
-if SIZE == "full":
-    fig.savefig(ROOT / "docs" / "lecture_batch_size.png", dpi=110, bbox_inches="tight")
-plt.show()
-facts["batch_study"] = {str(bs): {"test_r2": float(m["test_r2"][-1]), "final_train_loss": float(m["train_loss"][-1])}
-                        for bs, m in batch_runs.items()}
-""")
-
-md(r"""
-**Learning rate** 1, 0.1, $10^{-3}$, $10^{-5}$ at batch 32. The training core never crashes on a bad learning
-rate: a step whose loss or gradient is non-finite is masked (parameters keep their last good values) and the run
-is flagged `diverged`. A run can also blow up without overflowing: Adam's steps are bounded by the learning rate,
-so at learning rate 1 every weight jumps by about 1 per step and the loss becomes huge but finite. We flag a run
-as **diverged** if either happens: a non-finite loss, or a final training loss above the loss of the initial
-parameters (training made the model worse than it started). A tiny learning rate that merely learns slowly is
-not flagged.
-""")
-
-code(r"""
-lr_runs = study_run(32, [1.0, 0.1, 1e-3, 1e-5])
-# the training loss of the initial parameters (the same for every learning rate: same seed)
-_trainer = make_train(study_cfg, study_data, image_shape=ds.image_shape, num_classes=len(ds.classes))
-_params0 = _trainer.init(default_hparams(study_cfg.optim), jax.random.key(study_cfg.training.seed))["params"]
+with contextlib.redirect_stderr(stdio.StringIO()):
+    lr_config = sweep_config("sweep_lr")
+    lr_sweep = run_sweep(lr_config, WORK / "sweeps" / "lr")
+lr_runs = {rec["learning_rate"]: rec for rec in lr_sweep["trials"]}
+# the training loss of the initial parameters (the same for every trial: same seed, same data)
+study_data, _ = prepare_arrays(ds, lr_config)
+_trainer = make_train(lr_config, study_data, image_shape=ds.image_shape, num_classes=len(ds.classes))
+_params0 = _trainer.init(default_hparams(lr_config.optim), jax.random.key(lr_config.training.seed))["params"]
 INITIAL_LOSS = float(_trainer.evaluate(_params0, study_data["X_train"], study_data["y_train"], study_data)["loss"])
-print(f"train loss of the initial parameters: {INITIAL_LOSS:.3g}")
+print(f"\ntrain loss of the initial parameters: {INITIAL_LOSS:.3g}")
 lr_flags = {}
-for lr, m in lr_runs.items():
-    losses = m["train_loss"]
-    nonfinite = bool(m["diverged"][-1])
+for lr, rec in lr_runs.items():
+    losses = sweep_curve(rec)
+    nonfinite = bool(rec["diverged"])
     blew_up = bool(np.isfinite(losses[-1]) and losses[-1] > INITIAL_LOSS)
-    lr_flags[lr] = {"diverged": nonfinite or blew_up, "nonfinite": nonfinite, "test_r2": float(m["test_r2"][-1])}
     stuck = bool(not nonfinite and not blew_up and losses[-1] > 0.9 * INITIAL_LOSS)
-    lr_flags[lr]["no_progress"] = stuck
+    lr_flags[lr] = {"diverged": nonfinite or blew_up, "nonfinite": nonfinite, "no_progress": stuck,
+                    "test_r2": rec["test_r2"]}
     if nonfinite:
-        status = f"DIVERGED: non-finite loss in epoch {int(np.argmax(~np.isfinite(losses))) + 1}, run frozen"
+        status = f"DIVERGED: non-finite loss in epoch {rec['diverged_epoch']}, trial frozen"
     elif blew_up:
         status = f"DIVERGED: final train loss {losses[-1]:.3g} > initial {INITIAL_LOSS:.3g}"
     elif stuck:
         status = f"NO PROGRESS: final train loss {losses[-1]:.3g}, about the initial {INITIAL_LOSS:.3g}"
     else:
         status = f"final train loss {losses[-1]:.3g}"
-    print(f"lr {lr:<6g}: {status}; test R^2 {m['test_r2'][-1]:.4g}")
+    r2 = rec["test_r2"]
+    print(f"lr {lr:<6g}: {status}; test R^2 {r2 if r2 is not None else float('nan'):.4g}")
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
-for lr, m in lr_runs.items():
+for lr, rec in lr_runs.items():
     label = f"lr {lr:g}" + (" (diverged)" if lr_flags[lr]["diverged"] else "") + (
         " (no progress)" if lr_flags[lr]["no_progress"] else "")
-    ax.semilogy(np.arange(1, len(m["train_loss"]) + 1), m["train_loss"], label=label)
+    ax.semilogy(np.arange(1, len(rec["curves"]["train_loss"]) + 1), sweep_curve(rec), label=label)
 ax.axhline(INITIAL_LOSS, color="gray", ls="--", lw=0.8, label="initial parameters")
 ax.set(xlabel="epoch", ylabel="train loss (standardized)", title="learning rate (Adam, batch 32, constant)")
 ax.legend()
 ax.grid(alpha=0.3)
 if SIZE == "full":
     fig.savefig(ROOT / "docs" / "lecture_learning_rate.png", dpi=110, bbox_inches="tight")
-plt.show()
+display(fig)  # not plt.show(): run_sweep's plotting switched matplotlib to the Agg backend
+plt.close(fig)
 facts["lr_study"] = {f"{lr:g}": flags for lr, flags in lr_flags.items()}
 """)
 
@@ -570,16 +574,14 @@ md(r"""
   at a fixed Adam learning rate, 960 small noisy steps per epoch plateau at their own noise level, while 4 large
   steps per epoch keep descending. Per second, batch 2 is also by far the most expensive (hundreds of tiny
   steps). The course's batch 32 sits between the two.
-* *Learning rate.* 1 diverges (the loss jumps to about $10^{10}$ in the first epoch and ends above the initial
+* *Learning rate.* 1 diverges (the loss explodes in the first epoch and ends near $10^5$, far above the initial
   loss); 0.1 makes no progress: its loss settles at 0.5, the loss of predicting the mean (test $R^2 \approx 0$),
-  as when the ReLU units stop responding to the input; $10^{-3}$ learns fastest at first, then fluctuates around
-  $10^{-3}$; $10^{-5}$ starts slowly but descends steadily and after 50 epochs ends lowest (test $R^2$ 0.9997).
-  With standardized inputs and Adam, "too small" is a matter of the epoch budget.
+  as when the ReLU units stop responding to the input; $10^{-3}$ learns fastest at first, then fluctuates
+  (final test $R^2$ 0.9948); $10^{-5}$ starts slowly but descends steadily and after 50 epochs ends lowest
+  (test $R^2$ 0.9997). With standardized inputs and Adam, "too small" is a matter of the epoch budget.
 """)
 
 md(r"""
-<!-- END OF SWEEP SECTION -->
-
 ## f. Honest splits
 
 Two splits that do not let neighbouring frames leak into the test set (`config.data.split`):
@@ -605,9 +607,9 @@ facts["splits"] = {"random_test_r2": mlp100["test_r2"], "time_test_r2": time_res
 """)
 
 md(r"""
-**In the full run stored here** the random split's test $R^2$ of 0.9999 falls to about 0.32 when the test frames
+**In the full run stored here** the random split's test $R^2$ of 0.9999 falls to about 0.44 when the test frames
 are the last 20% of each series: most of the random split's score came from test frames whose neighbours were
-in the training set. Trained on Re 300, 900 and 1200, the network predicts $749 \pm 217$ for the frames at
+in the training set. Trained on Re 300, 900 and 1200, the network predicts $773 \pm 222$ for the frames at
 Re 600: it does not interpolate in Reynolds number from three training values. These are the numbers to quote
 for "predict Re from a snapshot"; the random split's are an upper bound.
 
