@@ -21,8 +21,8 @@ standardized units, semilog) and test R^2 per epoch; printed final test R^2 of b
 are measured slightly differently: the scratch MLP's on the whole training set after each epoch, the training
 core's as the mean over the epoch's minibatches while it trains (the parameters change during the epoch).
 Measured on the seed data set (`python scripts/scratch_mlp.py --course`, 2-core CPU shared with other jobs):
-    scratch MLP (100, 100), SGD 0.01, batch 32, 100 epochs: test R^2 0.9994 (29 s incl. compile)
-    Flax MLP (100, 100), Adam 1e-3 cosine, batch 32, 100 epochs: test R^2 0.9999 (26 s incl. compile)
+    scratch MLP (100, 100), SGD 0.01, batch 32, 100 epochs: test R^2 0.9994 (12-29 s incl. compile, load-dependent)
+    Flax MLP (100, 100), Adam 1e-3 cosine, batch 32, 100 epochs: test R^2 0.9999 (14-26 s incl. compile)
     course recipe (raw targets, summed gradients, unit-normal init, ReLU output): train loss 3.4e5, R^2 -5.0;
     the same with a linear output: nan
 """
