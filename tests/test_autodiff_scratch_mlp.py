@@ -258,7 +258,7 @@ def test_script_writes_the_loss_curve(tmp_path, capsys):
     script = Path(__file__).resolve().parents[1] / "scripts" / "scratch_mlp.py"
     main = runpy.run_path(str(script))["main"]
     out = tmp_path / "loss.png"
-    main(["--out", str(out), "--course"])
+    main(["--out", str(out), "--course", "--synthetic", "--hidden", "64", "--batch-size", "16"])
     assert out.stat().st_size > 10_000
     printed = capsys.readouterr().out
     assert "course recipe, linear output: final train loss nan, R^2 nan" in printed
