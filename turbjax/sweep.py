@@ -601,13 +601,13 @@ def trial_label(rec: dict) -> str:
 
 
 def plot_curves(records: list[dict], path: Path, title: str = "") -> None:
+    # A bare Figure (no pyplot): no backend switch, so a notebook's inline plots keep working.
     import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    cmap = plt.get_cmap("tab10" if len(records) <= 10 else "tab20")
+    fig = Figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
+    cmap = matplotlib.colormaps["tab10" if len(records) <= 10 else "tab20"]
     for j, rec in enumerate(records):
         color = cmap(j % cmap.N)
         tr = np.array([np.nan if v is None else v for v in rec["curves"]["train_loss"]])
@@ -625,7 +625,6 @@ def plot_curves(records: list[dict], path: Path, title: str = "") -> None:
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def write_best(workdir: Path, config, rec: dict, state: dict, group: GroupResult, stats: dict | None) -> Path:

@@ -503,23 +503,22 @@ def train_and_evaluate(config, workdir) -> dict:
 
 
 def plot_run(workdir: Path, rows: list[dict], trainer, params, data, ds) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # Bare Figures (no pyplot): no backend switch, so a notebook's inline plots keep working.
+    from matplotlib.figure import Figure
 
     epochs = [r["epoch"] for r in rows]
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig = Figure(figsize=(5, 3.5))
+    ax = fig.subplots()
     for k, label in (("train_loss", "train"), ("test_loss", "test")):
         ax.semilogy(epochs, [r[k] if r[k] is not None else np.nan for r in rows], label=label)
     ax.set(xlabel="epoch", ylabel="loss (standardized units)", title=f"{trainer.task}: {len(ds.X_train)} train / {len(ds.X_test)} test, split {ds.split!r}")
     ax.legend()
     fig.tight_layout()
     fig.savefig(workdir / "loss_curve.png", dpi=120)
-    plt.close(fig)
 
     pred = predictions(trainer, params, data)
-    fig, ax = plt.subplots(figsize=(4.5, 4))
+    fig = Figure(figsize=(4.5, 4))
+    ax = fig.subplots()
     if trainer.task == "regression":
         y = ds.y_test.reshape(len(ds.y_test), -1)
         if y.shape[1] == 1:
@@ -545,7 +544,6 @@ def plot_run(workdir: Path, rows: list[dict], trainer, params, data, ds) -> None
     ax.set_title("test set")
     fig.tight_layout()
     fig.savefig(workdir / "pred_vs_true.png", dpi=120)
-    plt.close(fig)
 
 
 # ------------------------------------------------------------------------------------------------------ CLI
