@@ -465,7 +465,11 @@ def train_and_evaluate(config, workdir) -> dict:
             results[f"test_{name}"] = test[name]
             results[f"train_{name}"] = train[name]
     if trainer.task == "regression" and np.asarray(data["y_test"]).shape[1] == 1:
-        # R^2 is undefined (reported 0) when the test targets do not vary, e.g. one held-out Reynolds number
+        # R^2 is undefined when the test targets do not vary (one held-out Reynolds number): report null and
+        # say why, rather than the 0 that the per-epoch metric falls back to.
+        if np.ptp(np.asarray(ds.y_test)) == 0 and "test_r2" in results:
+            results["test_r2"] = None
+            results["test_r2_note"] = "undefined: every test target has the same value; see test_mae and test_prediction_*"
         pred = predictions(trainer, params, data)[:, 0]
         results["test_prediction_mean"] = float(pred.mean())
         results["test_prediction_std"] = float(pred.std())
