@@ -4,10 +4,9 @@
     python -m turbjax.train --config configs/cnn.py --workdir runs/cnn
 
 Measured on the built-in simulator's seed data (random 80/20 split: 1920 train / 480 test, 64 x 64), on a
-2-core CPU shared with other jobs (an idle machine is faster): test R^2 0.9987 after 5 epochs (of a
-30-epoch cosine run, stopped there), but XLA's CPU convolutions are slow: ~31 s per epoch here, so this
-config runs 10 epochs (~5 min on CPU). TODO(lead): the full 10-epoch figure was not measured; on a GPU it is
-seconds.
+2-core CPU: test R^2 0.9995 after the 10 epochs (0.9980 after 5), 165 s of training: XLA's CPU convolutions are
+slow (~15 s per epoch), so this config runs only 10 epochs. On a GPU an epoch should take well under a second
+(not measured: no GPU was lent yet).
 """
 
 import importlib.util
