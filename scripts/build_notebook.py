@@ -344,7 +344,7 @@ def run(name, **overrides):
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     results["seconds"] = time.perf_counter() - t
     flag = "  DIVERGED" if results.get("diverged") else ""
-    print(f"{name}: test R^2 {results.get('test_r2', float('nan')):.4f} after {len(rows)} epochs "
+    print(f"{name}: test R^2 {'undefined' if results.get('test_r2') is None else format(results['test_r2'], '.4f')} after {len(rows)} epochs "
           f"({results['seconds']:.0f} s){flag}")
     return results, rows
 
