@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import _codecs
 import codecs
+import contextlib
 import math
 import os
 import pickle
@@ -77,9 +78,10 @@ def save_snapshots(
     return path
 
 
-def load_snapshots(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
-    """Read a turbjax file: (velocity float32 (T, nx, ny, 2), metadata dict). Never unpickles."""
-    path = Path(path)
+@contextlib.contextmanager
+def _open_snapshot(path: Path):
+    """Open a turbjax file (never unpickling) after checking it exists and has every required key; yields the
+    open NpzFile and the metadata dict. One place for the checks that reading and header-peeking share."""
     if not path.is_file():
         raise FileNotFoundError(
             f"no snapshot file at {path}; generate data with "
@@ -89,8 +91,13 @@ def load_snapshots(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
         missing = [k for k in REQUIRED_KEYS if k not in f.files]
         if missing:
             raise ValueError(f"{path} is not a turbjax snapshot file: missing keys {missing}")
+        yield f, {k: f[k].item() for k in REQUIRED_KEYS if k != "velocity"}
+
+
+def load_snapshots(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
+    """Read a turbjax file: (velocity float32 (T, nx, ny, 2), metadata dict). Never unpickles."""
+    with _open_snapshot(Path(path)) as (f, meta):
         velocity = f["velocity"]
-        meta = {k: f[k].item() for k in REQUIRED_KEYS if k != "velocity"}
         for k in ("probe_uy", "probe_xy"):
             if k in f.files:
                 meta[k] = f[k]
@@ -99,23 +106,12 @@ def load_snapshots(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
 
 def snapshot_header(path: str | os.PathLike) -> tuple[tuple[int, ...], np.dtype, dict]:
     """(velocity shape, dtype, metadata) of a turbjax file without reading its velocity array."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no snapshot file at {path}; generate data with "
-            f"`python -m turbjax.simulate --re 300 600 900 1200 --out {path.parent}`"
-        )
-    with np.load(path, allow_pickle=False) as f:
-        missing = [k for k in REQUIRED_KEYS if k not in f.files]
-        if missing:
-            raise ValueError(f"{path} is not a turbjax snapshot file: missing keys {missing}")
-        meta = {k: f[k].item() for k in REQUIRED_KEYS if k != "velocity"}
-        with f.zip.open("velocity.npy") as member:
-            version = np.lib.format.read_magic(member)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-            else:
-                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    with _open_snapshot(Path(path)) as (f, meta), f.zip.open("velocity.npy") as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
     return tuple(shape), np.dtype(dtype), meta
 
 
