@@ -11,11 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import write_quick_grid_synthetic
 
 from configs import sweep_test
 from turbjax import sweep
-from turbjax.data import io
-from turbjax.data.synthetic import vortex_street_velocity
 
 ROOT = Path(__file__).resolve().parent.parent
 RES = (300.0, 600.0, 900.0, 1200.0)
@@ -29,11 +28,7 @@ def env():
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("synthetic")
-    for i, re in enumerate(RES):  # the `quick` preset's grid (96 x 64), 30 frames
-        v = vortex_street_velocity(re, nx=96, ny=64, frames=30, dx=1 / 64, frame_dt=0.25, seed=i)
-        io.save_snapshots(io.snapshot_path(d, re), v, reynolds=re, dx=1 / 64, dt=1 / 64, frame_stride=10, first_step=0)
-    return d
+    return write_quick_grid_synthetic(tmp_path_factory.mktemp("synthetic"), RES)
 
 
 def test_command_line_sweep_and_evaluate_the_best_trial(data_dir, tmp_path):

@@ -14,10 +14,9 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+from conftest import write_quick_grid_synthetic
 
 from configs import test as test_config
-from turbjax.data import io
-from turbjax.data.synthetic import vortex_street_velocity
 from turbjax.evaluate import evaluate_workdir
 from turbjax.train import TrainingDivergedError, WorkdirMismatchError, train_and_evaluate
 from turbjax.training.checkpoint import Checkpointer
@@ -29,11 +28,7 @@ EPOCHS = 12  # the reference run; chunks of 2 epochs, a checkpoint after each
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("synthetic")
-    for i, re in enumerate(RES):  # the `quick` preset's grid (96 x 64), 30 frames
-        v = vortex_street_velocity(re, nx=96, ny=64, frames=30, dx=1 / 64, frame_dt=0.25, seed=i)
-        io.save_snapshots(io.snapshot_path(d, re), v, reynolds=re, dx=1 / 64, dt=1 / 64, frame_stride=10, first_step=0)
-    return d
+    return write_quick_grid_synthetic(tmp_path_factory.mktemp("synthetic"), RES)
 
 
 def config(data_dir, **kw):
