@@ -158,11 +158,11 @@ def main(argv=None) -> None:
             variants.append((f"vmap nested 1x{k}", 1, k, True))
     # what `python -m turbjax.sweep` does here with trials_per_program=-1 (automatic)
     auto = auto_trials_per_program(trainer, 1)
-    if auto < n:
+    if 0 < auto < n:  # 0 (accelerators): all trials in one program, the 16-trial variants above
         k = max(d for d in range(1, L + 1) if L % d == 0 and d <= auto)
         if k not in args.per_program:
             variants.append((f"vmap nested 1x{k}", 1, k, True))
-    print(f"turbjax.sweep's automatic trials_per_program here: {auto} "
+    print(f"turbjax.sweep's automatic trials_per_program here: {auto or 'all'} "
           f"({trial_state_bytes(trainer) / 1e6:.2f} MB of training state per trial)", flush=True)
     losses = {"sequential": np.asarray(loss_seq)}
     for name, rows, cols, shared in variants:
