@@ -12,7 +12,7 @@ from train_helpers import standardized_data, vorticity_arrays
 from configs import default
 from turbjax.models.ridge import ridge_fit
 from turbjax.training.loop import make_train
-from turbjax.training.optimizers import default_hparams
+from turbjax.training.optimizers import default_hparams, set_hyperparams
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +117,23 @@ def test_divergence_is_flagged_and_masked(data):
     # a sane learning rate in the same compiled program does not diverge
     ok, m_ok = train(hp | {"learning_rate": jnp.float32(1e-2)}, jax.random.key(0), data)
     assert not bool(ok["diverged"]) and int(ok["diverged_epoch"]) == -1 and np.isfinite(m_ok["train_loss"]).all()
+
+
+def test_a_divergent_epoch_is_undone_back_to_the_last_good_epoch(data):
+    """Two good epochs, then one whose learning rate blows up: the state is the one after the good epochs
+    (parameters and Adam moments), flagged with the epoch in which it diverged (0-based: 2)."""
+    c = small_config(training__epochs=3)
+    t = make_train(c, data)
+    run = jax.jit(t.run_epochs, static_argnames="num_epochs")
+    hp = default_hparams(c.optim)
+    good, _ = run(t.init(hp, jax.random.key(0)), hp, num_epochs=2, data=data)
+    hp_bad = hp | {"learning_rate": jnp.float32(1e30)}
+    bad, m = run(good, hp_bad, num_epochs=1, data=data)
+    assert bool(bad["diverged"]) and int(bad["diverged_epoch"]) == 2 and int(bad["epoch"]) == 3
+    assert np.isnan(m["train_loss"]).all()
+    # the optimizer state keeps its moments and count; its injected hyperparameters mirror the last call's
+    assert tree_equal(bad["params"], good["params"])
+    assert tree_equal(bad["opt_state"], set_hyperparams(good["opt_state"], hp_bad))
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "lbfgs"])

@@ -145,7 +145,7 @@ print(json.dumps(dict(devices=len(jax.devices()), sharded_over=many.n_devices, s
 
 
 def test_reynolds_axis_sharded_over_four_cpu_devices_gives_identical_results():
-    env = dict(os.environ, JAX_NUM_CPU_DEVICES="4", JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, JAX_NUM_CPU_DEVICES="4", JAX_PLATFORMS="cpu", PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     out = subprocess.run([sys.executable, "-c", SHARDED], check=False, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     r = json.loads(out.stdout.strip().splitlines()[-1])

@@ -179,7 +179,7 @@ SHARDED_SCRIPT = textwrap.dedent(
 
 def test_sharded_over_4_devices_equals_one_device(tmp_path):
     env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES="4",
-               PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH")])))
     env.pop("XLA_FLAGS", None)
     proc = subprocess.run([sys.executable, "-c", SHARDED_SCRIPT], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=600, check=False)
@@ -297,7 +297,7 @@ def test_two_processes_with_two_devices_each_equal_one_device(data):
     for pid in range(2):
         env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES="2",
                    JAX_COORDINATOR_ADDRESS=f"localhost:{port}", JAX_NUM_PROCESSES="2", JAX_PROCESS_ID=str(pid),
-                   PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH")])))
         procs.append(subprocess.Popen([sys.executable, "-c", MULTIHOST_SCRIPT], cwd=ROOT, env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outs = [p.communicate(timeout=600) for p in procs]

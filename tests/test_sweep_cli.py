@@ -21,7 +21,7 @@ RES = (300.0, 600.0, 900.0, 1200.0)
 
 
 def env():
-    e = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
+    e = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     e.pop("JAX_NUM_CPU_DEVICES", None)
     return e
 

@@ -44,8 +44,8 @@ of the mesh shape with copies of real trials, which are discarded and never repo
 replicated. On several hosts every process runs the same command (see `maybe_initialize_distributed`); process 0
 writes the outputs.
 
-Divergence. The training core freezes a trial whose loss, gradient or parameters become non-finite (its params
-and optimizer state stay at the last good values) and flags it with its epoch, so it never affects the other
+Divergence. The training core freezes a trial whose loss, parameters or optimizer state become non-finite in an
+epoch (its params and optimizer state go back to the end of its last good epoch) and flags it with its epoch, so it never affects the other
 trials of its program. The sweep reports it as `diverged: true, diverged_epoch: k` (1-based, as in
 metrics.jsonl) and goes on; it is never chosen as the best trial.
 

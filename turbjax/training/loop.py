@@ -20,7 +20,9 @@ State (a plain dict, checkpointed as is):
     key             uint32 (2,), raw PRNG key data; epoch e shuffles with fold_in(key, e)
     diverged        bool, a step produced a non-finite loss, gradient or parameter
     diverged_epoch  int32, the epoch in which that happened (-1: never)
-Once `diverged` is set, every later step is masked: params and opt_state stay at the last good values.
+Divergence is checked once per epoch (a non-finite loss in any step, or a non-finite parameter or optimizer
+state at its end): such an epoch is undone, params and opt_state stay at their values from the end of the last
+good epoch, and once `diverged` is set every later epoch is undone too.
 
 Minibatches: every epoch draws a permutation of all N training rows on device, pads it to
 steps * batch_size with row 0 and gives the padded rows weight 0, so every sample is used exactly once per
@@ -99,7 +101,9 @@ def _add_penalty_grads(grads, params, l2, l1):
 
 
 def _all_finite(tree) -> Array:
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]))
+    """True if every floating-point leaf is finite (integer leaves, e.g. optax's step counts, are skipped)."""
+    leaves = [x for x in jax.tree_util.tree_leaves(tree) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)]
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else jnp.bool_(True)
 
 
 def make_train(
@@ -195,7 +199,7 @@ def make_train(
             weights = jnp.concatenate([jnp.ones((n_train,)), jnp.zeros((pad,))]).reshape(steps, batch)
 
         def step(carry, batch_in):
-            params, opt_state, diverged = carry
+            params, opt_state = carry
             idx_b, w_b = batch_in
             xb, yb = x[idx_b], y[idx_b]
             if full_batch:  # L-BFGS's line search needs the whole objective as a function
@@ -217,20 +221,23 @@ def make_train(
                     u, o = tx.update(g, o, p)
                     return optax.apply_updates(p, u), o
 
-            # A non-finite loss or gradient masks the step: params and optimizer state keep their last good
-            # values, the run is flagged, and every later step is masked too. A select fused into the update
-            # rather than lax.cond: under vmap a cond becomes a select anyway, computing both branches, and as
-            # a select XLA keeps a sweep's trials in one fused update (scripts/benchmark_sweep.py: MLP (10, 10)
-            # 16 trials in blocks of 4 went from ~1.0x to 1.66x of sequential; a single run costs the same).
-            ok = jnp.isfinite(total) & _all_finite(grads) & ~diverged
-            new_params, new_opt_state = update(params, opt_state, grads)
-            params, opt_state = jax.tree_util.tree_map(
-                lambda new, old: jnp.where(ok, new, old), (new_params, new_opt_state), (params, opt_state)
-            )
-            return (params, opt_state, diverged | ~ok), loss * jnp.sum(w_b)
+            params, opt_state = update(params, opt_state, grads)
+            return (params, opt_state), (loss * jnp.sum(w_b), total)
 
-        carry = (state["params"], state["opt_state"], state["diverged"])
-        (params, opt_state, diverged), weighted = lax.scan(step, carry, (idx, weights))
+        carry = (state["params"], state["opt_state"])
+        (params, opt_state), (weighted, totals) = lax.scan(step, carry, (idx, weights))
+        # Divergence is judged once per epoch: a non-finite loss (with penalties) in any step, or a non-finite
+        # parameter or optimizer moment at the end, and the epoch is undone: params and optimizer state go back
+        # to the start of the epoch (the last good values), the run is flagged, and every later epoch is
+        # undone too. Per step, the same check cost a reduction over the gradients and a select over the
+        # whole state in every one of the 60 steps of a seed-data epoch (scripts/benchmark_train.py: ~100 ->
+        # ~60 ms per epoch); once per epoch it costs one pass. A select rather than lax.cond: under vmap (the
+        # sweeps) a cond becomes a select anyway.
+        ok = ~state["diverged"] & jnp.all(jnp.isfinite(totals)) & _all_finite((params, opt_state))
+        params, opt_state = jax.tree_util.tree_map(
+            lambda new, old: jnp.where(ok, new, old), (params, opt_state), (state["params"], state["opt_state"])
+        )
+        diverged = ~ok
         newly = diverged & ~state["diverged"]
         train_loss = jnp.where(diverged, jnp.nan, jnp.sum(weighted) / n_train)
         new_state = {
