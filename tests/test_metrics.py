@@ -34,3 +34,14 @@ def test_accuracy_softmax_and_binary():
     z = rng.normal(size=(50, 1))
     b = rng.integers(0, 2, 50)
     np.testing.assert_allclose(metrics.accuracy(b, z), skm.accuracy_score(b, (z[:, 0] > 0).astype(int)))
+
+
+def test_r2_of_targets_that_take_one_value_is_undefined():
+    # one held-out Reynolds number: every test target is 600; no prediction makes R^2 meaningful
+    y = np.full(20, 600.0)
+    assert np.isnan(metrics.r2_score(y, y + 10.0))
+    assert np.isnan(metrics.r2_score(y, y))
+    assert np.isnan(metrics.r2_score(y[:, None], y[:, None] - 3.0))
+    # in float32 the mean of 480 values of 600 is off by rounding (sum of squares ~2e-6, not 0): still undefined
+    y32 = np.full(480, 600.0, np.float32)
+    assert np.isnan(metrics.r2_score(y32, y32 + 1.0))

@@ -92,6 +92,21 @@ def test_end_to_end_outputs(reference):
     np.testing.assert_allclose(scores["train"]["r2"], results["train_r2"], rtol=1e-5)
 
 
+def test_one_held_out_reynolds_number_reports_r2_as_undefined(data_dir, tmp_path):
+    """Test targets that all equal 600: R^2 is null (not 0) per epoch, in results.json and from evaluate,
+    while the errors in Reynolds units stay numbers."""
+    c = config(data_dir, training__epochs=2, data__split="heldout_re", data__heldout=(600.0,))
+    c.training.plots = False
+    results = train_and_evaluate(c, tmp_path)
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["test_r2"] for r in rows] == [None, None]
+    assert all(r["test_mae"] > 0 for r in rows)
+    assert results["test_r2"] is None and "undefined" in results["test_r2_note"]
+    assert results["test_target_values"] == [600.0] and results["train_r2"] is not None
+    scores = evaluate_workdir(tmp_path, checkpoint="latest")
+    assert scores["test"]["r2"] is None and scores["test"]["mae"] > 0
+
+
 def test_rerun_resumes_and_ends_identical(reference, data_dir, tmp_path):
     train_and_evaluate(config(data_dir, training__epochs=4, training__plots=False), tmp_path)
     assert restore_params(tmp_path)[0] == 4

@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from turbjax.models import ACTIVATIONS, LOGISTIC_MODES, MODEL_NAMES, model_task
+from turbjax.training import metrics as M
 from turbjax.training.checkpoint import Checkpointer
 from turbjax.training.loop import make_train
 from turbjax.training.optimizers import OPTIMIZER_NAMES, SCHEDULE_NAMES, default_hparams
@@ -261,13 +262,13 @@ def prepare_arrays(ds, config, stats: dict | None = None) -> tuple[dict, dict]:
 def score(trainer, params, data: dict, ds, split: str) -> dict:
     """Final metrics of one split in original units (+ R^2 of the predicted class's Re for softmax)."""
     x, y = data[f"X_{split}"], data[f"y_{split}"]
-    ev = {k: float(v) for k, v in jax.jit(trainer.evaluate)(params, x, y, data).items()}
+    ev = {k: _float(v) for k, v in jax.jit(trainer.evaluate)(params, x, y, data).items()}
     if trainer.task == "softmax":
         logits = np.asarray(jax.jit(trainer.predict)(params, x))
         re_pred = np.asarray(ds.classes, np.float64)[logits.argmax(-1)]
         re_true = np.asarray(getattr(ds, f"re_{split}"), np.float64)
-        ev["r2"] = float(1 - np.sum((re_true - re_pred) ** 2) / np.sum((re_true - re_true.mean()) ** 2))
-    return ev
+        ev["r2"] = _float(M.r2_score(re_true, re_pred))
+    return ev  # None where a metric is undefined (R^2 of targets that take one value)
 
 
 def predictions(trainer, params, data: dict, split: str = "test") -> np.ndarray:
@@ -465,8 +466,8 @@ def train_and_evaluate(config, workdir) -> dict:
             results[f"test_{name}"] = test[name]
             results[f"train_{name}"] = train[name]
     if trainer.task == "regression" and np.asarray(data["y_test"]).shape[1] == 1:
-        # R^2 is undefined when the test targets do not vary (one held-out Reynolds number): report null and
-        # say why, rather than the 0 that the per-epoch metric falls back to.
+        # R^2 is undefined when the test targets do not vary (one held-out Reynolds number): null (score()
+        # and metrics.jsonl already say so), and the note says why.
         if np.ptp(np.asarray(ds.y_test)) == 0 and "test_r2" in results:
             results["test_r2"] = None
             results["test_r2_note"] = "undefined: every test target has the same value; see test_mae and test_prediction_*"
@@ -477,7 +478,6 @@ def train_and_evaluate(config, workdir) -> dict:
     if config.model.name == "linear" and trainer.task == "regression":
         # the closed-form baseline on the same standardized data: ridge with leave-one-out choice of alpha
         from turbjax.models.ridge import DEFAULT_ALPHAS, ridge_cv
-        from turbjax.training import metrics as M
 
         alphas = DEFAULT_ALPHAS
         fit = ridge_cv(np.asarray(data["X_train"]), np.asarray(data["y_train"]), alphas)
@@ -492,8 +492,6 @@ def train_and_evaluate(config, workdir) -> dict:
         }
     if config.data.target == "forecast":
         # persistence: predict that nothing changes (the target frame = the input frame)
-        from turbjax.training import metrics as M
-
         results["persistence_test_r2"] = float(M.r2_score(ds.y_test, ds.X_test))
         results["persistence_test_mse"] = float(M.mean_squared_error(ds.y_test, ds.X_test))
     (workdir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
