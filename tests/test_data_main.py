@@ -13,3 +13,18 @@ def test_synthetic_then_summary(tmp_path, capsys):
 def test_missing_directory_is_an_error_with_the_fix(tmp_path, capsys):
     assert main(["--dir", str(tmp_path / "none")]) == 1
     assert "python -m turbjax.simulate --re 300 600 900 1200 --out" in capsys.readouterr().err
+
+
+def test_runs_from_outside_the_checkout(tmp_path):
+    """The command finds configs/default.py beside the package, whatever the working directory."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    proc = subprocess.run([sys.executable, "-m", "turbjax.data", "--dir", "d", "--synthetic", "--frames", "20"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "of 64x64 = 4096 features" in proc.stdout and (tmp_path / "d").is_dir()

@@ -61,15 +61,9 @@ def _fail(msg: str):
 
 def _reference_config():
     """configs/default.py's get_config(): the schema every config must follow."""
-    import importlib.util
+    from turbjax.reference_config import load_default_module
 
-    path = Path(__file__).resolve().parent.parent / "configs" / "default.py"
-    if not path.exists():
-        raise FileNotFoundError(f"cannot find the reference config {path}; run from a turbjax checkout")
-    spec = importlib.util.spec_from_file_location("_turbjax_default_config", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
+    return load_default_module().get_config()
 
 
 def _check_fields(config) -> None:
