@@ -23,7 +23,10 @@ def test_runs_from_outside_the_checkout(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    # the package importable, the checkout's top-level `configs` not (as with an installed turbjax)
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "turbjax").symlink_to(root / "turbjax")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"))
     proc = subprocess.run([sys.executable, "-m", "turbjax.data", "--dir", "d", "--synthetic", "--frames", "20"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
