@@ -49,28 +49,11 @@ import numpy as np
 from configs.default import get_config
 from turbjax.autodiff import train_scratch_mlp
 from turbjax.data.standardize import fit_standardizer, standardize
+from turbjax.data.synthetic import small_reynolds_arrays
 from turbjax.training.loop import make_train
 from turbjax.training.optimizers import default_hparams
 
 REYNOLDS = (300.0, 600.0, 900.0, 1200.0)
-
-
-def synthetic_arrays(frames: int = 50, seed: int = 0):
-    """(x_train, y_train, x_test, y_test, description): vorticity windows of the analytic stand-in, random 80/20
-    split, raw Reynolds-number targets. 64 x 32 grid (cell 1/64), window x in [24, 56): 1024 features."""
-    from turbjax.data.synthetic import vortex_street_velocity
-
-    xs, ys = [], []
-    for i, re in enumerate(REYNOLDS):
-        u = vortex_street_velocity(re, nx=64, ny=32, frames=frames, dx=1.0 / 64, seed=i)
-        omega = np.gradient(u[..., 1], axis=1) - np.gradient(u[..., 0], axis=2)
-        xs.append(omega[:, 24:56, :].reshape(frames, -1))
-        ys.append(np.full(frames, re))
-    x, y = np.concatenate(xs), np.concatenate(ys)
-    perm = np.random.default_rng(seed).permutation(len(y))
-    n_train = int(0.8 * len(y))
-    tr, te = perm[:n_train], perm[n_train:]
-    return x[tr], y[tr], x[te], y[te], "synthetic vortex street (analytic stand-in, not physics)"
 
 
 def dataset_arrays(data_config):
@@ -146,7 +129,8 @@ def main(argv=None) -> None:
     config.training.batch_size = args.batch_size
     config.training.seed = args.seed
     if args.synthetic:
-        raw = synthetic_arrays(seed=args.seed)
+        raw = (*small_reynolds_arrays(REYNOLDS, seed=args.seed),
+               "synthetic vortex street (analytic stand-in, not physics)")
     else:
         if args.data_dir is not None:
             config.data.dir = args.data_dir

@@ -12,31 +12,12 @@ import numpy as np
 import pytest
 
 from turbjax.autodiff import scratch_mlp as mlp
-from turbjax.data.synthetic import vortex_street_velocity
+from turbjax.data.synthetic import small_reynolds_arrays
 
 REYNOLDS = (300.0, 600.0, 900.0, 1200.0)
 # One setting for every training run in this module, so the jitted run compiles once (lr and the failure-mode
 # switches are traced; epochs, batch size and shapes are static).
 RUN = {"hidden": (64,), "lr": 0.01, "epochs": 100, "batch_size": 16, "seed": 0}
-
-
-def small_reynolds_dataset(frames=50, seed=0):
-    """Vorticity windows of the synthetic vortex street at Re in REYNOLDS: 80/20 random split, raw targets.
-
-    Vorticity by central differences (np.gradient): omega = d uy/dx - d ux/dy, on a 64 x 32 grid with cell
-    size 1/64; the window x in [24, 56) behind the vortex formation point, all of y: 32 * 32 = 1024 features.
-    """
-    xs, ys = [], []
-    for i, re in enumerate(REYNOLDS):
-        u = vortex_street_velocity(re, nx=64, ny=32, frames=frames, dx=1.0 / 64, seed=i)
-        omega = np.gradient(u[..., 1], axis=1) - np.gradient(u[..., 0], axis=2)
-        xs.append(omega[:, 24:56, :].reshape(frames, -1))
-        ys.append(np.full(frames, re))
-    x, y = np.concatenate(xs).astype(np.float64), np.concatenate(ys)
-    perm = np.random.default_rng(seed).permutation(len(y))
-    n_train = int(0.8 * len(y))
-    tr, te = perm[:n_train], perm[n_train:]
-    return x[tr], y[tr], x[te], y[te]
 
 
 def standardize(x_train, y_train, x_test, y_test):
@@ -48,7 +29,7 @@ def standardize(x_train, y_train, x_test, y_test):
 
 @pytest.fixture(scope="module")
 def raw_data():
-    return small_reynolds_dataset()
+    return small_reynolds_arrays(REYNOLDS)
 
 
 @pytest.fixture(scope="module")

@@ -58,3 +58,23 @@ def vortex_street_velocity(
         out[t_idx, ..., 0] = inflow * ux
         out[t_idx, ..., 1] = inflow * uy
     return out
+
+
+def small_reynolds_arrays(
+    reynolds=(300.0, 600.0, 900.0, 1200.0), frames: int = 50, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A seconds-to-build regression set from the analytic stand-in (not physics): (x_train, y_train, x_test,
+    y_test), random 80/20 split, raw Reynolds-number targets, float64.
+
+    Vorticity by central differences (np.gradient): omega = d uy/dx - d ux/dy on a 64 x 32 grid with cell size
+    1/64; the window x in [24, 56) behind the formation point, all of y: 32 * 32 = 1024 features per frame."""
+    xs, ys = [], []
+    for i, re in enumerate(reynolds):
+        u = vortex_street_velocity(float(re), nx=64, ny=32, frames=frames, dx=1.0 / 64, seed=i)
+        omega = np.gradient(u[..., 1], axis=1) - np.gradient(u[..., 0], axis=2)
+        xs.append(omega[:, 24:56, :].reshape(frames, -1))
+        ys.append(np.full(frames, float(re)))
+    x, y = np.concatenate(xs).astype(np.float64), np.concatenate(ys)
+    perm = np.random.default_rng(seed).permutation(len(y))
+    tr, te = perm[: int(0.8 * len(y))], perm[int(0.8 * len(y)) :]
+    return x[tr], y[tr], x[te], y[te]
