@@ -12,8 +12,8 @@ best trial under best/.
 
 Expected (the course's finding): per epoch, small batches make more progress (more updates) but each epoch costs
 far more; batch 2 is noisy, batch 512 converges slowest per epoch; batch 32 is the course's compromise.
-Measured on the seed data (constant 1e-3, 100 epochs, 155 s in all on a 2-core CPU): batch 2: 121 s, final train
-loss 0.0020, test R^2 0.9974; batch 32: 9.5 s, 0.0025, 0.9981; batch 512: 7.2 s, 0.0043, 0.9899 (it reached the
+Measured on the seed data (constant 1e-3, 100 epochs, 71 s in all on a 2-core CPU): batch 2: 44.7 s, final train
+loss 0.0020, test R^2 0.9974; batch 32: 8.1 s, 0.0025, 0.9981; batch 512: 5.1 s, 0.0043, 0.9899 (it reached the
 lowest loss, 1e-4, around epoch 50 and lost it again). Figure: docs/sweep_batch.png.
 """
 
