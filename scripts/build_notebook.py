@@ -510,7 +510,7 @@ facts["batch_study"] = {str(bs): {"test_r2": rec["test_r2"], "final_train_loss":
 
 md(r"""
 **Learning rate** 1, 0.1, $10^{-3}$, $10^{-5}$ at batch 32, one compiled program for the four trials. The
-sweep flags a trial `diverged` when its loss or gradient becomes non-finite. A run can also blow up without
+sweep flags a trial `diverged` when its loss, parameters or optimizer state become non-finite in an epoch. A run can also blow up without
 overflowing: Adam's steps are bounded by the learning rate, so at learning rate 1 every weight jumps by about 1
 per step and the loss becomes huge but finite. We therefore also flag a run as **diverged** when its final
 training loss is above the loss of the initial parameters (training made the model worse than it started), and
