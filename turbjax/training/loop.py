@@ -226,12 +226,12 @@ def make_train(
 
         carry = (state["params"], state["opt_state"])
         (params, opt_state), (weighted, totals) = lax.scan(step, carry, (idx, weights))
-        # Divergence is judged once per epoch: a non-finite loss (with penalties) in any step, or a non-finite
-        # parameter or optimizer moment at the end, and the epoch is undone: params and optimizer state go back
-        # to the start of the epoch (the last good values), the run is flagged, and every later epoch is
-        # undone too. Per step, the same check cost a reduction over the gradients and a select over the
-        # whole state in every one of the 60 steps of a seed-data epoch (scripts/benchmark_train.py: ~100 ->
-        # ~60 ms per epoch); once per epoch it costs one pass. A select rather than lax.cond: under vmap (the
+        # Divergence is judged once per epoch: a non-finite loss in any step, or a non-finite parameter or
+        # optimizer moment at the end, and the epoch is undone: params and optimizer state go back to the
+        # start of the epoch (the last good values), the run is flagged, and every later epoch is undone too.
+        # Per step, the same check cost a reduction over the gradients and a select over the whole state in
+        # every one of the 60 steps of a seed-data epoch (scripts/benchmark_train.py: ~105 -> ~70 ms per
+        # epoch); once per epoch it costs one pass. A select rather than lax.cond: under vmap (the
         # sweeps) a cond becomes a select anyway.
         ok = ~state["diverged"] & jnp.all(jnp.isfinite(totals)) & _all_finite((params, opt_state))
         params, opt_state = jax.tree_util.tree_map(
