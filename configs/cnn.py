@@ -10,13 +10,9 @@ give 0.9995 in 7.0 s (compilation included), and `--config.training.epochs=100` 
 9.8 s, better than the MLP (100, 100) with a twelfth of its parameters.
 """
 
-import importlib.util
-from pathlib import Path
+from turbjax.reference_config import load_default_module
 
-# configs/default.py, loaded by path so that this file works from any working directory
-_spec = importlib.util.spec_from_file_location("configs.default", Path(__file__).with_name("default.py"))
-default = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(default)
+default = load_default_module()  # configs/default.py, by path: this file works from any working directory
 
 
 def get_config():

@@ -12,13 +12,9 @@ after 1000 L-BFGS iterations (0.9795 after 200 with l2=1e-3), ~48 s of training;
 have near-duplicates in the training set).
 """
 
-import importlib.util
-from pathlib import Path
+from turbjax.reference_config import load_default_module
 
-# configs/default.py, loaded by path so that this file works from any working directory
-_spec = importlib.util.spec_from_file_location("configs.default", Path(__file__).with_name("default.py"))
-default = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(default)
+default = load_default_module()  # configs/default.py, by path: this file works from any working directory
 
 
 def get_config():

@@ -10,13 +10,9 @@ Measured on the built-in simulator's seed data (random 80/20 split: 1920 train /
 5-6 s of training for 50 epochs.
 """
 
-import importlib.util
-from pathlib import Path
+from turbjax.reference_config import load_default_module
 
-# configs/default.py, loaded by path so that this file works from any working directory
-_spec = importlib.util.spec_from_file_location("configs.default", Path(__file__).with_name("default.py"))
-default = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(default)
+default = load_default_module()  # configs/default.py, by path: this file works from any working directory
 
 
 def get_config():

@@ -6,13 +6,9 @@ Measured on the built-in simulator's seed data (random 80/20 split: 1920 train /
 idle 2-core CPU: test R^2 0.9981 (issue target >= 0.98), 8 s of training for 100 epochs (41k parameters).
 """
 
-import importlib.util
-from pathlib import Path
+from turbjax.reference_config import load_default_module
 
-# configs/default.py, loaded by path so that this file works from any working directory
-_spec = importlib.util.spec_from_file_location("configs.default", Path(__file__).with_name("default.py"))
-default = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(default)
+default = load_default_module()  # configs/default.py, by path: this file works from any working directory
 
 
 def get_config():

@@ -17,8 +17,10 @@ loss 0.0020, test R^2 0.9974; batch 32: 8.1 s, 0.0025, 0.9981; batch 512: 5.1 s,
 lowest loss, 1e-4, around epoch 50 and lost it again). Figure: docs/sweep_batch.png.
 """
 
-from configs import default
+from turbjax.reference_config import load_default_module
 from turbjax.sweep import sweep_section
+
+default = load_default_module()  # configs/default.py, by path: this file works from any working directory
 
 
 def get_config():

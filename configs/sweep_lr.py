@@ -20,8 +20,10 @@ R^2 -1.32 (lr 1: no overflow with Adam, the loss swings between 1 and 1e10), -0.
 mean), 0.9981 (1e-3), 0.9996 (1e-5); none flagged diverged. Figure: docs/sweep_lr.png.
 """
 
-from configs import default
+from turbjax.reference_config import load_default_module
 from turbjax.sweep import sweep_section
+
+default = load_default_module()  # configs/default.py, by path: this file works from any working directory
 
 
 def get_config():

@@ -9,13 +9,9 @@ On the simulator's quick data (generated once, ~10 s): 320 train / 80 test, 6 ep
 R^2 ~0.63 (a smoke test, not a result); 18 s for the whole command including generation (2-core CPU).
 """
 
-import importlib.util
-from pathlib import Path
+from turbjax.reference_config import load_default_module
 
-# configs/default.py, loaded by path so that this file works from any working directory
-_spec = importlib.util.spec_from_file_location("configs.default", Path(__file__).with_name("default.py"))
-default = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(default)
+default = load_default_module()  # configs/default.py, by path: this file works from any working directory
 
 
 def get_config():
