@@ -6,8 +6,8 @@ binary problem, Re > median of the classes (`--config.model.logistic=binary`: 90
 
 results.json reports test/train accuracy, and for softmax also the R^2 of the predicted class's Re.
 Measured on the built-in simulator's seed data (random 80/20 split: 1920 train / 480 test, 64 x 64), on a
-2-core CPU shared with other jobs (an idle machine is faster): softmax test accuracy 1.000 (R^2 of the predicted class's Re 1.000), binary 1.000;
-5-6 s of training for 50 epochs.
+idle 2-core CPU: softmax test accuracy 1.000 (R^2 of the predicted class's Re 1.000), binary 1.000;
+4 s of training for 50 epochs.
 """
 
 from turbjax.reference_config import load_default_module
