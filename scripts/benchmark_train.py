@@ -60,16 +60,21 @@ def synthetic_seed_like(directory: Path) -> None:
                           frame_stride=10, first_step=42000)
 
 
-def matmul_peak(n: int = 2048, reps: int = 5) -> float:
-    a = jnp.asarray(np.random.default_rng(0).normal(size=(n, n)), jnp.float32)
-    f = jax.jit(lambda a: a @ a)
-    f(a).block_until_ready()
+def best_of(fn, reps: int = 5) -> float:
+    """Seconds of the fastest of `reps` calls of fn, after one untimed call (compilation)."""
+    jax.block_until_ready(fn())
     best = float("inf")
     for _ in range(reps):
         t0 = time.perf_counter()
-        f(a).block_until_ready()
+        jax.block_until_ready(fn())
         best = min(best, time.perf_counter() - t0)
-    return 2 * n**3 / best
+    return best
+
+
+def matmul_peak(n: int = 2048, reps: int = 5) -> float:
+    a = jnp.asarray(np.random.default_rng(0).normal(size=(n, n)), jnp.float32)
+    f = jax.jit(lambda a: a @ a)
+    return 2 * n**3 / best_of(lambda: f(a), reps)
 
 
 def nominal_peak() -> tuple[float | None, str]:
@@ -86,16 +91,6 @@ def nominal_peak() -> tuple[float | None, str]:
     if not mhz:
         return None, model
     return cores * (max(mhz) / 1e3) * 1e9 * per_cycle, f"{model}, {cores} cores at {max(mhz):.0f} MHz, {per_cycle} FLOP/cycle"
-
-
-def best_of(fn, reps: int = 5) -> float:
-    jax.block_until_ready(fn())
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def floors(n: int, f: int, batch: int = 32, hidden=(100, 100)) -> dict:
