@@ -232,7 +232,7 @@ def main() -> None:
     args = p.parse_args()
 
     from turbjax.data.dataset import build_dataset, missing_files
-    from turbjax.train import prepare_arrays
+    from turbjax.pipeline import prepare_arrays
 
     dcfg = default.get_data_config()
     dcfg.dir = args.data

@@ -518,7 +518,7 @@ as **no progress** when it ends within 10% of it. A tiny learning rate that mere
 """)
 
 code(r"""
-from turbjax.train import prepare_arrays
+from turbjax.pipeline import prepare_arrays
 from turbjax.training.loop import make_train
 from turbjax.training.optimizers import default_hparams
 

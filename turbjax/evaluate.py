@@ -21,22 +21,6 @@ import sys
 from pathlib import Path
 
 import jax
-import numpy as np
-from ml_collections import config_dict
-
-
-def load_run_config(workdir) -> config_dict.ConfigDict:
-    path = Path(workdir) / "config.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: is {workdir} a turbjax.train workdir?")
-    raw = json.loads(path.read_text())
-
-    def tuples(x):  # JSON turned tuples into lists
-        if isinstance(x, dict):
-            return {k: tuples(v) for k, v in x.items()}
-        return tuple(tuples(v) for v in x) if isinstance(x, list) else x
-
-    return config_dict.ConfigDict(tuples(raw))
 
 
 def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best") -> dict:
@@ -44,10 +28,11 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best") -> dict:
 
     checkpoint: 'best' (lowest test loss among those kept) or 'latest'."""
     from turbjax.data.dataset import build_dataset, missing_files
-    from turbjax.train import prepare_arrays, score
+    from turbjax.pipeline import prepare_arrays, score
     from turbjax.training.checkpoint import Checkpointer
     from turbjax.training.loop import make_train
     from turbjax.training.optimizers import default_hparams
+    from turbjax.workdir import load_run_config, read_standardizer
 
     if checkpoint not in ("best", "latest"):
         raise ValueError(f"checkpoint={checkpoint!r}; expected 'best' or 'latest'")
@@ -70,8 +55,7 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best") -> dict:
         raise FileNotFoundError(f"{ckpt_dir} holds no checkpoint")
 
     ds = build_dataset(config.data)
-    with np.load(workdir / "standardizer.npz") as f:
-        stats = {k: f[k] for k in f.files}
+    stats = read_standardizer(workdir)
     data, _ = prepare_arrays(ds, config, stats)
     config.training.batch_size = min(int(config.training.batch_size), len(ds.X_train))
     trainer = make_train(config, data, image_shape=ds.image_shape, num_classes=len(ds.classes))

@@ -687,7 +687,7 @@ def run_sweep(config, workdir) -> dict:
     """Validate, load the data (generating it if missing), run every trial, write the outputs; see the module
     docstring. Returns the dict written to results.json."""
     from turbjax.data.dataset import build_dataset
-    from turbjax.train import check_batch_size, ensure_data, prepare_arrays, validate_config
+    from turbjax.pipeline import check_batch_size, ensure_data, prepare_arrays, validate_config
 
     trials = trials_of(config)
     for t in trials:  # every trial's training config, before any data is generated or loaded

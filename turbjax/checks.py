@@ -1,0 +1,40 @@
+"""Shared building blocks of config validation: one clear ValueError per bad value.
+
+Each config section is checked by the module that owns it; these helpers keep the messages alike.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+
+import numpy as np
+
+
+def fail(msg: str):
+    raise ValueError(msg)
+
+
+def closest(name: str, known) -> str | None:
+    """The known name closest to a mistyped one, or None."""
+    hint = difflib.get_close_matches(name, list(known), n=1)
+    return hint[0] if hint else None
+
+
+def did_you_mean(name: str, known) -> str:
+    """' (did you mean 'x'?)' for the closest known name, or ''."""
+    hint = closest(name, known)
+    return f" (did you mean {hint!r}?)" if hint else ""
+
+
+def number(value, name: str, *, low=None, high=None, low_open=False, integer=False) -> float:
+    """A finite number (an int if `integer`) within [low, high] (low excluded if `low_open`)."""
+    ok_type = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))
+    if isinstance(value, bool) or not ok_type or not math.isfinite(float(value)):
+        fail(f"{name}={value!r} must be a finite {'integer' if integer else 'number'}")
+    v = float(value)
+    if low is not None and (v <= low if low_open else v < low):
+        fail(f"{name}={value!r} must be {'>' if low_open else '>='} {low}; set e.g. --{name}=...")
+    if high is not None and v > high:
+        fail(f"{name}={value!r} must be <= {high}")
+    return v

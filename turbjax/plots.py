@@ -1,0 +1,53 @@
+"""Figures of a training run: the loss curve and predictions against the truth (bare matplotlib Figures)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from turbjax.pipeline import predictions
+
+
+def plot_run(workdir: Path, rows: list[dict], trainer, params, data, ds) -> None:
+    # Bare Figures (no pyplot): no backend switch, so a notebook's inline plots keep working.
+    from matplotlib.figure import Figure
+
+    epochs = [r["epoch"] for r in rows]
+    fig = Figure(figsize=(5, 3.5))
+    ax = fig.subplots()
+    for k, label in (("train_loss", "train"), ("test_loss", "test")):
+        ax.semilogy(epochs, [r[k] if r[k] is not None else np.nan for r in rows], label=label)
+    ax.set(xlabel="epoch", ylabel="loss (standardized units)", title=f"{trainer.task}: {len(ds.X_train)} train / {len(ds.X_test)} test, split {ds.split!r}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(workdir / "loss_curve.png", dpi=120)
+
+    pred = predictions(trainer, params, data)
+    fig = Figure(figsize=(4.5, 4))
+    ax = fig.subplots()
+    if trainer.task == "regression":
+        y = ds.y_test.reshape(len(ds.y_test), -1)
+        if y.shape[1] == 1:
+            ax.scatter(y[:, 0], pred[:, 0], s=6, alpha=0.5)
+            ax.set(xlabel="true Re", ylabel="predicted Re")
+        else:  # forecast: a subsample of pixel values
+            idx = np.random.default_rng(0).choice(y.size, size=min(y.size, 5000), replace=False)
+            ax.scatter(y.ravel()[idx], pred.ravel()[idx], s=2, alpha=0.3)
+            ax.set(xlabel="true vorticity", ylabel="predicted vorticity")
+        lo, hi = float(np.min(y)), float(np.max(y))
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+    else:
+        truth = np.asarray(data["y_test"])
+        k = 2 if trainer.task == "binary" else len(ds.classes)
+        cm = np.zeros((k, k), int)
+        np.add.at(cm, (truth, pred), 1)
+        ax.imshow(cm, cmap="Blues")
+        for (i, j), v in np.ndenumerate(cm):
+            ax.text(j, i, str(v), ha="center", va="center")
+        names = ["low Re", "high Re"] if trainer.task == "binary" else [f"{c:g}" for c in ds.classes]
+        ax.set(xticks=range(k), yticks=range(k), xticklabels=names, yticklabels=names,
+               xlabel="predicted", ylabel="true")
+    ax.set_title("test set")
+    fig.tight_layout()
+    fig.savefig(workdir / "pred_vs_true.png", dpi=120)

@@ -1,0 +1,107 @@
+"""What a run directory holds and how it is read back.
+
+    config.json         the resolved config (written once, by the first run)
+    standardizer.npz    training-set statistics of X and y (evaluate standardizes new data with them)
+    metrics.jsonl       one line per epoch
+    results.json        final metrics
+    checkpoints/        orbax checkpoints (turbjax.training.checkpoint)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from ml_collections import config_dict
+
+
+class WorkdirMismatchError(ValueError):
+    """The workdir holds a run of another model."""
+
+
+def config_json(config) -> dict:
+    return json.loads(config.to_json_best_effort())
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write to a temporary name beside `path`, then rename: a kill never leaves half a file under `path`."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, obj) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=2) + "\n")
+
+
+def write_config(workdir: Path, config) -> None:
+    write_json(Path(workdir) / "config.json", config_json(config))
+
+
+def write_standardizer(workdir: Path, stats: dict) -> None:
+    path = Path(workdir) / "standardizer.npz"
+    tmp = path.with_name("standardizer.tmp.npz")  # np.savez appends .npz to names without it
+    np.savez(tmp, **stats)
+    os.replace(tmp, path)
+
+
+def read_standardizer(workdir: Path) -> dict:
+    with np.load(Path(workdir) / "standardizer.npz") as f:
+        return {k: f[k] for k in f.files}
+
+
+def load_run_config(workdir) -> config_dict.ConfigDict:
+    path = Path(workdir) / "config.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: is {workdir} a turbjax.train workdir?")
+    raw = json.loads(path.read_text())
+
+    def tuples(x):  # JSON turned tuples into lists
+        if isinstance(x, dict):
+            return {k: tuples(v) for k, v in x.items()}
+        return tuple(tuples(v) for v in x) if isinstance(x, list) else x
+
+    return config_dict.ConfigDict(tuples(raw))
+
+
+def check_workdir(config, workdir: Path) -> bool:
+    """True if the workdir holds an earlier run of this config. Raises WorkdirMismatchError if its
+    config.json describes another model or data set (nothing is overwritten)."""
+    path = workdir / "config.json"
+    if not path.exists():
+        return False
+    old = json.loads(path.read_text())
+    new = config_json(config)
+    for section in ("model", "data", "optim", "training"):
+        diff = {
+            k: (old.get(section, {}).get(k), v)
+            for k, v in new[section].items()
+            if old.get(section, {}).get(k) != v and not (section == "data" and k == "dir")
+        }
+        if diff and section in ("optim", "training"):
+            print(
+                f"turbjax: note: resuming {workdir} with a different config.{section}: {diff} (old, new); the new "
+                f"settings apply from the restored epoch on (config.json keeps the first run's)",
+                flush=True,
+            )
+        elif diff:
+            raise WorkdirMismatchError(
+                f"{workdir} holds a run with another config.{section} (changed: {diff}, as (old, new)); "
+                f"its checkpoints cannot be resumed with this config and are not overwritten. Use another "
+                f"--workdir, or delete {workdir} to start afresh."
+            )
+    return True
+
+
+def read_metrics(path: Path, upto_epoch: int) -> list[dict]:
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in rows if r["epoch"] <= upto_epoch]
+
+
+def write_metrics(path: Path, rows: list[dict]) -> None:
+    write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
