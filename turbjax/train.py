@@ -27,13 +27,13 @@ Rerunning on an existing workdir resumes from its latest checkpoint; since the m
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
 
+from turbjax import cli
 from turbjax.pipeline import _float, ensure_data, make_trainer, predictions, prepare, score, validate_config
 from turbjax.plots import plot_run
 from turbjax.training import metrics as M
@@ -240,23 +240,12 @@ def main(argv=None) -> None:
         if not flags.FLAGS["verbosity"].present:
             logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
         cfg = flags.FLAGS.config
-        try:
+        with cli.user_errors("turbjax.train"):
             results = train_and_evaluate(cfg, flags.FLAGS.workdir)
-        except (ValueError, TrainingDivergedError, OSError) as e:  # OSError: also an unreadable config file
-            print(f"turbjax.train: error: {e}", file=sys.stderr)
-            sys.exit(1)
         keys = ("test_r2", "test_accuracy", "test_mse", "train_r2", "epochs", "wall_seconds")
         print(json.dumps({k: results[k] for k in keys if k in results}, indent=2))
 
-    def parse(args):  # a mistyped override is one clear line, not a traceback
-        try:
-            return flags.FLAGS(args)
-        except (flags.Error, AttributeError, KeyError, ValueError, TypeError, OSError) as e:
-            msg = str(e).replace("\\n", " ").replace("\n", " ")
-            print(f"turbjax.train: error in the command line: {msg}", file=sys.stderr)
-            sys.exit(2)
-
-    app.run(_main, argv=argv, flags_parser=parse)
+    app.run(_main, argv=argv, flags_parser=cli.absl_flags_parser("turbjax.train"))
 
 
 if __name__ == "__main__":
