@@ -1,22 +1,23 @@
 """Orbax checkpoints of the training state (a plain dict pytree), one directory per epoch.
 
 Layout: `<workdir>/checkpoints/<epoch>/default/...` (orbax's name for the single item), written by one
-`ocp.CheckpointManager` with `AnyPreservationPolicy([LatestN(keep), BestN(test_loss, n=1)])`: the last `keep` checkpoints plus the one with
-the lowest test loss survive; the test loss of each is stored as its checkpoint metrics. Orbax writes into a
-temporary directory and renames it when complete, so a run killed mid-save leaves the previous checkpoints
-intact and the half-written one is ignored.
+`ocp.CheckpointManager` with `AnyPreservationPolicy([LatestN(keep), BestN(test_loss, n=1)])`: the last `keep`
+checkpoints plus the one with the lowest test loss survive; the test loss of each is stored as its checkpoint
+metrics. Orbax writes into a temporary directory and renames it when complete, so a run killed mid-save leaves
+the previous checkpoints intact and the half-written one is ignored.
 
 Restoring needs the abstract state (`jax.eval_shape(trainer.init, hparams, key)`); a checkpoint whose tree or
 shapes differ from it (another architecture, another crop) raises `CheckpointMismatchError` naming the
 difference, before anything is overwritten.
 
 A checkpoint that cannot be read back (files cut short or missing: a full disk, a bad copy) raises
-`CheckpointDamagedError` naming its directory and the reason. `restore_latest_good` (resuming) then falls back to
-the newest checkpoint that restores and moves each newer damaged one to `<directory>/damaged/<epoch>`, kept, not
-deleted. Left in place, orbax would count a damaged step as one of the last `keep` (deleting an intact older
-one, later the damaged one itself), keep it for ever as the best if its metrics file is the lowest (so
-`best_step()` names it), and refuse the resumed run's save of that epoch (`StepAlreadyExistsError`). Orbax lists
-only directories named by a bare step number, so `damaged/` is invisible to it.
+`CheckpointDamagedError` naming its directory and the reason. `restore_latest_good` (resuming) then falls
+back to the newest checkpoint that restores and moves each newer damaged one to `<directory>/damaged/<epoch>`,
+kept, not deleted. Left in place, orbax would count a damaged step as one of the last `keep` (deleting an
+intact older one, later the damaged one itself), keep it for ever as the best if its metrics file is the
+lowest (so `best_step()` names it), and refuse the resumed run's save of that epoch
+(`StepAlreadyExistsError`). Orbax lists only directories named by a bare step number, so `damaged/` is
+invisible to it.
 """
 
 from __future__ import annotations
@@ -164,12 +165,14 @@ class Checkpointer:
             raise
         # orbax and tensorstore raise anything from JSONDecodeError to ValueError on cut or missing files
         except Exception as e:
-            reason = str(e) if bad else _reason(e) + (f" (empty files: {', '.join(empty[:4])})" if empty else "")
+            reason = str(e) if bad else _reason(e)
+            if empty and not bad:
+                reason += f" (empty files: {', '.join(empty[:4])})"
             others = [s for s in steps if s != step]
             raise CheckpointDamagedError(
                 f"the checkpoint at epoch {step} in {step_dir} is damaged and cannot be restored ({reason}); "
-                f"nothing was deleted. The other checkpoints in {self.directory} are epochs {others}: restore one "
-                f"of those (rerunning the training resumes from the newest that restores).",
+                f"nothing was deleted. The other checkpoints in {self.directory} are epochs {others}: "
+                f"restore one of those (rerunning the training resumes from the newest that restores).",
                 reason,
             ) from e
 
@@ -177,8 +180,9 @@ class Checkpointer:
         """(state, epoch) of the newest checkpoint that restores; (None, None) if there is no checkpoint.
 
         Each newer damaged checkpoint is reported in one line and (unless read-only) moved to
-        `<directory>/damaged/<epoch>` so that orbax neither counts, keeps as best, deletes, nor blocks the re-save
-        of it (see the module docstring). If none restores, raises CheckpointDamagedError and moves nothing.
+        `<directory>/damaged/<epoch>` so that orbax neither counts, keeps as best, deletes, nor blocks the
+        re-save of it (see the module docstring). If none restores, raises CheckpointDamagedError and moves
+        nothing.
         A CheckpointMismatchError (another model) is raised at once: no older checkpoint would fit either."""
         damaged: list[tuple[int, str]] = []
         for step in reversed(self.all_steps()):
@@ -193,20 +197,22 @@ class Checkpointer:
                     fate = "left in place (read-only)"
                 else:
                     fate = f"moved to {self._set_aside(bad)} (kept, not deleted)"
-                print(f"turbjax: the checkpoint at epoch {bad} in {where} is damaged ({reason}); {fate}", flush=True)
+                msg = f"turbjax: the checkpoint at epoch {bad} in {where} is damaged ({reason}); {fate}"
+                print(msg, flush=True)
             if damaged:
                 self.manager.reload()
                 print(
-                    f"turbjax: falling back to the checkpoint at epoch {step}, the newest in {self.directory} that "
-                    f"restores",
+                    f"turbjax: falling back to the checkpoint at epoch {step}, the newest in "
+                    f"{self.directory} that restores",
                     flush=True,
                 )
             return state, step
         if damaged:
             listed = "; ".join(f"epoch {s}: {r}" for s, r in damaged)
             raise CheckpointDamagedError(
-                f"no checkpoint in {self.directory} restores ({listed}); nothing was moved or deleted. Put intact "
-                f"copies back (a backup), or move {self.directory} aside (or use another --workdir) to train afresh.",
+                f"no checkpoint in {self.directory} restores ({listed}); nothing was moved or deleted. Put "
+                f"intact copies back (a backup), or move {self.directory} aside (or use another --workdir) "
+                f"to train afresh.",
                 listed,
             )
         return None, None
