@@ -77,7 +77,7 @@ def train_and_evaluate(config, workdir) -> dict:
     latest = ckpt.latest_step()
     if latest is not None:
         abstract = jax.eval_shape(trainer.init, hparams, key)
-        state = ckpt.restore(abstract, latest)
+        state, latest = ckpt.restore_latest_good(abstract)  # falls back past damaged checkpoints
         print(f"turbjax: resuming from the checkpoint at epoch {latest} in {ckpt.directory}", flush=True)
     else:
         state = jax.jit(trainer.init)(hparams, key)

@@ -1,18 +1,28 @@
 """Orbax checkpoints of the training state (a plain dict pytree), one directory per epoch.
 
-Layout: `<workdir>/checkpoints/<epoch>/state/...` written by one `ocp.CheckpointManager` with
-`AnyPreservationPolicy([LatestN(keep), BestN(test_loss, n=1)])`: the last `keep` checkpoints plus the one with
-the lowest test loss survive; the test loss of each is stored as its checkpoint metrics. Orbax writes into a
-temporary directory and renames it when complete, so a run killed mid-save leaves the previous checkpoints
-intact and the half-written one is ignored.
+Layout: `<workdir>/checkpoints/<epoch>/default/...` (orbax's name for the single item), written by one
+`ocp.CheckpointManager` with `AnyPreservationPolicy([LatestN(keep), BestN(test_loss, n=1)])`: the last `keep`
+checkpoints plus the one with the lowest test loss survive; the test loss of each is stored as its checkpoint
+metrics. Orbax writes into a temporary directory and renames it when complete, so a run killed mid-save leaves
+the previous checkpoints intact and the half-written one is ignored.
 
 Restoring needs the abstract state (`jax.eval_shape(trainer.init, hparams, key)`); a checkpoint whose tree or
 shapes differ from it (another architecture, another crop) raises `CheckpointMismatchError` naming the
 difference, before anything is overwritten.
+
+A checkpoint that cannot be read back (files cut short or missing: a full disk, a bad copy) raises
+`CheckpointDamagedError` naming its directory and the reason. `restore_latest_good` (resuming) then falls
+back to the newest checkpoint that restores and moves each newer damaged one to `<directory>/damaged/<epoch>`,
+kept, not deleted. Left in place, orbax would count a damaged step as one of the last `keep` (deleting an
+intact older one, later the damaged one itself), keep it for ever as the best if its metrics file is the
+lowest (so `best_step()` names it), and refuse the resumed run's save of that epoch
+(`StepAlreadyExistsError`). Orbax lists only directories named by a bare step number, so `damaged/` is
+invisible to it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -24,6 +34,49 @@ from orbax.checkpoint import checkpoint_managers as ocm
 
 class CheckpointMismatchError(ValueError):
     pass
+
+
+class CheckpointDamagedError(ValueError):
+    """A checkpoint (or, from restore_latest_good, every checkpoint) that cannot be read back."""
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _scan(step_dir: Path) -> tuple[list[str], list[str]]:
+    """(JSON files that no longer parse, empty files) of a step, as relative paths: orbax's metadata files are
+    small JSON objects (first byte '{'), and its exceptions do not say which file they read."""
+    bad, empty = [], []
+    for f in sorted(step_dir.rglob("*")):
+        try:
+            if not f.is_file() or f.stat().st_size > 1 << 24:
+                continue
+            text = f.read_bytes()
+            if not text:
+                empty.append(str(f.relative_to(step_dir)))
+            elif text[:1] == b"{":
+                json.loads(text)
+        except (OSError, ValueError):
+            bad.append(str(f.relative_to(step_dir)))
+    return bad, empty
+
+
+def _reason(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text if len(text) <= 200 else text[:197] + '...'}"
+
+
+class _Manager(ocp.CheckpointManager):
+    """Reads an unparsable metrics file as a missing one (orbax reads every step's metrics when it opens the
+    directory and would fail there, naming no step, before any checkpoint could be tried); restoring that step
+    then reports it as damaged."""
+
+    def _get_metrics(self, step: int):
+        try:
+            return super()._get_metrics(step)
+        except ValueError:  # json.JSONDecodeError, UnicodeDecodeError
+            return None
 
 
 def _entry(k) -> str:
@@ -43,6 +96,7 @@ def _describe(tree) -> dict[str, tuple]:
 class Checkpointer:
     def __init__(self, directory: str | os.PathLike, *, keep: int = 2, read_only: bool = False):
         self.directory = Path(directory).absolute()
+        self.read_only = read_only
         policy = ocm.AnyPreservationPolicy(
             [
                 ocm.LatestN(n=keep),
@@ -56,7 +110,7 @@ class Checkpointer:
             read_only=read_only,
             create=not read_only,
         )
-        self.manager = ocp.CheckpointManager(
+        self.manager = _Manager(
             self.directory, options=options, item_handlers=ocp.StandardCheckpointHandler()
         )
 
@@ -93,8 +147,86 @@ class Checkpointer:
         )
 
     def restore(self, abstract_state: dict, step: int) -> dict:
-        self.check_compatible(abstract_state, step)
-        return self.manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
+        """The state saved at `step`. Raises CheckpointMismatchError (another model), CheckpointDamagedError
+        (unreadable files; nothing is deleted), FileNotFoundError (no such step)."""
+        steps = self.all_steps()
+        if step not in steps:
+            raise FileNotFoundError(
+                f"{self.directory} holds no checkpoint at epoch {step}; it holds epochs {steps}"
+            )
+        step_dir = self.directory / str(step)
+        bad, empty = _scan(step_dir)  # checked first: orbax's JSONDecodeError names no file
+        try:
+            if bad:
+                raise CheckpointDamagedError(f"files that do not parse as JSON: {', '.join(bad[:4])}")
+            self.check_compatible(abstract_state, step)
+            return self.manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
+        except CheckpointMismatchError:
+            raise
+        # orbax and tensorstore raise anything from JSONDecodeError to ValueError on cut or missing files
+        except Exception as e:
+            reason = str(e) if bad else _reason(e)
+            if empty and not bad:
+                reason += f" (empty files: {', '.join(empty[:4])})"
+            others = [s for s in steps if s != step]
+            raise CheckpointDamagedError(
+                f"the checkpoint at epoch {step} in {step_dir} is damaged and cannot be restored ({reason}); "
+                f"nothing was deleted. The other checkpoints in {self.directory} are epochs {others}: "
+                f"restore one of those (rerunning the training resumes from the newest that restores).",
+                reason,
+            ) from e
+
+    def restore_latest_good(self, abstract_state: dict) -> tuple[dict | None, int | None]:
+        """(state, epoch) of the newest checkpoint that restores; (None, None) if there is no checkpoint.
+
+        Each newer damaged checkpoint is reported in one line and (unless read-only) moved to
+        `<directory>/damaged/<epoch>` so that orbax neither counts, keeps as best, deletes, nor blocks the
+        re-save of it (see the module docstring). If none restores, raises CheckpointDamagedError and moves
+        nothing.
+        A CheckpointMismatchError (another model) is raised at once: no older checkpoint would fit either."""
+        damaged: list[tuple[int, str]] = []
+        for step in reversed(self.all_steps()):
+            try:
+                state = self.restore(abstract_state, step)
+            except CheckpointDamagedError as e:
+                damaged.append((step, e.reason))
+                continue
+            for bad, reason in damaged:
+                where = self.directory / str(bad)
+                if self.read_only:
+                    fate = "left in place (read-only)"
+                else:
+                    fate = f"moved to {self._set_aside(bad)} (kept, not deleted)"
+                msg = f"turbjax: the checkpoint at epoch {bad} in {where} is damaged ({reason}); {fate}"
+                print(msg, flush=True)
+            if damaged:
+                self.manager.reload()
+                print(
+                    f"turbjax: falling back to the checkpoint at epoch {step}, the newest in "
+                    f"{self.directory} that restores",
+                    flush=True,
+                )
+            return state, step
+        if damaged:
+            listed = "; ".join(f"epoch {s}: {r}" for s, r in damaged)
+            raise CheckpointDamagedError(
+                f"no checkpoint in {self.directory} restores ({listed}); nothing was moved or deleted. Put "
+                f"intact copies back (a backup), or move {self.directory} aside (or use another --workdir) "
+                f"to train afresh.",
+                listed,
+            )
+        return None, None
+
+    def _set_aside(self, step: int) -> Path:
+        """Move step's directory to damaged/<step> (damaged/<step>-2, ... if taken); a rename, so atomic."""
+        aside = self.directory / "damaged"
+        aside.mkdir(exist_ok=True)
+        target, n = aside / str(step), 1
+        while target.exists():
+            n += 1
+            target = aside / f"{step}-{n}"
+        os.rename(self.directory / str(step), target)
+        return target
 
     def wait(self) -> None:
         self.manager.wait_until_finished()
