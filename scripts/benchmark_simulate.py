@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import jax
 
 from turbjax.simulate import PRESETS
-from turbjax.simulate.solver import compile_stepper
+from turbjax.simulate.runner import compile_stepper
 
 ORIGINAL_MLUPS = 22.0  # quoted in issue 3: the course's original generator, one core, float64
 XLB_MLUPS = 4.0  # quoted in issue 3: XLB's JAX backend on the same grid

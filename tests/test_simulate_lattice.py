@@ -8,7 +8,8 @@ import pytest
 
 from turbjax.simulate import lattice
 from turbjax.simulate.lattice import MINV, C, M, W
-from turbjax.simulate.solver import Domain, run_domain, velocity
+from turbjax.simulate.step import Domain, velocity
+from turbjax.simulate.trajectory import run_domain
 
 
 def test_moment_matrix_is_invertible_with_orthogonal_rows():

@@ -13,7 +13,7 @@ import pytest
 from turbjax.data import io
 from turbjax.simulate import PRESETS, generate, roshko_strouhal, shedding_frequency, simulate, strouhal
 from turbjax.simulate.__main__ import main as cli_main
-from turbjax.simulate.boundaries import cylinder_patch
+from turbjax.simulate.cylinder import cylinder_patch
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -47,7 +47,7 @@ def _use_all_cpu_cores(n_re: int) -> None:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     _use_all_cpu_cores(len(args.re))
-    from turbjax.simulate.solver import simulate, write_simulation
+    from turbjax.simulate import simulate, write_simulation
 
     t0 = time.perf_counter()
     try:

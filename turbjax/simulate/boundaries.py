@@ -1,88 +1,90 @@
-"""Cylinder geometry for Bouzidi interpolated bounce-back: solid nodes, cut links, exact wall distances q.
+"""Named boundary rules, as small factories that `step.make_step` composes.
 
-Everything here is NumPy, computed once per geometry; the step function embeds the results as constants.
+A streaming rule `rule(j, s, view) -> s` replaces population j's pulled value `s` (nx, ny) where it applies;
+`view(i, sx, sy)` is population i of the ghosted pre-streaming state seen from the interior shifted for pull
+streaming (out[x, y] = g*_i[x - sx, y - sy]). Rules run in the order given; where their masks overlap (the
+corners of a channel) the later rule wins. Each rule touches only the populations that enter through its
+boundary and leaves the rest unchanged, so a rule costs nothing for the directions it does not concern.
+
+A patch rule `patch(src, s_nu, s_mu) -> (corner, planes)` recomputes the post-collision planes of a small
+rectangle (ghosted index of its first node, nine planes), which the step writes over the bulk update.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
+import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
-from turbjax.simulate.lattice import OPP, C
-
-MARGIN = 3  # cells between the cylinder's bounding box and the patch edge (Bouzidi reads 2 cells outward)
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class CylinderPatch:
-    """The rectangle [x0, x1) x [y0, y1) of nodes whose update involves the cylinder.
-
-    For incoming direction j at fluid node x whose link x - c_j crosses the wall (i = opp(j) points to the
-    wall, the wall sits at x + q c_i, 0 < q <= 1), Bouzidi's linear interpolation gives the post-streaming
-        q <  1/2:  g_j(x) = 2q g*_i(x) + (1 - 2q) g*_i(x - c_i)        [= 2q g*_i(x) + (1-2q) gs_i(x)]
-        q >= 1/2:  g_j(x) = g*_i(x) / (2q) + (1 - 1/(2q)) g*_j(x)
-    with g* post-collision values at the previous step and gs_i(x) = g*_i(x - c_i) the streamed value. So each
-    update is  a_j g*_i + b_j gs_i + c_j g*_j  at the node itself: arrays a, b, c of shape (9, bx, by).
-    """
-
-    x0: int
-    x1: int
-    y0: int
-    y1: int
-    solid: np.ndarray  # (bx, by) bool
-    link: np.ndarray  # (9, bx, by) bool: incoming direction j at this node comes through the wall
-    q: np.ndarray  # (9, bx, by) wall distance along opp(j), nan where no link
-    a: np.ndarray
-    b: np.ndarray
-    c: np.ndarray
+from turbjax.simulate import lattice
+from turbjax.simulate.cylinder import CylinderPatch
+from turbjax.simulate.lattice import OPP, C, W
 
 
-def node_coords(nx: int, ny: int, dx: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cell-centre coordinates (nx, ny) of the nodes, x first."""
-    x = (np.arange(nx) + 0.5) * dx
-    y = (np.arange(ny) + 0.5) * dx
-    return np.meshgrid(x, y, indexing="ij")
+def zero_gradient_outlet(nx: int, ny: int):
+    """Outflow at x = nx - 1: the unknown (leftward) populations are those streamed into column nx - 2."""
+    iota_x = lax.broadcasted_iota(jnp.int32, (nx, ny), 0)
+
+    def rule(j, s, view):
+        cx, cy = int(C[j, 0]), int(C[j, 1])
+        if cx != -1:
+            return s
+        # Zero gradient: the same y-shift without the x-shift.
+        return jnp.where(iota_x == nx - 1, view(j, 0, cy), s)
+
+    return rule
 
 
-def cylinder_patch(nx: int, ny: int, dx: float, centre: tuple[float, float], radius: float) -> CylinderPatch:
-    """Solid mask, cut links and Bouzidi coefficients of a circle, restricted to a patch around it."""
-    # Work in lattice units: node (i, j) at (i + 0.5, j + 0.5).
-    cx, cy, r = centre[0] / dx, centre[1] / dx, radius / dx
-    x0 = int(np.floor(cx - r - 0.5)) - MARGIN
-    x1 = int(np.ceil(cx + r - 0.5)) + MARGIN + 1
-    y0 = int(np.floor(cy - r - 0.5)) - MARGIN
-    y1 = int(np.ceil(cy + r - 0.5)) + MARGIN + 1
-    if x0 < 1 or y0 < 1 or x1 > nx - 1 or y1 > ny - 1:
-        raise ValueError(
-            f"cylinder at centre {centre} with radius {radius} is within {MARGIN + 1} cells of the domain "
-            f"boundary (patch x {x0}..{x1}, y {y0}..{y1} of a {nx}x{ny} grid); move it inward or refine dx"
-        )
-    X, Y = np.meshgrid(np.arange(x0, x1) + 0.5, np.arange(y0, y1) + 0.5, indexing="ij")
-    solid = (X - cx) ** 2 + (Y - cy) ** 2 <= r * r
-    bx, by = X.shape
-    link = np.zeros((9, bx, by), bool)
-    q = np.full((9, bx, by), np.nan)
-    for j in range(1, 9):
-        i = OPP[j]
-        ex, ey = C[i]
-        # Neighbour in direction i (towards the wall) is x + c_i = x - c_j.
-        nb_solid = (X + ex - cx) ** 2 + (Y + ey - cy) ** 2 <= r * r
-        cut = ~solid & nb_solid
-        # Smallest t in (0, 1] with |x + t c_i - centre| = r: a t^2 + b t + c = 0.
-        dxn, dyn = X - cx, Y - cy
-        qa = ex * ex + ey * ey
-        qb = 2 * (dxn * ex + dyn * ey)
-        qc = dxn**2 + dyn**2 - r * r
-        disc = np.maximum(qb * qb - 4 * qa * qc, 0.0)
-        t = (-qb - np.sqrt(disc)) / (2 * qa)
-        link[j] = cut
-        q[j] = np.where(cut, t, np.nan)
-    if np.any(link & ~((q > 0) & (q <= 1 + 1e-12))):
-        raise AssertionError("internal error: Bouzidi wall distance outside (0, 1]")
-    qq = np.where(link, q, 1.0)
-    lo = qq < 0.5
-    a = np.where(link, np.where(lo, 2 * qq, 1 / (2 * qq)), 0.0)
-    b = np.where(link & lo, 1 - 2 * qq, 0.0)
-    c = np.where(link & ~lo, 1 - 1 / (2 * qq), 0.0)
-    return CylinderPatch(x0, x1, y0, y1, solid, link, q, a, b, c)
+def velocity_inlet(nx: int, ny: int, u: float):
+    """Inlet at x = 0 with velocity (u, 0) by bounce-back with wall velocity: g_j = g*_opp(j) + 6 w_j c_j.u."""
+    iota_x = lax.broadcasted_iota(jnp.int32, (nx, ny), 0)
+
+    def rule(j, s, view):
+        cx = int(C[j, 0])
+        if cx != 1:
+            return s
+        return jnp.where(iota_x == 0, view(OPP[j], 0, 0) + 6 * W[j] * cx * u, s)
+
+    return rule
+
+
+def moving_walls(nx: int, ny: int, u_bottom: float, u_top: float):
+    """Halfway bounce-back walls at y = -1/2 and ny - 1/2 moving with x-velocities u_bottom and u_top."""
+    iota_y = lax.broadcasted_iota(jnp.int32, (nx, ny), 1)
+
+    def rule(j, s, view):
+        cx, cy = int(C[j, 0]), int(C[j, 1])
+        if cy == 0:
+            return s
+        u_wall = u_bottom if cy == 1 else u_top
+        return jnp.where(iota_y == (0 if cy == 1 else ny - 1), view(OPP[j], 0, 0) + 6 * W[j] * cx * u_wall, s)
+
+    return rule
+
+
+def bouzidi_cylinder(cyl: CylinderPatch):
+    """The patch around the cylinder recomputed with Bouzidi's interpolated bounce-back (see CylinderPatch);
+    solid nodes held at rest (g = 0). The patch always collides with MRT."""
+    x0, x1, y0, y1 = cyl.x0, cyl.x1, cyl.y0, cyl.y1
+    bx, by = x1 - x0, y1 - y0
+
+    def patch(src, s_nu, s_mu):
+        dtype = src[0].dtype
+        # Ghosted coordinates: node x sits at index x + 1; region covers [x0 - 1, x1 + 1) x [y0 - 1, y1 + 1).
+        region = [p[x0:x1 + 2, y0:y1 + 2] for p in src]
+        star = [r[1:1 + bx, 1:1 + by] for r in region]
+        pgs = []
+        for j in range(9):
+            cx, cy = int(C[j, 0]), int(C[j, 1])
+            sj = region[j][1 - cx:1 - cx + bx, 1 - cy:1 - cy + by]
+            if cyl.link[j].any():
+                i = OPP[j]
+                si = region[i][1 + cx:1 + cx + bx, 1 + cy:1 + cy + by]  # gs_i(x) = g*_i(x - c_i)
+                a, b, c = (np.asarray(v[j], dtype) for v in (cyl.a, cyl.b, cyl.c))
+                sj = jnp.where(cyl.link[j], a * star[i] + b * si + c * star[j], sj)
+            pgs.append(sj)
+        planes = [jnp.where(cyl.solid, jnp.zeros((), dtype), o).astype(dtype)
+                  for o in lattice.collide(pgs, s_nu, s_mu)]
+        return (x0 + 1, y0 + 1), planes
+
+    return patch

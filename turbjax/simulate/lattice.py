@@ -85,17 +85,6 @@ def _lin(coeffs, planes):
     return acc
 
 
-def moments(g):
-    """All nine moments of a list/array of nine planes (straight-line code)."""
-    return tuple(_lin(M[k], [g[i] for i in range(9)]) for k in range(9))
-
-
-def macroscopic(g):
-    """(delta rho, jx, jy) of deviations g (so rho = 1 + delta rho); velocity u = j / rho0 = j."""
-    planes = [g[i] for i in range(9)]
-    return _lin(M[0], planes), _lin(M[1], planes), _lin(M[2], planes)
-
-
 def collide(g, s_nu, s_mu):
     """MRT collision g* = g - M^-1 S (M g - m_eq) on deviations g = f - w (a sequence of nine planes).
 

@@ -1,9 +1,14 @@
-"""Flow presets: the course's setup (`seed`) and a coarse, short one that still sheds (`quick`)."""
+"""Flow presets: the course's setup (`seed`) and a coarse, short one that still sheds (`quick`); input checks."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
+
+import numpy as np
+
+DTYPES = ("float32", "float64")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,3 +78,60 @@ PRESETS: dict[str, FlowParams] = {
         radius=0.05, centre=(0.3, 0.5 + 1.0 / 64), inflow=0.1,
     ),
 }
+
+
+def resolve_params(preset: str | FlowParams, steps=None, save_every=None, frames=None) -> FlowParams:
+    if isinstance(preset, FlowParams):
+        p = preset
+    elif preset in PRESETS:
+        p = PRESETS[preset]
+    else:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+    over = {k: v for k, v in {"steps": steps, "save_every": save_every, "frames": frames}.items() if v is not None}
+    return p.replace(**over)
+
+
+def check_inputs(p: FlowParams, reynolds: Sequence[float], dtype: str) -> None:
+    """Reject, before anything runs, what cannot work; each message names the value and what to do."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    if len(reynolds) == 0:
+        raise ValueError("no Reynolds numbers given; pass at least one, e.g. --re 300")
+    for name in ("nx", "ny", "steps", "save_every", "frames"):
+        v = getattr(p, name)
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if p.frames * p.save_every > p.steps:
+        raise ValueError(
+            f"frames * save_every = {p.frames} * {p.save_every} = {p.frames * p.save_every} exceeds steps = "
+            f"{p.steps}; lower --frames or --save-every, or raise --steps"
+        )
+    if not (p.dx > 0 and p.radius > 0 and p.inflow > 0):
+        raise ValueError(f"dx, radius and inflow must be positive, got {p.dx}, {p.radius}, {p.inflow}")
+    if p.mach >= 0.3:
+        raise ValueError(
+            f"Mach number U sqrt(3) = {p.mach:.3f} >= 0.3 for inflow U = {p.inflow} (lattice units): "
+            "the lattice Boltzmann equation is only valid at low Mach number; lower the inflow velocity"
+        )
+    lx, ly = p.nx * p.dx, p.ny * p.dx
+    (cx, cy), r = p.centre, p.radius
+    if not (cx - r > 0 and cx + r < lx and cy - r > 0 and cy + r < ly):
+        raise ValueError(
+            f"cylinder of radius {r} at centre ({cx}, {cy}) is not inside the domain [0, {lx:g}] x [0, {ly:g}]"
+        )
+    px, py = p.probe_xy
+    if not (0 < px < lx and 0 < py < ly):
+        raise ValueError(f"probe position ({px}, {py}) is outside the domain [0, {lx:g}] x [0, {ly:g}]")
+    for re in reynolds:
+        re = float(re)
+        if not (np.isfinite(re) and re > 0):
+            raise ValueError(f"Reynolds number must be finite and positive, got {re!r}")
+        tau = p.relaxation_time(re)
+        if not tau > 0.5:
+            raise ValueError(
+                f"relaxation time tau = {tau!r} <= 0.5 at Re = {re:g} (nu = {p.viscosity(re):.3g}): "
+                "the scheme is unstable; lower the Reynolds number or refine dx"
+            )
+    bulk_tau = 0.5 + 3 * p.bulk_viscosity / p.dx
+    if not bulk_tau > 0.5:
+        raise ValueError(f"bulk relaxation time {bulk_tau} <= 0.5; bulk_viscosity must be positive")

@@ -1,0 +1,235 @@
+"""The runner: every Reynolds number in one vmapped, jitted, device-sharded program, run in chunks of steps.
+
+Steps run on the device in chunks (one compiled program: a loop over blocks of `save_every` steps, the probe
+recorded every step, the velocity after every block); between chunks Python advances the progress bar and
+checks for NaN, so a diverged run never reaches a file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from turbjax.simulate import lattice
+from turbjax.simulate.lattice import C
+from turbjax.simulate.presets import FlowParams, check_inputs, resolve_params
+from turbjax.simulate.step import Domain, channel_domain, interior, make_step, velocity
+from turbjax.simulate.trajectory import make_advance
+
+
+class Simulation(NamedTuple):
+    """velocity (R, frames, nx, ny, 2) float32; probe_uy (R, steps); first_step of frame 0 (steps after start)."""
+
+    reynolds: np.ndarray
+    velocity: np.ndarray
+    probe_uy: np.ndarray
+    params: FlowParams
+    first_step: int
+    compile_s: float
+    run_s: float
+    n_devices: int = 1  # devices the Reynolds axis was sharded over
+
+    @property
+    def mlups(self) -> float:
+        """Million lattice updates per second of the run, compilation excluded."""
+        p = self.params
+        return len(self.reynolds) * p.nx * p.ny * p.steps / self.run_s / 1e6
+
+
+def simulate(
+    reynolds: Sequence[float] | float,
+    preset: str | FlowParams = "seed",
+    *,
+    steps: int | None = None,
+    save_every: int | None = None,
+    frames: int | None = None,
+    dtype: str = "float32",
+    progress: bool = True,
+    chunk_steps: int = 1000,
+    devices=None,
+    collision: str = "mrt",
+    naive_f32: bool = False,
+) -> Simulation:
+    """Run every Reynolds number in one vmapped, jitted program (sharded over devices if there are several).
+
+    Steps run on the device in chunks of about `chunk_steps`; between chunks Python advances the progress bar
+    and checks for NaN (raising FloatingPointError with the step, Re and tau), so a diverged run never reaches
+    a file.
+    """
+    reynolds = np.atleast_1d(np.asarray(reynolds, dtype=np.float64))
+    p = resolve_params(preset, steps, save_every, frames)
+    check_inputs(p, list(reynolds), dtype)
+    args = (reynolds, p, dtype, progress, chunk_steps, devices, collision, naive_f32)
+    if dtype == "float64" and not jax.config.jax_enable_x64:
+        with jax.enable_x64(True):
+            return _simulate(*args)
+    return _simulate(*args)
+
+
+def _simulate(reynolds, p, dtype, progress, chunk_steps, devices, collision, naive_f32) -> Simulation:
+    prog = _compile(reynolds, p, dtype, chunk_steps, devices, collision, naive_f32)
+    probe_uy, vel, run_s = _run(prog, reynolds, p, progress)
+    spin = p.steps - p.frames * p.save_every
+    return Simulation(reynolds, vel, probe_uy, p, spin + p.save_every, prog.compile_s, run_s,
+                      1 if prog.mesh is None else prog.mesh.devices.size)
+
+
+class _Program(NamedTuple):
+    chunk_fn: object  # (ab, vel, s, n) -> (ab, probes, vel): n blocks of save_every steps
+    lead_fn: object  # (ab, s) -> (ab, probes): the steps before the first whole block, or None
+    lead: int
+    blocks_per_chunk: int
+    state: tuple  # (ab, vel, s) placed on the devices
+    mesh: object
+    compile_s: float
+
+
+def _compile(reynolds, p: FlowParams, dtype, chunk_steps, devices, collision, naive_f32) -> _Program:
+    dt = jnp.dtype(dtype)
+    n_re = len(reynolds)
+    step = jax.vmap(make_step(channel_domain(p), collision=collision, naive_f32=naive_f32), in_axes=(0, 0, 0, None))
+    s_mu = float(lattice.relaxation_rate(p.bulk_viscosity / p.dx))
+    s_nu = np.asarray([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in reynolds], dtype)
+    ix, iy = probe_index(p)
+
+    def probe(planes):  # transverse velocity at the probe node, (R,)
+        return sum(int(C[i, 1]) * planes[i][:, ix + 1, iy + 1] for i in range(9) if C[i, 1])
+
+    advance = make_advance(step, probe)
+    F = max(1, chunk_steps // p.save_every)  # frames (blocks of save_every steps) per chunk
+    lead = (p.steps - p.frames * p.save_every) % p.save_every  # steps run before the first whole block
+
+    def chunk(ab, vel, s, n):
+        """n blocks of save_every steps (n <= F, traced): probe every step, velocity after every block.
+
+        `vel` (F, R, nx, ny, 2) is donated and returned, so the frame buffer is reused between chunks."""
+
+        def body(k, carry):
+            ab, pr, vel = carry
+            ab, prk = advance(ab, s, s_mu, p.save_every, p.save_every)
+            k = k.astype(jnp.int32)  # under x64 the loop index and literal offsets must agree
+            zero = jnp.int32(0)
+            pr = lax.dynamic_update_slice(pr, prk, (k * p.save_every, zero))
+            frame = velocity(interior(ab[0])).astype(jnp.float32)
+            vel = lax.dynamic_update_slice(vel, frame[None], (k, zero, zero, zero, zero))
+            return ab, pr, vel
+
+        return lax.fori_loop(0, n, body, (ab, jnp.zeros((F * p.save_every, n_re), dt), vel))
+
+    ab = (_zero_planes(n_re, p.nx, p.ny, dt), _zero_planes(n_re, p.nx, p.ny, dt))
+    vel = jnp.zeros((F, n_re, p.nx, p.ny, 2), jnp.float32)
+    mesh = _mesh_for(n_re, devices)
+    state = _place((ab, vel, jnp.asarray(s_nu)), mesh, devices)
+    t0 = time.perf_counter()
+    chunk_fn = jax.jit(chunk, donate_argnums=(0, 1)).lower(*state, jnp.int32(0)).compile()
+    lead_fn = jax.jit(lambda ab, s: advance(ab, s, s_mu, lead, lead), donate_argnums=0) if lead else None
+    return _Program(chunk_fn, lead_fn, lead, F, state, mesh, time.perf_counter() - t0)
+
+
+def _run(prog: _Program, reynolds, p: FlowParams, progress: bool):
+    """Run the compiled program over all steps; returns probe_uy (R, steps), velocity (R, frames, ...), run_s."""
+    from tqdm.auto import tqdm
+
+    ab, vel, s = prog.state
+    probes, frames_out = [], []
+    done = 0
+    t0 = time.perf_counter()
+    desc = f"LBM {p.name} Re={','.join(f'{r:g}' for r in reynolds)}"
+    with tqdm(total=p.steps, disable=not progress, unit="step", desc=desc) as bar:
+        if prog.lead:
+            ab, pr = prog.lead_fn(ab, s)
+            probes.append(np.asarray(pr))
+            done += prog.lead
+            bar.update(prog.lead)
+        blocks = p.steps // p.save_every
+        first_saved = blocks - p.frames
+        b = 0
+        while b < blocks:
+            n = min(prog.blocks_per_chunk, blocks - b)
+            if b < first_saved:
+                n = min(n, first_saved - b)  # spin-up chunks end where the saved frames begin
+            ab, pr, vel = prog.chunk_fn(ab, vel, s, jnp.int32(n))
+            done += n * p.save_every
+            _check_finite(ab[0], done, reynolds, p)
+            probes.append(np.asarray(pr[: n * p.save_every]))
+            if b >= first_saved:
+                frames_out.append(np.asarray(vel[:n]))
+            b += n
+            bar.update(n * p.save_every)
+    run_s = time.perf_counter() - t0
+    probe_uy = np.concatenate(probes, axis=0).T
+    vel = np.concatenate(frames_out, axis=0).transpose(1, 0, 2, 3, 4)
+    return probe_uy, vel, run_s
+
+
+def probe_index(p: FlowParams) -> tuple[int, int]:
+    px, py = p.probe_xy
+    return round(px / p.dx - 0.5), round(py / p.dx - 0.5)
+
+
+def _zero_planes(n: int, nx: int, ny: int, dt):
+    return tuple(jnp.zeros((n, nx + 2, ny + 2), dt) for _ in range(9))
+
+
+def _mesh_for(n_re: int, devices):
+    """A 1-D mesh over the largest number of devices that divides the number of Reynolds numbers."""
+    if devices is None:
+        devices = jax.devices()
+    n = max(d for d in range(1, min(len(devices), n_re) + 1) if n_re % d == 0)
+    if n == 1:
+        return None
+    # Auto axis: the vmapped program is partitioned by the compiler; the Reynolds numbers never interact, so
+    # each device runs its own slice with no communication.
+    return jax.make_mesh((n,), ("re",), (jax.sharding.AxisType.Auto,), devices=list(devices)[:n])
+
+
+def _place(state, mesh, devices):
+    """(ab, vel, s) onto the mesh (batch axis sharded; vel's batch axis is its second) or the first device."""
+    ab, vel, s = state
+    if mesh is not None:
+        ab = jax.device_put(ab, jax.NamedSharding(mesh, jax.P("re")))
+        vel = jax.device_put(vel, jax.NamedSharding(mesh, jax.P(None, "re")))
+        s = jax.device_put(s, jax.NamedSharding(mesh, jax.P("re")))
+        return ab, vel, s
+    if devices is not None:
+        return jax.device_put((ab, vel, s), devices[0])
+    return ab, vel, s
+
+
+def _check_finite(planes, step, reynolds, p: FlowParams) -> None:
+    ok = np.asarray(jnp.all(jnp.stack([jnp.isfinite(q).all(axis=(1, 2)) for q in planes]), axis=0))
+    if not ok.all():
+        k = int(np.argmin(ok))
+        re = float(reynolds[k])
+        raise FloatingPointError(
+            f"lattice Boltzmann run diverged (NaN/inf) by step {step} at Re = {re:g} "
+            f"(relaxation time tau = {p.relaxation_time(re):.8g}, Mach {p.mach:.3f}, dx = {p.dx:g}); "
+            "nothing was written. Lower the Reynolds number, lower the inflow, or refine dx."
+        )
+
+
+def compile_stepper(p: FlowParams, reynolds: Sequence[float], dtype: str = "float32", *, collision: str = "mrt",
+                    domain: Domain | None = None):
+    """For benchmarks: (run, state, compile_s) with run(state, n) advancing all Re n steps (n even, traced).
+
+    Call under `jax.enable_x64(True)` for float64. The state is donated and returned.
+    """
+    dt = jnp.dtype(dtype)
+    domain = channel_domain(p) if domain is None else domain
+    step = jax.vmap(make_step(domain, collision=collision), in_axes=(0, 0, 0, None))
+    advance = make_advance(step)
+    s_mu = float(lattice.relaxation_rate(p.bulk_viscosity / p.dx))
+    s = jnp.asarray([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in reynolds], dt)
+    n_re = len(reynolds)
+    state = (_zero_planes(n_re, domain.nx, domain.ny, dt), _zero_planes(n_re, domain.nx, domain.ny, dt))
+    t0 = time.perf_counter()
+    fn = jax.jit(lambda ab, n: advance(ab, s, s_mu, n, 0)[0], donate_argnums=0)
+    fn = fn.lower(state, jnp.int32(0)).compile()
+    compile_s = time.perf_counter() - t0
+    return (lambda ab, n: fn(ab, jnp.int32(n))), state, compile_s

@@ -1,0 +1,157 @@
+"""The lattice Boltzmann step kernel: pull streaming, the boundary rules, MRT collision, for one grid.
+
+One step (vmapped over the batch axis by the runner):
+    state g* (post-collision deviations, nine ghosted planes)
+      -> pull streaming (static slices) with the boundary rules of `boundaries` as `where` on iota masks:
+           inlet x = 0 and walls y = 0, ny-1: bounce-back with wall velocity (U, 0): g_j = g*_opp(j) + 6 w_j c_j.u_w
+           outlet x = nx-1: zero gradient, the unknown populations are those streamed into column nx-2
+      -> MRT collision -> new g*
+    and, on a small patch around the cylinder, the same update recomputed with Bouzidi's interpolated
+    bounce-back (solid nodes held at rest), written back with a static dynamic-update-slice.
+XLA compiles each step to nine fused loops, one per population, each reading the shifted state planes and
+writing its plane of the other buffer in place (plus nine small loops for the cylinder patch). XLA's CPU backend
+does not share work between the nine loops, so each recomputes the moments; that arithmetic, not memory
+traffic, bounds the speed (see scripts/benchmark_simulate.py). The in-place loops run on one thread each, so
+on a multi-core CPU the batch axis is sharded over several CPU devices (the CLI does this by default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+from jax import lax
+
+from turbjax.simulate import boundaries, lattice
+from turbjax.simulate.cylinder import CylinderPatch, cylinder_patch
+from turbjax.simulate.lattice import C, W
+from turbjax.simulate.presets import FlowParams
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Domain:
+    """Static boundary configuration of a rectangular nx x ny lattice.
+
+    inlet: x-velocity imposed at x = 0 by bounce-back (None: periodic in x unless outlet is set).
+    walls: (bottom, top) x-velocities of halfway bounce-back walls at y = -1/2 and ny - 1/2 (None: periodic).
+    outlet: zero-gradient outflow at x = nx - 1.
+    cylinder: Bouzidi patch or None.
+    """
+
+    nx: int
+    ny: int
+    inlet: float | None = None
+    walls: tuple[float, float] | None = None
+    outlet: bool = False
+    cylinder: CylinderPatch | None = None
+
+    @property
+    def periodic_x(self) -> bool:
+        return self.inlet is None and not self.outlet
+
+    @property
+    def periodic_y(self) -> bool:
+        return self.walls is None
+
+
+def channel_domain(p: FlowParams) -> Domain:
+    patch = cylinder_patch(p.nx, p.ny, p.dx, p.centre, p.radius)
+    return Domain(p.nx, p.ny, inlet=p.inflow, walls=(p.inflow, p.inflow), outlet=True, cylinder=patch)
+
+
+def streaming_rules(domain: Domain) -> list:
+    """The domain's streaming rules in the order they apply: outlet, inlet, walls (walls win at corners)."""
+    nx, ny = domain.nx, domain.ny
+    rules = []
+    if domain.outlet:
+        rules.append(boundaries.zero_gradient_outlet(nx, ny))
+    if domain.inlet is not None:
+        rules.append(boundaries.velocity_inlet(nx, ny, domain.inlet))
+    if domain.walls is not None:
+        rules.append(boundaries.moving_walls(nx, ny, *domain.walls))
+    return rules
+
+
+def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False):
+    """step(src, dst, s_nu, s_mu) -> dst' for one grid: stream + boundaries + collide.
+
+    Planes are stored with a ghost ring, nine arrays of shape (nx + 2, ny + 2) holding post-collision
+    deviations g* = f* - w; the step reads `src` at shifted offsets (pull streaming is a static slice) and
+    writes the interior of `dst` in place (dynamic-update-slice), so the runner double-buffers two states and
+    advances two steps per loop iteration without copies. The ghosts of a channel are never read unmasked (the
+    inlet, wall and outlet rules replace every population that would come from outside); periodic axes
+    (a domain without inlet/outlet, or without walls) refresh their ghosts by wrapping first.
+
+    naive_f32 rounds the full populations f = w + g to float32 after each step, emulating a solver that stores
+    f itself (used only to show why the deviations are stored).
+    """
+    nx, ny = domain.nx, domain.ny
+    collide = {"mrt": lattice.collide, "bgk": lambda g, s_nu, s_mu: lattice.collide_bgk(g, s_nu)}[collision]
+    rules = streaming_rules(domain)
+    patches = [boundaries.bouzidi_cylinder(domain.cylinder)] if domain.cylinder is not None else []
+
+    def stream(src):
+        def view(i, sx, sy):
+            return shifted(src[i], sx, sy, nx, ny)
+
+        out = []
+        for j in range(9):
+            s = view(j, int(C[j, 0]), int(C[j, 1]))
+            for rule in rules:
+                s = rule(j, s, view)
+            out.append(s)
+        return out
+
+    def step(src, dst, s_nu, s_mu):
+        dtype = src[0].dtype
+        src = [wrap_ghosts(p, nx, ny, domain.periodic_x, domain.periodic_y) for p in src]
+        new = collide(stream(src), s_nu, s_mu)
+        if naive_f32:
+            new = [_round_f32(o, W[j]) for j, o in enumerate(new)]
+        out = [lax.dynamic_update_slice(d, o.astype(dtype), (1, 1)) for d, o in zip(dst, new)]
+        for patch in patches:
+            corner, planes = patch(src, s_nu, s_mu)
+            if naive_f32:
+                planes = [_round_f32(o, W[j]) for j, o in enumerate(planes)]
+            out = [lax.dynamic_update_slice(o, pt, corner) for o, pt in zip(out, planes)]
+        return tuple(out)
+
+    return step
+
+
+# ------------------------------------------------------------------------------------------------ ghost ring
+def shifted(p, sx: int, sy: int, nx: int, ny: int):
+    """Interior view of a ghosted plane shifted for pull streaming: out[x, y] = p[x - sx, y - sy]."""
+    return p[1 - sx:1 - sx + nx, 1 - sy:1 - sy + ny]
+
+
+def wrap_ghosts(p, nx: int, ny: int, periodic_x: bool, periodic_y: bool):
+    """Refresh the ghost ring of a periodic axis with the opposite edge of the interior."""
+    if periodic_x:
+        p = jnp.concatenate([p[nx:nx + 1], p[1:nx + 1], p[1:2]], axis=0)
+    if periodic_y:
+        p = jnp.concatenate([p[:, ny:ny + 1], p[:, 1:ny + 1], p[:, 1:2]], axis=1)
+    return p
+
+
+def interior(planes):
+    """Ghosted planes (..., nx + 2, ny + 2) -> stacked deviations (..., 9, nx, ny)."""
+    return jnp.stack([p[..., 1:-1, 1:-1] for p in planes], axis=-3)
+
+
+def ghosted(g):
+    """Stacked deviations (..., 9, nx, ny) -> tuple of nine ghosted planes (ghosts zero)."""
+    pad = [(0, 0)] * (g.ndim - 3) + [(1, 1), (1, 1)]
+    return tuple(jnp.pad(g[..., j, :, :], pad) for j in range(9))
+
+
+def velocity(g):
+    """(..., 9, nx, ny) deviations -> (..., nx, ny, 2) velocity j / rho0 in lattice units."""
+    jx = sum(int(C[i, 0]) * g[..., i, :, :] for i in range(9) if C[i, 0])
+    jy = sum(int(C[i, 1]) * g[..., i, :, :] for i in range(9) if C[i, 1])
+    return jnp.stack([jx, jy], axis=-1)
+
+
+def _round_f32(g, w):
+    """g rounded as if f = w + g were stored in float32 (reduce_precision: XLA would fold (g + w) - w)."""
+    return lax.reduce_precision(g + w, exponent_bits=8, mantissa_bits=23) - w
