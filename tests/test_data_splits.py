@@ -88,7 +88,7 @@ def test_heldout_re_errors():
         heldout_re_split(re, (450.0,))
     with pytest.raises(ValueError, match="holds out every Reynolds number in the data"):
         heldout_re_split(re, RES)
-    with pytest.raises(ValueError, match="needs at least one held-out Reynolds number"):
+    with pytest.raises(ValueError, match=r"heldout=\(\) must name at least one held-out Reynolds number"):
         heldout_re_split(re, ())
 
 
@@ -96,5 +96,5 @@ def test_make_split_dispatch_and_unknown_name():
     re, position = samples(10)
     s = make_split("time", re, position, test_fraction=0.2, gap=1, heldout=(), seed=0)
     assert s.dropped == 4
-    with pytest.raises(ValueError, match=r"unknown split 'kfold'; expected one of \('random', 'time', 'heldout_re'\)"):
+    with pytest.raises(ValueError, match=r"unknown split 'kfold'; expected one of \('random', 'time', 'realization', 'heldout_re', 'external'\)"):
         make_split("kfold", re, position, test_fraction=0.2, gap=1, heldout=(), seed=0)
