@@ -139,14 +139,14 @@ def _parse(path: Path, stream_min_bytes: int):
             )
         try:
             return _CourseUnpickler(f, stream_min_bytes, size).load()
-        except EOFError as e:  # the pickle's opcodes run past the end of the file
+        except (EOFError, IndexError, struct.error) as e:  # an opcode's argument runs past the end of the file
             raise ValueError(
                 f"cannot read the course file {path}: it is truncated: the pickle ends early, after all of the "
                 f"file's {size} bytes were read; copy the file again"
             ) from e
         except Truncated as e:
             raise ValueError(f"cannot read the course file {path}: {e}; copy the file again") from e
-        except (pickle.UnpicklingError, ValueError, TypeError, struct.error, UnicodeError) as e:
+        except (pickle.UnpicklingError, ValueError, TypeError, UnicodeError) as e:
             raise ValueError(f"cannot read the course file {path}: {e}") from e
 
 
