@@ -48,8 +48,10 @@ def frame_stride_for(sample_every_steps: int, frame_stride: int, path="") -> int
 
 
 def probe_period_steps(path: Path, n_frames: int, frame_stride: int) -> float:
-    """The shedding period in steps from a file's probe_uy (its last n_frames * frame_stride entries: the
-    recorded window, whether the probe covers only it or the whole run)."""
+    """The shedding period in steps from a file's probe_uy: from the recorded window (the probe's last
+    n_frames * frame_stride entries, whether it covers only that window or the whole run), or, when that window
+    spans fewer than the 10 periods a reliable estimate needs (the seed files record ~5), from the last half of
+    the probe's record if it is longer (the seed runs: steps 24000-48000, long after the start-up)."""
     # Lazy: the data pipeline does not otherwise need the simulator package (and its solver).
     from turbjax.simulate.analysis import shedding_frequency
 
@@ -61,10 +63,15 @@ def probe_period_steps(path: Path, n_frames: int, frame_stride: int) -> float:
     if probe is None:
         fail(f"{path} has no shedding_period_steps and no probe_uy to compute it from: gap_unit='periods' needs "
              f"one; use gap_unit='steps' (or 'samples')")
-    window = probe[-n_frames * frame_stride :]
+    window = n_frames * frame_stride
     try:
-        return 1.0 / shedding_frequency(window, 1.0)
+        return 1.0 / shedding_frequency(probe[-window:], 1.0)
     except ValueError as e:
+        if probe.size // 2 > window:
+            try:
+                return 1.0 / shedding_frequency(probe[-(probe.size // 2) :], 1.0)
+            except ValueError:
+                pass
         raise ValueError(f"{path}: cannot find the shedding period from probe_uy ({e}); use gap_unit='steps'") from e
 
 
