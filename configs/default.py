@@ -19,18 +19,28 @@ def get_data_config() -> config_dict.ConfigDict:
     d.format = "turbjax"  # "turbjax" (safe .npz) or "course" (pickled originals; needs trust_pickle)
     d.trust_pickle = False  # the course's files are pickles: loading one can run code
     d.preset = "seed"  # simulator preset used to generate missing data
-    d.reynolds = (300.0, 600.0, 900.0, 1200.0)
+    d.reynolds = (300.0, 600.0, 900.0, 1200.0)  # () = every Reynolds number with a file in dir
+    d.realizations = ()  # () = the plain files vortex_street_Re_{re}.npz; (0, 1, 2) = the ensemble's _r{k} files
+    d.exclude_reynolds = ()  # Reynolds numbers of dir never used (e.g. (300, 600, 900, 1200) for "external")
     d.sample_every_steps = 10  # simulation steps between samples (course: every 5th of its every-2nd-step frames)
     d.crop_x = (160, 224)  # window on the vorticity grid; course: last 127 x-cells of 255, then [32:96]
     d.crop_y = (32, 96)
     d.downsample = 1  # spatial factor (block mean)
     d.vorticity = "central"  # "central" (second-order) or "course" (the notebook's forward differences)
+    d.features = "pixels"  # model input: "pixels", "fft2" (log power spectrum), "radial" or "streamwise" spectra
+    d.remove_mean = True  # spectral features: subtract each window's mean first (pixels: unused)
     d.target = "reynolds"  # "reynolds" (regression / classes) or "forecast" (vorticity `horizon` frames ahead)
     d.horizon = 1
-    d.split = "random"  # "random", "time" or "heldout_re"
+    d.split = "random"  # "random" (leaks), "time", "realization", "heldout_re" or "external"
     d.test_fraction = 0.2
-    d.gap = 10  # frames dropped between train and test in the "time" split
+    d.gap = 10  # "time" split (and heldout_time): the gap between train and test, in gap_unit
+    d.gap_unit = "samples"  # "samples" (dropped samples), "steps" (simulation steps) or "periods" (shedding)
     d.heldout = (600.0,)  # Reynolds numbers held out in the "heldout_re" split
+    d.heldout_time = False  # "heldout_re": test only on the late window, train only on the early one
+    d.train_realizations = (0, 1)  # "realization" split: train on these, test on the others of realizations
+    d.test_dir = ""  # "external" split: test on every frame of this directory (turbjax format)
+    d.test_reynolds = ()  # "external": Reynolds numbers of test_dir (() = every one found)
+    d.test_realizations = ()  # "external": realizations of test_dir (() = the plain files)
     d.seed = 0
     return d
 

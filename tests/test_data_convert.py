@@ -3,14 +3,15 @@
 import numpy as np
 import pytest
 
-from turbjax.data import io
 from turbjax.data.convert import convert_file, course_files, main
+from turbjax.data.discovery import COURSE_FILE_TEMPLATE, available_reynolds
+from turbjax.data.snapshots import load_snapshots
 from turbjax.data.vorticity import vorticity_course, vorticity_forward
 
 
 def write_course(directory, re, frames=30, seed=0):
     raw = np.random.default_rng(seed).normal(size=(frames, 16, 12, 2)) * 0.05
-    path = directory / io.COURSE_FILE_TEMPLATE.format(re=re)
+    path = directory / COURSE_FILE_TEMPLATE.format(re=re)
     raw.dump(path)
     return path, raw
 
@@ -19,7 +20,7 @@ def test_round_trip_course_file_to_turbjax_file(tmp_path):
     src, raw = write_course(tmp_path, 900)
     out = convert_file(src, tmp_path / "out", trust_pickle=True)
     assert out == tmp_path / "out" / "vortex_street_Re_900.npz"
-    velocity, meta = io.load_snapshots(out)
+    velocity, meta = load_snapshots(out)
     assert velocity.dtype == np.float32 and velocity.shape == raw.shape
     # Stored as (ux, uy): component 0 negated, then rounded to float32.
     np.testing.assert_array_equal(velocity[..., 0], (-raw[..., 0]).astype(np.float32))
@@ -36,7 +37,7 @@ def test_command_line_converts_a_directory(tmp_path, capsys):
     for i, re in enumerate((300, 1200)):
         write_course(tmp_path, re, frames=3, seed=i)
     assert main(["--trust-pickle", str(tmp_path), "--out", str(tmp_path / "out")]) == 0
-    assert io.available_reynolds(tmp_path / "out") == [300.0, 1200.0]
+    assert available_reynolds(tmp_path / "out") == [300.0, 1200.0]
     assert "vortex_street_Re_1200.npz" in capsys.readouterr().out
 
 

@@ -9,12 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from configs.default import get_data_config
-from turbjax.data import dataset as dataset_module
-from turbjax.data import io
+from turbjax.data import discovery
 from turbjax.data.convert import convert_file
-from turbjax.data.dataset import build_dataset, missing_files, validate_data_config, wake_vorticity
+from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
+from turbjax.data.discovery import COURSE_FILE_TEMPLATE, data_path
+from turbjax.data.snapshots import load_snapshots, save_snapshots, snapshot_path
 from turbjax.data.synthetic import vortex_street_velocity
-from turbjax.data.vorticity import vorticity, vorticity_course
+from turbjax.data.vorticity import vorticity, vorticity_course, wake_vorticity
 
 RES = (300.0, 600.0, 900.0, 1200.0)
 NX, NY, FRAMES = 24, 16, 12
@@ -25,7 +26,7 @@ def turbjax_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("turbjax")
     for i, re in enumerate(RES):
         v = vortex_street_velocity(re, nx=NX, ny=NY, frames=FRAMES, dx=1 / 16, seed=i)
-        io.save_snapshots(io.snapshot_path(d, re), v, reynolds=re, dx=1 / 16, dt=1 / 16, frame_stride=10,
+        save_snapshots(snapshot_path(d, re), v, reynolds=re, dx=1 / 16, dt=1 / 16, frame_stride=10,
                           first_step=1000)
     return d
 
@@ -61,7 +62,7 @@ def test_shapes_counts_and_labels(turbjax_dir):
 def test_values_are_the_cropped_vorticity_of_the_named_frame_bit_for_bit(turbjax_dir):
     ds = build_dataset(small_config(turbjax_dir))
     for re in (300.0, 1200.0):
-        velocity, _ = io.load_snapshots(io.snapshot_path(turbjax_dir, re))
+        velocity, _ = load_snapshots(snapshot_path(turbjax_dir, re))
         full = vorticity(velocity, 1.0)[:, 0:16, 4:12]  # whole grid first, crop afterwards
         rows = np.flatnonzero(ds.re_train == re)
         np.testing.assert_array_equal(ds.reshape(ds.X_train[rows]), full[ds.frame_train[rows]])
@@ -112,7 +113,7 @@ def test_forecast_target_stays_in_its_series(turbjax_dir):
     assert ds.y_train.shape == ds.X_train.shape and ds.y_train.dtype == np.float32
     assert len(ds) + len(ds.X_test) + ds.dropped == 4 * (FRAMES - 2)
     for re in RES:
-        velocity, _ = io.load_snapshots(io.snapshot_path(turbjax_dir, re))
+        velocity, _ = load_snapshots(snapshot_path(turbjax_dir, re))
         full = vorticity(velocity, 1.0)[:, 0:16, 4:12].reshape(FRAMES, -1)
         for X, y, r, f in ((ds.X_train, ds.y_train, ds.re_train, ds.frame_train),
                            (ds.X_test, ds.y_test, ds.re_test, ds.frame_test)):
@@ -126,7 +127,7 @@ def write_course_files(directory, frames, nx, ny):
     raws = {}
     for i, re in enumerate(RES):
         raw = np.random.default_rng(i).normal(size=(frames, nx, ny, 2)) * 0.05
-        raw.dump(directory / io.COURSE_FILE_TEMPLATE.format(re=re))
+        raw.dump(directory / COURSE_FILE_TEMPLATE.format(re=re))
         raws[re] = raw
     return raws
 
@@ -150,7 +151,7 @@ def test_course_files_and_converted_files_give_the_same_data(tmp_path):
     src.mkdir()
     write_course_files(src, 10, 12, 10)
     for re in RES:
-        convert_file(io.data_path(src, re, "course"), out, trust_pickle=True)
+        convert_file(data_path(src, re, "course"), out, trust_pickle=True)
     for scheme in ("course", "central"):
         kw = {"vorticity": scheme, "crop_x": (2, 10), "crop_y": (1, 9), "sample_every_steps": 4}
         a = build_dataset(small_config(src, format="course", trust_pickle=True, **kw))
@@ -163,7 +164,7 @@ def test_course_files_and_converted_files_give_the_same_data(tmp_path):
 def test_default_crop_gives_4096_features(tmp_path):
     for re in RES:
         v = np.random.default_rng(int(re)).normal(size=(5, 256, 128, 2)).astype(np.float32)
-        io.save_snapshots(io.snapshot_path(tmp_path, re), v, reynolds=re, dx=1 / 128, dt=1 / 128, frame_stride=10,
+        save_snapshots(snapshot_path(tmp_path, re), v, reynolds=re, dx=1 / 128, dt=1 / 128, frame_stride=10,
                           first_step=0)
     cfg = get_data_config()
     cfg.dir, cfg.split, cfg.gap = str(tmp_path), "time", 0
@@ -177,7 +178,7 @@ def test_default_crop_gives_4096_features(tmp_path):
 def test_seed_size_files_give_the_courses_2400_by_4096(tmp_path):
     for re in RES:
         v = np.random.default_rng(int(re)).normal(size=(600, 256, 128, 2)).astype(np.float32)
-        io.save_snapshots(io.snapshot_path(tmp_path, re), v, reynolds=re, dx=1 / 128, dt=1 / 128, frame_stride=10,
+        save_snapshots(snapshot_path(tmp_path, re), v, reynolds=re, dx=1 / 128, dt=1 / 128, frame_stride=10,
                           first_step=0)
     cfg = get_data_config()
     cfg.dir = str(tmp_path)
@@ -187,7 +188,7 @@ def test_seed_size_files_give_the_courses_2400_by_4096(tmp_path):
 
 def test_only_one_files_velocity_is_alive_at_a_time(turbjax_dir, monkeypatch):
     alive = []
-    read = io.read_velocity
+    read = discovery.read_velocity
 
     def tracking_read(*args, **kwargs):
         gc.collect()
@@ -196,7 +197,7 @@ def test_only_one_files_velocity_is_alive_at_a_time(turbjax_dir, monkeypatch):
         alive.append(weakref.ref(velocity))
         return velocity, meta
 
-    monkeypatch.setattr(dataset_module.io, "read_velocity", tracking_read)
+    monkeypatch.setattr(discovery, "read_velocity", tracking_read)
     build_dataset(small_config(turbjax_dir))
     assert len(alive) == 4
 
@@ -229,7 +230,7 @@ def test_default_config_is_valid():
                                                 r"pickle.*trust_pickle=True.*turbjax.data.convert")),
         ({"vorticity": "upwind"}, ValueError, r"unknown vorticity 'upwind'; expected one of \('central', 'course'\)"),
         ({"target": "class"}, ValueError, r"unknown target 'class'; expected one of \('reynolds', 'forecast'\)"),
-        ({"split": "kfold"}, ValueError, r"unknown split 'kfold'; expected one of \('random', 'time', 'heldout_re'\)"),
+        ({"split": "kfold"}, ValueError, r"unknown split 'kfold'; expected one of \('random', 'time', 'realization', 'heldout_re', 'external'\)"),
         ({"crop_x": (224, 160)}, ValueError, r"crop_x=\(224, 160\) must satisfy 0 <= start < stop"),
         ({"crop_y": (-2, 10)}, ValueError, r"crop_y=\(-2, 10\) must satisfy 0 <= start < stop"),
         ({"crop_y": (1, 2, 3)}, ValueError, r"crop_y=\(1, 2, 3\) must be a pair of integers"),
@@ -240,15 +241,15 @@ def test_default_config_is_valid():
         ({"gap": -1}, ValueError, r"gap=-1 must be an integer >= 0"),
         ({"horizon": 0}, ValueError, r"horizon=0 must be an integer >= 1"),
         ({"sample_every_steps": 0}, ValueError, r"sample_every_steps=0 must be an integer >= 1"),
-        ({"reynolds": ()}, ValueError, r"reynolds=\(\) must be a non-empty sequence of positive numbers"),
+        ({"reynolds": (300.0, -1.0)}, ValueError, r"reynolds=\(300.0, -1.0\) must be a sequence of positive numbers"),
         ({"reynolds": (300.0, 300.0)}, ValueError, r"reynolds=\(300.0, 300.0\) contains duplicates"),
         ({"split": "heldout_re", "heldout": (450.0,)}, ValueError,
-         r"held-out Reynolds number\(s\) \[450.0\] are not in reynolds="),
+         r"held-out Reynolds number\(s\) \[450.0\] are not in the data \(which has \[300.0, 600.0, 900.0, 1200.0\]\)"),
         ({"split": "heldout_re", "heldout": (300.0, 600.0, 900.0, 1200.0)}, ValueError,
          r"holds out every Reynolds number"),
-        ({"split": "heldout_re", "heldout": ()}, ValueError, r"heldout=\(\) must name at least one Reynolds number"),
+        ({"split": "heldout_re", "heldout": ()}, ValueError, r"heldout=\(\) must name at least one held-out Reynolds number"),
         ({"split": "time", "target": "forecast", "horizon": 5, "gap": 2}, ValueError,
-         r"gap=2 < horizon=5: with the 'time' split and target 'forecast'"),
+         r"gap=2 samples < horizon=5 samples: with the 'time' split and target 'forecast'"),
     ],
 )
 def test_validate_data_config_errors(overrides, error, message):
@@ -294,12 +295,12 @@ def test_build_errors_forecast_horizon_too_long(turbjax_dir):
 
 def test_build_errors_mismatched_files(tmp_path):
     v = np.zeros((4, 8, 6, 2), np.float32)
-    io.save_snapshots(io.snapshot_path(tmp_path, 300), v, reynolds=300, dx=1, dt=1, frame_stride=10, first_step=0)
-    io.save_snapshots(io.snapshot_path(tmp_path, 600), v, reynolds=650, dx=1, dt=1, frame_stride=10, first_step=0)
+    save_snapshots(snapshot_path(tmp_path, 300), v, reynolds=300, dx=1, dt=1, frame_stride=10, first_step=0)
+    save_snapshots(snapshot_path(tmp_path, 600), v, reynolds=650, dx=1, dt=1, frame_stride=10, first_step=0)
     kw = {"reynolds": (300.0, 600.0), "crop_x": (0, 4), "crop_y": (0, 4), "split": "time", "gap": 0}
     with pytest.raises(ValueError, match=r"vortex_street_Re_600.npz says reynolds=650 but its name is for Re 600"):
         build_dataset(small_config(tmp_path, **kw))
-    io.save_snapshots(io.snapshot_path(tmp_path, 600), v[:, :7], reynolds=600, dx=1, dt=1, frame_stride=10,
+    save_snapshots(snapshot_path(tmp_path, 600), v[:, :7], reynolds=600, dx=1, dt=1, frame_stride=10,
                       first_step=0)
     with pytest.raises(ValueError, match=r"vortex_street_Re_600.npz has a 7x6 grid but the files before it have 8x6"):
         build_dataset(small_config(tmp_path, **kw))
@@ -318,12 +319,12 @@ def test_validate_checks_the_crop_against_a_given_grid():
 def test_header_errors_come_before_any_data_is_read(tmp_path, monkeypatch):
     for re in RES:
         v = np.zeros((3, 8, 6, 2), np.float32)
-        io.save_snapshots(io.snapshot_path(tmp_path, re), v, reynolds=re, dx=1, dt=1, frame_stride=10, first_step=0)
+        save_snapshots(snapshot_path(tmp_path, re), v, reynolds=re, dx=1, dt=1, frame_stride=10, first_step=0)
 
     def no_read(*args, **kwargs):
         raise AssertionError("data was read before the configuration errors were found")
 
-    monkeypatch.setattr(dataset_module.io, "read_velocity", no_read)
+    monkeypatch.setattr(discovery, "read_velocity", no_read)
     kw = {"crop_x": (0, 4), "crop_y": (0, 4), "test_fraction": 0.1}
     with pytest.raises(ValueError, match=r"the 'random' split leaves no test sample for Reynolds number"):
         build_dataset(small_config(tmp_path, **kw))
@@ -343,16 +344,16 @@ def test_image_shape_for_config():
 
 
 @given(x0=st.integers(0, 11), wx=st.integers(1, 12), y0=st.integers(0, 8), wy=st.integers(1, 9),
-       scheme=st.sampled_from(["central", "course"]), layout=st.sampled_from(["ux,uy", "-ux,uy"]))
+       scheme=st.sampled_from(["central", "course"]), components=st.sampled_from(["ux,uy", "-ux,uy"]))
 @settings(max_examples=60, deadline=None)
-def test_cropping_before_differencing_is_bit_for_bit_any_window(x0, wx, y0, wy, scheme, layout):
+def test_cropping_before_differencing_is_bit_for_bit_any_window(x0, wx, y0, wy, scheme, components):
     v = np.random.default_rng(0).normal(size=(2, 12, 9, 2))
     gx, gy = (12, 9) if scheme == "central" else (11, 8)
     cx, cy = (min(x0, gx - 1), min(x0 + wx, gx)), (min(y0, gy - 1), min(y0 + wy, gy))
-    if layout == "-ux,uy":
+    if components == "-ux,uy":
         full = vorticity_course(v) if scheme == "course" else vorticity(v * np.array([-1.0, 1.0]), 1.0)
     else:
         full = vorticity(v, 1.0) if scheme == "central" else vorticity_course(v * np.array([-1.0, 1.0]))
     expected = full[:, slice(*cx), slice(*cy)].astype(np.float32)
-    got = wake_vorticity(v, layout=layout, crop_x=cx, crop_y=cy, scheme=scheme)
+    got = wake_vorticity(v, components=components, crop_x=cx, crop_y=cy, scheme=scheme)
     np.testing.assert_array_equal(got, expected)

@@ -5,7 +5,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from turbjax.data.splits import heldout_re_split, make_split, random_split, time_split
+from turbjax.data.splits import (
+    external_split,
+    heldout_re_split,
+    make_split,
+    random_split,
+    realization_split,
+    time_split,
+)
 
 RES = (300.0, 600.0, 900.0, 1200.0)
 
@@ -88,7 +95,7 @@ def test_heldout_re_errors():
         heldout_re_split(re, (450.0,))
     with pytest.raises(ValueError, match="holds out every Reynolds number in the data"):
         heldout_re_split(re, RES)
-    with pytest.raises(ValueError, match="needs at least one held-out Reynolds number"):
+    with pytest.raises(ValueError, match=r"heldout=\(\) must name at least one held-out Reynolds number"):
         heldout_re_split(re, ())
 
 
@@ -96,5 +103,50 @@ def test_make_split_dispatch_and_unknown_name():
     re, position = samples(10)
     s = make_split("time", re, position, test_fraction=0.2, gap=1, heldout=(), seed=0)
     assert s.dropped == 4
-    with pytest.raises(ValueError, match=r"unknown split 'kfold'; expected one of \('random', 'time', 'heldout_re'\)"):
+    with pytest.raises(ValueError, match=r"unknown split 'kfold'; expected one of \('random', 'time', 'realization', 'heldout_re', 'external'\)"):
         make_split("kfold", re, position, test_fraction=0.2, gap=1, heldout=(), seed=0)
+
+
+@given(n_per=st.integers(12, 40), frac=st.floats(0.1, 0.5), sep=st.integers(0, 30), k=st.integers(1, 3))
+@settings(max_examples=30, deadline=None)
+def test_time_split_with_a_time_separation_per_series(n_per, frac, sep, k):
+    """Series = (Re, realization); every test sample is >= sep after every train sample of its series, and the
+    dropped ones are exactly those closer than that."""
+    re, position = samples(n_per)
+    re, position = np.tile(re, k), np.tile(position, k)
+    group = np.repeat(np.arange(k), n_per * len(RES)) * 10 + np.searchsorted(RES, re)
+    s = time_split(re, position, frac, 0, separation=sep, group=group)
+    assert not set(s.train.tolist()) & set(s.test.tolist())
+    assert len(s.train) + len(s.test) + s.dropped == re.size
+    for g in np.unique(group):
+        tr, te = position[s.train][group[s.train] == g], position[s.test][group[s.test] == g]
+        assert len(te) == round(n_per * frac) and te.min() - tr.max() >= sep
+        following = tr.max() + 5  # the sample after the last train one: the first test one, or too close to it
+        assert following == te.min() or te.min() - following < sep
+
+
+def test_realization_split_sets_and_errors():
+    realization = np.repeat([0, 1, 2], 4)
+    s = realization_split(realization, (2, 0))
+    assert set(realization[s.train]) == {0, 2} and set(realization[s.test]) == {1} and s.dropped == 0
+    for bad in ((), (0, 1, 2), (5,)):
+        with pytest.raises(ValueError, match=r"must be a non-empty proper subset of the realizations in the data "
+                           r"\(0, 1, 2\)"):
+            realization_split(realization, bad)
+
+
+def test_heldout_re_with_a_heldout_time_window():
+    re, position = samples(20)
+    time = time_split(re, position, 0.25, 2)
+    s = heldout_re_split(re, (600.0,), time=time)
+    assert set(re[s.test]) == {600.0} and 600.0 not in set(re[s.train])
+    assert position[s.test].min() == 75 and position[s.train].max() == 60  # test: last 5; train: before the gap
+    assert len(s.train) == 3 * 13 and len(s.test) == 5 and s.dropped == re.size - 44
+
+
+def test_external_split_by_source():
+    source = np.array([0, 0, 1, 0, 1])
+    s = external_split(source)
+    assert s.train.tolist() == [0, 1, 3] and s.test.tolist() == [2, 4]
+    with pytest.raises(ValueError, match=r"needs samples from both data.dir and data.test_dir"):
+        external_split(np.zeros(3))

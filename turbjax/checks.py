@@ -38,3 +38,25 @@ def number(value, name: str, *, low=None, high=None, low_open=False, integer=Fal
     if high is not None and v > high:
         fail(f"{name}={value!r} must be <= {high}")
     return v
+
+
+def positive_int(value, name: str, minimum: int = 1) -> int:
+    """An int (not a bool) >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        fail(f"{name}={value!r} must be an integer >= {minimum}")
+    return int(value)
+
+
+def window(value, name: str, where: str = "on the vorticity grid") -> tuple[int, int]:
+    """A half-open window (start, stop) of ints with 0 <= start < stop."""
+    if (
+        isinstance(value, str)
+        or not hasattr(value, "__len__")
+        or len(value) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
+    ):
+        fail(f"{name}={value!r} must be a pair of integers (start, stop) {where}")
+    start, stop = int(value[0]), int(value[1])
+    if not 0 <= start < stop:
+        fail(f"{name}=({start}, {stop}) must satisfy 0 <= start < stop (a half-open window)")
+    return start, stop

@@ -3,9 +3,14 @@
   vorticity    omega from velocity: second-order central (edges one-sided), and the course's exact formula
   transforms   crop, time stride, block-mean downsample, flatten / unflatten
   standardize  a fitted (mean, scale) pytree: fit on train, apply, invert
-  splits       random, time (with a gap), heldout_re
-  io           turbjax .npz files, the course's pickled files (opt-in, parsed not executed, streamed)
-  dataset      build_dataset(config) -> Dataset, validate_data_config, missing_files
+  features     phase-invariant inputs: log power spectrum (fft2), radial and streamwise binned spectra
+  splits       random, time (gap in samples, steps or shedding periods), realization, heldout_re, external
+  snapshots    turbjax's .npz format: save_snapshots, load_snapshots, snapshot_header, shape checks
+  course_pickle  the course's pickled files (opt-in, parsed not executed, streamed)
+  discovery    which files a directory holds (Re, realization), data_path, read_velocity of either format
+  config       validate_data_config: the data section's checks
+  series       one file's header-only plan (checked before data is read) and its vorticity images
+  dataset      build_dataset(config) -> Dataset(train=Subset, test=Subset, ...), missing_files
   convert      python -m turbjax.data.convert --trust-pickle SRC --out DIR
   synthetic    an analytic stand-in velocity field for tests and demos
 

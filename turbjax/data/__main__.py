@@ -16,8 +16,9 @@ import sys
 
 import numpy as np
 
-from turbjax.data import io
 from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
+from turbjax.data.discovery import FORMATS
+from turbjax.data.snapshots import save_snapshots, snapshot_path
 from turbjax.reference_config import load_default_module
 
 
@@ -26,10 +27,10 @@ def write_synthetic(cfg, frames: int = 600) -> list:
 
     written = []
     for i, path in enumerate(missing_files(cfg)):
-        re = float(cfg.reynolds[[io.snapshot_path(cfg.dir, r) for r in cfg.reynolds].index(path)])
+        re = float(cfg.reynolds[[snapshot_path(cfg.dir, r) for r in cfg.reynolds].index(path)])
         velocity = vortex_street_velocity(re, frames=frames, dx=1 / 128, frame_dt=10 / 128, seed=i)
-        written.append(io.save_snapshots(path, velocity, reynolds=re, dx=1 / 128, dt=1 / 128, frame_stride=10,
-                                         first_step=0, generator="turbjax.data.synthetic"))
+        written.append(save_snapshots(path, velocity, reynolds=re, dx=1 / 128, dt=1 / 128, frame_stride=10,
+                                      first_step=0, generator="turbjax.data.synthetic"))
         print(f"wrote {path} (synthetic stand-in, Re {re:g})")
     return written
 
@@ -38,7 +39,7 @@ def main(argv=None) -> int:
     cfg = load_default_module().get_data_config()
     p = argparse.ArgumentParser(prog="python -m turbjax.data", description=__doc__.split("\n\n")[0])
     p.add_argument("--dir", default=cfg.dir)
-    p.add_argument("--format", default=cfg.format, choices=io.FORMATS)
+    p.add_argument("--format", default=cfg.format, choices=FORMATS)
     p.add_argument("--trust-pickle", action="store_true", help="read the course's pickled files (can run code)")
     p.add_argument("--vorticity", default=cfg.vorticity)
     p.add_argument("--split", default=cfg.split)
@@ -60,9 +61,9 @@ def main(argv=None) -> int:
         return 1
     print(ds.summary())
     for k, re in enumerate(ds.classes):
-        print(f"  Re {re:g}: {np.sum(ds.labels_train == k)} train, {np.sum(ds.labels_test == k)} test")
-    print(f"  X_train: mean {ds.X_train.mean():.3g}, std {ds.X_train.std():.3g}, "
-          f"range [{ds.X_train.min():.3g}, {ds.X_train.max():.3g}]")
+        print(f"  Re {re:g}: {np.sum(ds.train.labels == k)} train, {np.sum(ds.test.labels == k)} test")
+    x = ds.train.X
+    print(f"  train X: mean {x.mean():.3g}, std {x.std():.3g}, range [{x.min():.3g}, {x.max():.3g}]")
     return 0
 
 

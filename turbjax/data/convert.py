@@ -19,7 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from turbjax.data import io
+from turbjax.data import course_pickle as cp
+from turbjax.data.discovery import COURSE_FILE_PATTERN, COURSE_FILE_TEMPLATE, course_reynolds
+from turbjax.data.snapshots import (
+    check_shape,
+    nonfinite_frames,
+    nonfinite_message,
+    save_snapshots,
+    snapshot_path,
+)
 
 
 def course_files(sources) -> list[Path]:
@@ -27,14 +35,14 @@ def course_files(sources) -> list[Path]:
     files = []
     for src in map(Path, sources):
         if src.is_dir():
-            found = sorted(p for p in src.iterdir() if io.COURSE_FILE_PATTERN.match(p.name))
+            found = sorted(p for p in src.iterdir() if COURSE_FILE_PATTERN.match(p.name))
             if not found:
                 raise FileNotFoundError(
-                    f"no course files ({io.COURSE_FILE_TEMPLATE.format(re=300)!r} etc.) in directory {src}"
+                    f"no course files ({COURSE_FILE_TEMPLATE.format(re=300)!r} etc.) in directory {src}"
                 )
             files.extend(found)
         elif src.is_file():
-            io.course_reynolds(src)  # the name must carry the Reynolds number
+            course_reynolds(src)  # the name must carry the Reynolds number
             files.append(src)
         else:
             raise FileNotFoundError(f"no such file or directory: {src}")
@@ -44,27 +52,26 @@ def course_files(sources) -> list[Path]:
 def convert_file(src: str | Path, out_dir: str | Path, *, trust_pickle: bool = False) -> Path:
     """Convert one course file (streamed: the float32 output plus one chunk in memory); returns the path written."""
     src = Path(src)
-    reynolds = io.course_reynolds(src)
-    header = io.course_header(src, trust_pickle=trust_pickle)
-    io.check_layout(header.shape, header.dtype, src)
+    reynolds = course_reynolds(src)
+    header = cp.course_header(src, trust_pickle=trust_pickle)
+    check_shape(header.shape, header.dtype, src)
     velocity = np.empty(header.shape, np.float32)
     bad = []
-    for start, block in io.iter_course_frames(header):
-        finite = np.isfinite(block).reshape(block.shape[0], -1).all(axis=1)
-        bad.extend((start + np.flatnonzero(~finite)).tolist())
+    for start, block in cp.iter_course_frames(header):
+        bad.extend((start + nonfinite_frames(block)).tolist())
         stop = start + block.shape[0]
         np.negative(block[..., 0], out=velocity[start:stop, ..., 0], casting="same_kind")  # stored -ux -> ux
         velocity[start:stop, ..., 1] = block[..., 1]
     if bad:
-        raise ValueError(io.nonfinite_message(bad, header.shape[0], src))
-    return io.save_snapshots(
-        io.snapshot_path(out_dir, reynolds),
+        raise ValueError(nonfinite_message(bad, header.shape[0], src))
+    return save_snapshots(
+        snapshot_path(out_dir, reynolds),
         velocity,
         reynolds=reynolds,
-        dx=io.COURSE_DX,
-        dt=io.COURSE_DT,
-        frame_stride=io.COURSE_FRAME_STRIDE,
-        first_step=io.COURSE_FIRST_STEP,
+        dx=cp.COURSE_DX,
+        dt=cp.COURSE_DT,
+        frame_stride=cp.COURSE_FRAME_STRIDE,
+        first_step=cp.COURSE_FIRST_STEP,
         generator="course",
     )
 

@@ -1,14 +1,20 @@
-"""Train/test splits over samples described by their Reynolds number and their position in its time series.
+"""Train/test splits over samples described by their series (Reynolds number, realization) and time.
 
-Every split returns a `Split(train, test, dropped)` of sorted-or-shuffled int64 index arrays into the samples
-and the number of samples that belong to neither set (only the `time` split drops samples, in its gap).
-All splits are deterministic: the same inputs and seed give the same indices.
+Every split returns a `Split(train, test, dropped)` of int64 index arrays into the samples and the number of
+samples in neither set (the `time` split's gap, or the late window of the held-out Reynolds numbers' training
+side with `heldout_time`). All splits are deterministic: the same inputs and seed give the same indices.
 
-  random      a seeded shuffled fraction, like the course. Neighbouring frames of one series are nearly
-              identical, so this split leaks: it measures interpolation in time, not generalization.
-  time        per Reynolds number, the last `test_fraction` of the series is test; the `gap` samples just
-              before it are dropped, so no training sample is within `gap` samples of a test sample.
-  heldout_re  train on the Reynolds numbers not in `heldout`, test on those in `heldout`.
+  random       a seeded shuffled fraction, like the course. Neighbouring frames of one series are nearly
+               identical, so this split leaks: it measures interpolation in time, not generalization.
+  time         per series, the last `test_fraction` is test; the samples within the gap before it are dropped.
+               The gap counts samples (`gap_unit="samples"`), or is a time `separation` (simulation steps or
+               shedding periods, converted to steps by the data set): no training sample is closer in time to
+               the first test sample than that.
+  realization  train on the realizations in `train_realizations`, test on the others (independent runs).
+  heldout_re   train on the Reynolds numbers not in `heldout`, test on those in `heldout`; with
+               `heldout_time` the training side keeps only the early window and the test side only the late
+               one (the time split's parts), so test frames are new in Reynolds number and in time.
+  external     train on the samples of the training directory, test on those of another directory.
 """
 
 from __future__ import annotations
@@ -17,20 +23,39 @@ from typing import NamedTuple
 
 import numpy as np
 
-SPLITS = ("random", "time", "heldout_re")
+from turbjax.checks import fail
+
+SPLITS = ("random", "time", "realization", "heldout_re", "external")
 
 
 class Split(NamedTuple):
     train: np.ndarray  # int64 indices into the samples
     test: np.ndarray
-    dropped: int  # samples in neither set (the time split's gap); reported, never silent
+    dropped: int  # samples in neither set; reported, never silent
 
 
-def _check_fraction(test_fraction: float) -> float:
-    f = float(test_fraction)
-    if not 0.0 < f < 1.0:
-        raise ValueError(f"test_fraction={test_fraction!r} must lie strictly between 0 and 1, e.g. 0.2")
-    return f
+def check_fraction(test_fraction) -> float:
+    """The one check of test_fraction: a number strictly between 0 and 1."""
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float, np.number)) or not (
+            0.0 < float(test_fraction) < 1.0):
+        fail(f"test_fraction={test_fraction!r} must lie strictly between 0 and 1, e.g. 0.2")
+    return float(test_fraction)
+
+
+def check_heldout(heldout, present) -> list[float]:
+    """The one check of held-out Reynolds numbers against those present: a non-empty proper subset."""
+    present = sorted(float(p) for p in present)
+    if isinstance(heldout, str) or not hasattr(heldout, "__len__") or len(heldout) < 1:
+        fail(f"heldout={heldout!r} must name at least one held-out Reynolds number, one of {present}")
+    held = sorted(float(h) for h in heldout)
+    absent = [h for h in held if h not in present]
+    if absent:
+        fail(f"held-out Reynolds number(s) {absent} are not in the data (which has {present}); "
+             f"set heldout to a subset of these")
+    if set(held) >= set(present):
+        fail(f"heldout={held} holds out every Reynolds number in the data {present}, leaving no training "
+             f"data; keep at least one for training")
+    return held
 
 
 def _n_test(n: int, test_fraction: float) -> int:
@@ -40,9 +65,7 @@ def _n_test(n: int, test_fraction: float) -> int:
 def _require_every_class(re, idx, which: str, split: str, hint: str) -> None:
     missing = sorted(set(np.unique(re).tolist()) - set(np.unique(re[idx]).tolist()))
     if missing:
-        raise ValueError(
-            f"the {split!r} split leaves no {which} sample for Reynolds number(s) {missing}; {hint}"
-        )
+        fail(f"the {split!r} split leaves no {which} sample for Reynolds number(s) {missing}; {hint}")
 
 
 def random_split(re, test_fraction: float, seed: int) -> Split:
@@ -52,7 +75,7 @@ def random_split(re, test_fraction: float, seed: int) -> Split:
     sample.
     """
     re = np.asarray(re)
-    f = _check_fraction(test_fraction)
+    f = check_fraction(test_fraction)
     n = re.shape[0]
     n_test = _n_test(n, f)
     perm = np.random.default_rng(int(seed)).permutation(n)
@@ -63,63 +86,102 @@ def random_split(re, test_fraction: float, seed: int) -> Split:
     return split
 
 
-def time_split(re, position, test_fraction: float, gap: int) -> Split:
-    """Per Reynolds number: order by `position` (frame), the last round(n * test_fraction) are test, the
-    `gap` samples before them are dropped, the rest is train. Indices are sorted by (Re, position)."""
+def _series_label(re, group, g) -> str:
+    r = float(re[np.flatnonzero(group == g)[0]])
+    return f"Reynolds number {r:g}" if np.array_equal(group, re) else f"series {g} (Re {r:g})"
+
+
+def time_split(re, position, test_fraction: float, gap, *, separation=None, group=None) -> Split:
+    """Per series (`group`, default: per Reynolds number): order by `position`; the last round(n *
+    test_fraction) are test. Without `separation` the `gap` samples before them are dropped; with it (a
+    scalar or one value per sample, in the units of `position`), every sample with first_test_position -
+    position < separation is dropped. Indices are sorted by (series, position)."""
     re, position = np.asarray(re), np.asarray(position)
-    f = _check_fraction(test_fraction)
-    if int(gap) != gap or gap < 0:
-        raise ValueError(f"gap={gap!r} must be a non-negative integer (samples dropped between train and test)")
-    gap = int(gap)
+    group = re if group is None else np.asarray(group)
+    f = check_fraction(test_fraction)
+    if separation is None and (isinstance(gap, bool) or int(gap) != gap or gap < 0):
+        fail(f"gap={gap!r} must be a non-negative integer (samples dropped between train and test)")
+    sep = None if separation is None else np.broadcast_to(np.asarray(separation, np.float64), re.shape)
     train, test, dropped = [], [], 0
-    for r in np.unique(re):
-        idx = np.flatnonzero(re == r)
+    for g in np.unique(group):
+        idx = np.flatnonzero(group == g)
         idx = idx[np.argsort(position[idx], kind="stable")]
         n = idx.size
         n_test = _n_test(n, f)
-        n_train = n - n_test - gap
+        if sep is None:
+            n_train = n - n_test - int(gap)
+            what = f"gap={int(gap)}"
+        else:
+            first_test = position[idx[n - n_test]] if n_test else np.inf
+            n_train = int(np.sum(first_test - position[idx[: n - n_test]] >= sep[idx[: n - n_test]]))
+            what = f"a gap of {float(np.max(sep[idx])):g} in time"
         if n_test < 1 or n_train < 1:
-            raise ValueError(
-                f"the 'time' split leaves Reynolds number {r:g} with {max(n_train, 0)} train and {n_test} test "
-                f"samples (series of {n} samples, test_fraction={f}, gap={gap}); use a longer series, a "
+            fail(
+                f"the 'time' split leaves {_series_label(re, group, g)} with {max(n_train, 0)} train and {n_test} "
+                f"test samples (series of {n} samples, test_fraction={f}, {what}); use a longer series, a "
                 f"smaller gap or another test_fraction"
             )
         train.append(idx[:n_train])
         test.append(idx[n - n_test :])
-        dropped += gap
+        dropped += n - n_test - n_train
     return Split(train=np.concatenate(train).astype(np.int64), test=np.concatenate(test).astype(np.int64),
                  dropped=dropped)
 
 
-def heldout_re_split(re, heldout) -> Split:
-    """Train on every sample whose Reynolds number is not in `heldout`, test on those that are (sorted)."""
+def heldout_re_split(re, heldout, *, time: Split | None = None) -> Split:
+    """Train on every sample whose Reynolds number is not in `heldout`, test on those that are (sorted).
+
+    With `time` (a time split of the same samples), train only on its train part and test only on its test
+    part: the held-out Reynolds numbers' early frames and the others' late frames are dropped (counted)."""
     re = np.asarray(re)
-    present = sorted(np.unique(re).tolist())
-    heldout = sorted(float(h) for h in heldout)
-    if not heldout:
-        raise ValueError(f"the 'heldout_re' split needs at least one held-out Reynolds number, one of {present}")
-    absent = [h for h in heldout if not np.any(re == h)]
-    if absent:
-        raise ValueError(
-            f"held-out Reynolds number(s) {absent} are not in the data (which has {present}); "
-            f"set heldout to a subset of these"
+    held = check_heldout(heldout, np.unique(re).tolist())
+    is_test = np.isin(re, held)
+    if time is None:
+        return Split(train=np.flatnonzero(~is_test).astype(np.int64),
+                     test=np.flatnonzero(is_test).astype(np.int64), dropped=0)
+    train, test = time.train[~is_test[time.train]], time.test[is_test[time.test]]
+    return Split(train=train, test=test, dropped=int(re.size - train.size - test.size))
+
+
+def realization_split(realization, train_realizations) -> Split:
+    """Train on the samples of the realizations in `train_realizations`, test on all the others."""
+    realization = np.asarray(realization)
+    present = sorted(np.unique(realization).tolist())
+    wanted = sorted(int(k) for k in train_realizations)
+    absent = [k for k in wanted if k not in present]
+    if not wanted or absent or set(wanted) >= set(present):
+        fail(
+            f"train_realizations={tuple(wanted)} must be a non-empty proper subset of the realizations in the data "
+            f"{tuple(present)} (set data.realizations to at least two of the ensemble's realizations)"
         )
-    if set(heldout) >= set(present):
-        raise ValueError(
-            f"heldout={heldout} holds out every Reynolds number in the data {present}, leaving no training "
-            f"data; keep at least one for training"
-        )
-    is_test = np.isin(re, heldout)
-    return Split(train=np.flatnonzero(~is_test).astype(np.int64), test=np.flatnonzero(is_test).astype(np.int64),
+    is_train = np.isin(realization, wanted)
+    return Split(train=np.flatnonzero(is_train).astype(np.int64), test=np.flatnonzero(~is_train).astype(np.int64),
                  dropped=0)
 
 
-def make_split(name: str, re, position, *, test_fraction: float, gap: int, heldout, seed: int) -> Split:
-    """Dispatch on the split name ("random", "time", "heldout_re")."""
+def external_split(source) -> Split:
+    """Source 0 (the training directory) is train, source 1 (the test directory) is test."""
+    source = np.asarray(source)
+    if not np.any(source == 0) or not np.any(source == 1):
+        fail("the 'external' split needs samples from both data.dir and data.test_dir")
+    return Split(train=np.flatnonzero(source == 0).astype(np.int64), test=np.flatnonzero(source == 1).astype(np.int64),
+                 dropped=0)
+
+
+def make_split(name: str, re, position, *, test_fraction: float, gap, heldout, seed: int, separation=None,
+               group=None, realization=None, train_realizations=(), heldout_time: bool = False,
+               source=None) -> Split:
+    """Dispatch on the split name (SPLITS); the keyword arguments a split does not use are ignored."""
     if name == "random":
         return random_split(re, test_fraction, seed)
     if name == "time":
-        return time_split(re, position, test_fraction, gap)
+        return time_split(re, position, test_fraction, gap, separation=separation, group=group)
     if name == "heldout_re":
-        return heldout_re_split(re, heldout)
-    raise ValueError(f"unknown split {name!r}; expected one of {SPLITS}")
+        time = time_split(re, position, test_fraction, gap, separation=separation, group=group) if heldout_time \
+            else None
+        return heldout_re_split(re, heldout, time=time)
+    if name == "realization":
+        return realization_split(realization, train_realizations)
+    if name == "external":
+        return external_split(source)
+    fail(f"unknown split {name!r}; expected one of {SPLITS}")

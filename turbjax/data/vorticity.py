@@ -15,6 +15,13 @@ Schemes
   `vorticity_course(raw)`          the course notebook's exact expression on its own files, which store
                                    (-ux, uy); bit-for-bit equal to
                                    np.diff(raw, axis=1)[..., :-1, 1] + np.diff(raw, axis=2)[:, :-1, :, 0].
+
+The wake window of the data pipeline
+  `velocity_window(...)`           the velocity cells a crop window of the vorticity grid needs (with a halo)
+  `wake_vorticity(velocity, ...)`  velocity -> cropped, downsampled float32 vorticity images, differencing only
+                                   the cells the window needs; bit-for-bit equal to differencing the whole grid
+                                   and cropping afterwards. Works on a stored sub-window of the grid (`origin`).
+Velocity components are "ux,uy" (turbjax) or "-ux,uy" (the course's files): COMPONENTS.
 """
 
 from __future__ import annotations
@@ -23,7 +30,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from turbjax.data.transforms import check_window, downsample
+
 SCHEMES = ("central", "course")
+COMPONENTS = ("ux,uy", "-ux,uy")
+HALO = 2  # cells of velocity kept around the crop window: the one-sided edge stencil reaches 2 cells in
 
 
 def _xp(x):
@@ -97,3 +108,62 @@ def vorticity_grid_shape(nx: int, ny: int, scheme: str) -> tuple[int, int]:
     if scheme == "course":
         return nx - 1, ny - 1
     raise ValueError(f"unknown vorticity scheme {scheme!r}; expected one of {SCHEMES}")
+
+
+def velocity_window(nx: int, ny: int, *, crop_x, crop_y, scheme: str = "central", where: str = ""):
+    """The velocity cells that the vorticity crop window needs, and the window relative to them.
+
+    Returns (x, y, local_x, local_y): slices of the nx x ny velocity grid, and crop_x, crop_y shifted to the
+    block velocity[:, x, y]. "course" (forward differences) needs one extra cell after the window; "central"
+    keeps up to HALO = 2 cells on each side (clamped at the grid), so the stencil, one-sided at a true grid
+    edge, is the same as on the whole grid. Error if the window leaves the scheme's vorticity grid.
+    """
+    gx, gy = vorticity_grid_shape(nx, ny, scheme)
+    grid = f"the {gx}x{gy} {scheme!r} vorticity grid of a {nx}x{ny} velocity grid" + (f" ({where})" if where else "")
+    x0, x1 = check_window(crop_x, gx, "crop_x", f" x range [0, {gx}) of {grid}")
+    y0, y1 = check_window(crop_y, gy, "crop_y", f" y range [0, {gy}) of {grid}")
+    if scheme == "course":
+        a, b, c, d = x0, x1 + 1, y0, y1 + 1
+    else:
+        a, b = max(0, x0 - HALO), min(nx, x1 + HALO)
+        c, d = max(0, y0 - HALO), min(ny, y1 + HALO)
+    return slice(a, b), slice(c, d), (x0 - a, x1 - a), (y0 - c, y1 - c)
+
+
+def stored_cells(xs: slice, ys: slice, origin, stored_shape, where: str = "") -> tuple[slice, slice]:
+    """Full-grid cell slices -> slices of a stored window that starts at full-grid cell `origin` and has
+    `stored_shape` cells; error (naming the file) if the cells are not all stored."""
+    (ox, oy), (wx, wy) = (int(o) for o in origin), (int(s) for s in stored_shape)
+    if xs.start < ox or xs.stop > ox + wx or ys.start < oy or ys.stop > oy + wy:
+        raise ValueError(
+            f"the crop window needs velocity cells x [{xs.start}, {xs.stop}) y [{ys.start}, {ys.stop}) of the full "
+            f"grid (crop plus its {HALO}-cell vorticity halo), but {where or 'the file'} stores only x [{ox}, {ox + wx})"
+            f" y [{oy}, {oy + wy}); choose crop_x, crop_y (full-grid coordinates) inside the stored window"
+        )
+    return slice(xs.start - ox, xs.stop - ox), slice(ys.start - oy, ys.stop - oy)
+
+
+def wake_vorticity(velocity, *, components: str = "ux,uy", stride: int = 1, crop_x, crop_y,
+                   scheme: str = "central", factor: int = 1, where: str = "", grid=None, origin=(0, 0)):
+    """Velocity (T, wx, wy, 2) -> float32 vorticity images (ceil(T / stride), h, w), cropping before differencing.
+
+    `components` is "ux,uy" (turbjax) or "-ux,uy" (the course's files). Scheme "course" on "-ux,uy" is the
+    course's exact formula; on "ux,uy" the same forward differences (bit-for-bit the same numbers); scheme
+    "central" is `vorticity(., dx=1)`. The crop window is on the vorticity grid of the scheme (course:
+    (nx - 1, ny - 1)) of the full grid `grid` (nx, ny); `velocity` holds the cells from full-grid cell `origin`
+    on (default: the whole grid). The result equals differencing the whole grid and cropping afterwards.
+    """
+    if components not in COMPONENTS:
+        raise ValueError(f"unknown velocity components {components!r}; expected one of {COMPONENTS}")
+    _, wx, wy, _ = velocity.shape
+    nx, ny = (int(g) for g in grid) if grid is not None else (wx + int(origin[0]), wy + int(origin[1]))
+    xs, ys, (x0, x1), (y0, y1) = velocity_window(nx, ny, crop_x=crop_x, crop_y=crop_y, scheme=scheme, where=where)
+    xs, ys = stored_cells(xs, ys, origin, (wx, wy), where)
+    v = velocity[::stride, xs, ys]
+    if scheme == "course":
+        omega = vorticity_course(v) if components == "-ux,uy" else vorticity_forward(v)
+    else:
+        if components == "-ux,uy":
+            v = np.stack([-v[..., 0], v[..., 1]], axis=-1)
+        omega = vorticity(v, dx=1.0)[:, x0:x1, y0:y1]
+    return np.asarray(downsample(omega, factor), dtype=np.float32)

@@ -1,11 +1,22 @@
-"""File IO: data directories, the course's pickled files (opt-in, restricted), validation errors."""
+"""The course's pickled files (opt-in, restricted reader), reading either format, shape/NaN checks."""
 
 import pickle
 
 import numpy as np
 import pytest
 
-from turbjax.data import io
+from turbjax.data import course_pickle as cp
+from turbjax.data.discovery import (
+    COURSE_FILE_TEMPLATE,
+    available_reynolds,
+    course_reynolds,
+    data_path,
+    find_data_files,
+    missing_data_files,
+    read_velocity,
+)
+from turbjax.data.series import frame_stride_for
+from turbjax.data.snapshots import check_velocity, save_snapshots, snapshot_path
 
 
 def course_raw(frames=20, nx=16, ny=12, seed=0):
@@ -13,7 +24,7 @@ def course_raw(frames=20, nx=16, ny=12, seed=0):
 
 
 def write_course(directory, re, raw):
-    path = directory / io.COURSE_FILE_TEMPLATE.format(re=re)
+    path = directory / COURSE_FILE_TEMPLATE.format(re=re)
     raw.dump(path)  # exactly how the course wrote its files
     return path
 
@@ -22,12 +33,12 @@ def test_course_file_round_trip_with_opt_in(tmp_path):
     raw = course_raw()
     path = write_course(tmp_path, 600, raw)
     assert path.name == "vortex_street_velocities_Re_600_largefile.npz"
-    loaded = io.load_course_velocity(path, trust_pickle=True)
+    loaded = cp.load_course_velocity(path, trust_pickle=True)
     assert loaded.dtype == np.float64
     np.testing.assert_array_equal(loaded, raw)
-    _velocity, meta = io.read_velocity(path, "course", trust_pickle=True)
+    _velocity, meta = read_velocity(path, "course", trust_pickle=True)
     assert meta["reynolds"] == 600 and meta["frame_stride"] == 2 and meta["first_step"] == 42000
-    assert meta["layout"] == "-ux,uy"
+    assert meta["components"] == "-ux,uy"
 
 
 def test_course_file_refused_without_opt_in(tmp_path):
@@ -35,9 +46,9 @@ def test_course_file_refused_without_opt_in(tmp_path):
     with pytest.raises(PermissionError, match=r"refusing to read the course file .*Re_300_largefile.npz: it is a "
                        r"pickle, and loading a pickle can run arbitrary code.*trust_pickle=True.*"
                        r"python -m turbjax.data.convert --trust-pickle"):
-        io.load_course_velocity(path)
+        cp.load_course_velocity(path)
     with pytest.raises(PermissionError, match="refusing to read the course file"):
-        io.read_velocity(path, "course")
+        read_velocity(path, "course")
 
 
 class Evil:
@@ -46,50 +57,50 @@ class Evil:
 
 
 def test_restricted_unpickler_rejects_anything_but_arrays(tmp_path, capsys):
-    path = tmp_path / io.COURSE_FILE_TEMPLATE.format(re=300)
+    path = tmp_path / COURSE_FILE_TEMPLATE.format(re=300)
     path.write_bytes(pickle.dumps(Evil(), protocol=2))
     with pytest.raises(ValueError, match=r"cannot read the course file .*refusing to load global (__builtin__|builtins).print"):
-        io.load_course_velocity(path, trust_pickle=True)
+        cp.load_course_velocity(path, trust_pickle=True)
     assert "would have run" not in capsys.readouterr().out
 
 
 def test_course_reader_rejects_non_pickles_and_non_arrays(tmp_path):
-    path = tmp_path / io.COURSE_FILE_TEMPLATE.format(re=300)
+    path = tmp_path / COURSE_FILE_TEMPLATE.format(re=300)
     np.savez(path, velocity=np.zeros(3))
     with pytest.raises(ValueError, match=r"is not a course file .* it looks like a zip/.npz archive.*format='turbjax'"):
-        io.load_course_velocity(path, trust_pickle=True)
+        cp.load_course_velocity(path, trust_pickle=True)
     path.write_bytes(pickle.dumps([1, 2], protocol=2))
     with pytest.raises(TypeError, match=r"holds a list, expected a numpy array"):
-        io.load_course_velocity(path, trust_pickle=True)
+        cp.load_course_velocity(path, trust_pickle=True)
     with pytest.raises(FileNotFoundError, match=r"no course data file at .*Re_900_largefile.npz"):
-        io.load_course_velocity(tmp_path / io.COURSE_FILE_TEMPLATE.format(re=900), trust_pickle=True)
+        cp.load_course_velocity(tmp_path / COURSE_FILE_TEMPLATE.format(re=900), trust_pickle=True)
 
 
 def test_find_data_files_names_missing_dir_and_files(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"data directory .*nowhere does not exist; `python -m turbjax.simulate "
                        r"--re 300 600 900 1200 --out .*nowhere` generates data"):
-        io.find_data_files(tmp_path / "nowhere", (300.0,))
+        find_data_files(tmp_path / "nowhere", (300.0,))
     v = np.zeros((2, 4, 3, 2), np.float32)
-    io.save_snapshots(io.snapshot_path(tmp_path, 300), v, reynolds=300, dx=1, dt=1, frame_stride=10, first_step=0)
-    assert io.missing_data_files(tmp_path, (300.0, 600.0)) == [tmp_path / "vortex_street_Re_600.npz"]
+    save_snapshots(snapshot_path(tmp_path, 300), v, reynolds=300, dx=1, dt=1, frame_stride=10, first_step=0)
+    assert missing_data_files(tmp_path, (300.0, 600.0)) == [tmp_path / "vortex_street_Re_600.npz"]
     with pytest.raises(FileNotFoundError, match=r"missing 1 'turbjax' data file\(s\): .*vortex_street_Re_600.npz; "
                        r"`python -m turbjax.simulate"):
-        io.find_data_files(tmp_path, (300.0, 600.0))
-    assert io.find_data_files(tmp_path, (300,)) == {300.0: tmp_path / "vortex_street_Re_300.npz"}
-    assert io.available_reynolds(tmp_path) == [300.0]
+        find_data_files(tmp_path, (300.0, 600.0))
+    assert find_data_files(tmp_path, (300,)) == {(300.0, -1): tmp_path / "vortex_street_Re_300.npz"}
+    assert available_reynolds(tmp_path) == [300.0]
     with pytest.raises(ValueError, match=r"unknown data format 'hdf5'; expected one of \('turbjax', 'course'\)"):
-        io.data_path(tmp_path, 300, "hdf5")
+        data_path(tmp_path, 300, "hdf5")
 
 
 def test_course_directory_listing_and_names(tmp_path):
     for re in (1200, 300):
         write_course(tmp_path, re, course_raw(frames=1, nx=3, ny=3))
-    assert io.available_reynolds(tmp_path, "course") == [300.0, 1200.0]
-    assert io.course_reynolds("x/vortex_street_velocities_Re_1200_largefile.npz") == 1200.0
+    assert available_reynolds(tmp_path, "course") == [300.0, 1200.0]
+    assert course_reynolds("x/vortex_street_velocities_Re_1200_largefile.npz") == 1200.0
     with pytest.raises(ValueError, match=r"cannot read a Reynolds number from the file name 'velocities.npz'"):
-        io.course_reynolds("velocities.npz")
+        course_reynolds("velocities.npz")
     with pytest.raises(FileNotFoundError, match=r"missing 1 'course' data file\(s\).*put the course's files there"):
-        io.find_data_files(tmp_path, (300, 600), "course")
+        find_data_files(tmp_path, (300, 600), "course")
 
 
 @pytest.mark.parametrize(
@@ -102,7 +113,7 @@ def test_course_directory_listing_and_names(tmp_path):
 )
 def test_check_velocity_shape_and_dtype(array, message):
     with pytest.raises(ValueError, match=message):
-        io.check_velocity(array, "f.npz")
+        check_velocity(array, "f.npz")
 
 
 def test_check_velocity_reports_nonfinite_frames_with_count_and_location():
@@ -111,7 +122,7 @@ def test_check_velocity_reports_nonfinite_frames_with_count_and_location():
     v[17, 0, 0, 1] = np.inf
     with pytest.raises(ValueError, match=r"run7.npz: 2 of 30 frames contain NaN or inf \(frames 3, 17\); the "
                        r"simulation diverged or the file is corrupt"):
-        io.check_velocity(v, "run7.npz")
+        check_velocity(v, "run7.npz")
 
 
 def test_nonfinite_course_file_is_reported_on_read(tmp_path):
@@ -119,17 +130,17 @@ def test_nonfinite_course_file_is_reported_on_read(tmp_path):
     raw[4, 2, 2, 1] = np.nan
     path = write_course(tmp_path, 900, raw)
     with pytest.raises(ValueError, match=r"Re_900_largefile.npz: 1 of 5 frames contain NaN or inf \(frames 4\)"):
-        io.read_velocity(path, "course", trust_pickle=True)
+        read_velocity(path, "course", trust_pickle=True)
 
 
 def test_frame_stride_conversion():
-    assert io.frame_stride_for(10, 2) == 5  # course files: 2 steps per frame
-    assert io.frame_stride_for(10, 10) == 1  # turbjax seed files
+    assert frame_stride_for(10, 2) == 5  # course files: 2 steps per frame
+    assert frame_stride_for(10, 10) == 1  # turbjax seed files
     with pytest.raises(ValueError, match=r"sample_every_steps=7 is not a multiple of the 2 simulation steps between "
                        r"frames of a.npz; choose a multiple of 2"):
-        io.frame_stride_for(7, 2, "a.npz")
+        frame_stride_for(7, 2, "a.npz")
     with pytest.raises(ValueError, match=r"sample_every_steps=0 must be a positive integer"):
-        io.frame_stride_for(0, 2)
+        frame_stride_for(0, 2)
 
 
 def test_turbjax_reader_checks_shape(tmp_path):
@@ -137,7 +148,7 @@ def test_turbjax_reader_checks_shape(tmp_path):
     np.savez(path, velocity=np.zeros((2, 3, 4), np.float32), reynolds=300.0, dx=1.0, dt=1.0, frame_stride=10,
              first_step=0, generator="x", version="0")
     with pytest.raises(ValueError, match=r"velocity has shape \(2, 3, 4\), expected"):
-        io.read_velocity(path)
+        read_velocity(path)
 
 
 @pytest.mark.parametrize("chunk_bytes", [997, 4096, 1 << 23])
@@ -146,26 +157,26 @@ def test_turbjax_reader_checks_shape(tmp_path):
 def test_streamed_read_strides_and_crops_exactly(tmp_path, chunk_bytes, stride, x, y):
     raw = course_raw(frames=40)  # 120 kB of data: above STREAM_MIN_BYTES, so it is streamed
     path = write_course(tmp_path, 300, raw)
-    header = io.course_header(path, trust_pickle=True)
+    header = cp.course_header(path, trust_pickle=True)
     assert header.data is None and header.shape == raw.shape and header.dtype == np.float64
     assert header.length > raw.nbytes  # latin1-as-UTF-8: bytes >= 0x80 take two
-    out = io.read_course_frames(path, trust_pickle=True, stride=stride, x=x, y=y, chunk_bytes=chunk_bytes)
+    out = cp.read_course_frames(path, trust_pickle=True, stride=stride, x=x, y=y, chunk_bytes=chunk_bytes)
     np.testing.assert_array_equal(out, raw[::stride, x, y])
 
 
 def test_small_course_file_is_read_with_its_header(tmp_path):
     raw = course_raw(frames=3, nx=4, ny=3)
     path = write_course(tmp_path, 300, raw)
-    assert io.course_header(path, trust_pickle=True).data is not None
-    np.testing.assert_array_equal(io.read_course_frames(path, trust_pickle=True, stride=2), raw[::2])
-    np.testing.assert_array_equal(io.load_course_velocity(path, trust_pickle=True), raw)
+    assert cp.course_header(path, trust_pickle=True).data is not None
+    np.testing.assert_array_equal(cp.read_course_frames(path, trust_pickle=True, stride=2), raw[::2])
+    np.testing.assert_array_equal(cp.load_course_velocity(path, trust_pickle=True), raw)
 
 
 def test_fortran_ordered_course_file(tmp_path):
     raw = np.asfortranarray(course_raw(frames=40))
     path = write_course(tmp_path, 300, raw)
-    assert io.course_header(path, trust_pickle=True).fortran
-    np.testing.assert_array_equal(io.load_course_velocity(path, trust_pickle=True), raw)
+    assert cp.course_header(path, trust_pickle=True).fortran
+    np.testing.assert_array_equal(cp.load_course_velocity(path, trust_pickle=True), raw)
 
 
 def test_streamed_read_reports_nonfinite_frames_it_skips_too(tmp_path):
@@ -174,7 +185,7 @@ def test_streamed_read_reports_nonfinite_frames_it_skips_too(tmp_path):
     raw[20, 15, 11, 1] = np.nan
     path = write_course(tmp_path, 300, raw)
     with pytest.raises(ValueError, match=r"Re_300_largefile.npz: 2 of 40 frames contain NaN or inf \(frames 3, 20\)"):
-        io.read_course_frames(path, trust_pickle=True, stride=5, chunk_bytes=5000)
+        cp.read_course_frames(path, trust_pickle=True, stride=5, chunk_bytes=5000)
 
 
 def test_truncated_course_file(tmp_path):
@@ -182,13 +193,13 @@ def test_truncated_course_file(tmp_path):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match=r"cannot read the course file .*Re_300_largefile.npz"):
-        io.read_course_frames(path, trust_pickle=True)
+        cp.read_course_frames(path, trust_pickle=True)
 
 
 def test_course_file_with_wrong_shape_or_dtype_is_refused_before_its_data_is_read(tmp_path):
     path = write_course(tmp_path, 300, course_raw(frames=40)[..., 0])
     with pytest.raises(ValueError, match=r"velocity has shape \(40, 16, 12\), expected \(time, nx, ny, 2\)"):
-        io.read_course_frames(path, trust_pickle=True)
+        cp.read_course_frames(path, trust_pickle=True)
     path = write_course(tmp_path, 300, (course_raw(frames=40) * 100).astype(np.int64))
     with pytest.raises(ValueError, match=r"velocity has dtype int64, expected float32 or float64"):
-        io.read_course_frames(path, trust_pickle=True)
+        cp.read_course_frames(path, trust_pickle=True)

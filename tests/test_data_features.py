@@ -1,0 +1,82 @@
+"""Phase-invariant features: facts (shift and mirror invariance, Parseval) and their use in build_dataset."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from configs.default import get_data_config
+from turbjax.data.dataset import build_dataset, image_shape_for
+from turbjax.data.features import FEATURES, binned_power, compute_features, feature_shape, folded_power
+from turbjax.data.snapshots import save_snapshots, snapshot_path
+from turbjax.data.synthetic import vortex_street_velocity
+from turbjax.data.vorticity import vorticity
+
+SPECTRAL = [f for f in FEATURES if f != "pixels"]
+
+
+def images(h=16, w=12, n=3, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, h, w)) + 0.3
+
+
+@given(sx=st.integers(0, 15), sy=st.integers(0, 11), name=st.sampled_from(SPECTRAL), remove_mean=st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_circular_shift_leaves_spectral_features_unchanged(sx, sy, name, remove_mean):
+    x = images()
+    a = compute_features(x, name, remove_mean=remove_mean)
+    b = compute_features(np.roll(x, (sx, sy), axis=(1, 2)), name, remove_mean=remove_mean)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)  # log power: float32 rounding of values ~ +-10
+
+
+@pytest.mark.parametrize("name", SPECTRAL)
+@pytest.mark.parametrize("shape", [(16, 12), (9, 7)])
+def test_mirror_y_with_negated_vorticity_leaves_them_unchanged(name, shape):
+    x = images(*shape)
+    mirrored = -x[:, :, ::-1]  # y -> -y, omega -> -omega
+    np.testing.assert_allclose(compute_features(x, name), compute_features(mirrored, name), rtol=0, atol=1e-5)
+    # Pixels do see the mirror (the features are not trivially constant):
+    assert not np.allclose(compute_features(x, "pixels"), compute_features(mirrored, "pixels"))
+
+
+@pytest.mark.parametrize("bins", ["radial", "streamwise"])
+@pytest.mark.parametrize("remove_mean", [True, False])
+def test_parseval_for_the_binned_spectra(bins, remove_mean):
+    x = images(16, 12)
+    centred = x - x.mean(axis=(1, 2), keepdims=True) if remove_mean else x
+    np.testing.assert_allclose(binned_power(x, bins, remove_mean).sum(axis=1), (centred**2).sum(axis=(1, 2)),
+                               rtol=1e-12)
+
+
+def test_folded_power_agrees_with_the_full_spectrum():
+    """Independent computation: P(kx, ky) = mean of |F|^2 at (kx, ky) and (-kx, ky) of numpy's fft2, and the
+    mean-removed DC bin is exactly 0."""
+    x = images(8, 6, n=1)[0]
+    F = np.abs(np.fft.fft2(x - x.mean())) ** 2
+    P = folded_power(x[None])[0]
+    assert P.shape == (5, 4) and P[0, 0] == 0.0
+    for kx in range(5):
+        for ky in range(1, 4):
+            assert np.isclose(P[kx, ky], 0.5 * (F[kx, ky] + F[-kx % 8, ky]))
+
+
+def test_features_in_the_data_set(tmp_path):
+    res = (300.0, 600.0)
+    for re in res:
+        v = vortex_street_velocity(re, nx=24, ny=16, frames=8, dx=1 / 16, seed=int(re))
+        save_snapshots(snapshot_path(tmp_path, re), v, reynolds=re, dx=1 / 16, dt=1 / 16, frame_stride=10,
+                       first_step=0)
+    cfg = get_data_config()
+    cfg.dir, cfg.reynolds, cfg.crop_x, cfg.crop_y, cfg.split, cfg.gap = str(tmp_path), res, (4, 20), (2, 14), "time", 0
+    pixels = build_dataset(cfg)
+    for name in SPECTRAL:
+        cfg.features = name
+        ds = build_dataset(cfg)
+        assert ds.image_shape == image_shape_for(cfg) == feature_shape(name, (16, 12))
+        assert ds.train.X.shape == (len(pixels), int(np.prod(ds.image_shape))) and ds.train.X.dtype == np.float32
+        np.testing.assert_allclose(ds.train.X, compute_features(pixels.reshape(pixels.train.X), name).reshape(
+            len(pixels), -1), rtol=1e-6)
+        assert f"features ({name})" in ds.summary()
+    # The pixels themselves are the cropped vorticity.
+    np.testing.assert_array_equal(pixels.reshape(pixels.test.X[:1])[0],
+                                  vorticity(vortex_street_velocity(300.0, nx=24, ny=16, frames=8, dx=1 / 16,
+                                                                   seed=300), 1.0)[pixels.test.frame[0], 4:20, 2:14])

@@ -1,0 +1,142 @@
+"""The data section of the config: `validate_data_config` checks every field before any file is read.
+
+The defaults and one comment per field are in `configs/default.py`'s `get_data_config()`. Each rule is
+checked once: numbers and windows with `turbjax.checks`, test_fraction and held-out Reynolds numbers by
+`turbjax.data.splits` (which the split itself uses too), crop windows against a grid by
+`turbjax.data.vorticity.velocity_window`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from turbjax.checks import fail, positive_int, window
+from turbjax.data.course_pickle import PICKLE_HINT
+from turbjax.data.discovery import FORMATS, data_path
+from turbjax.data.features import FEATURES
+from turbjax.data.splits import SPLITS, check_fraction, check_heldout
+from turbjax.data.vorticity import SCHEMES, velocity_window
+
+TARGETS = ("reynolds", "forecast")
+GAP_UNITS = ("samples", "steps", "periods")
+
+
+def get(cfg, name: str):
+    try:
+        return cfg[name]
+    except (KeyError, AttributeError):
+        raise ValueError(
+            f"the data config has no field {name!r}; start from configs/default.get_data_config()"
+        ) from None
+
+
+def _reynolds(value, name: str, allow_empty: bool = True) -> tuple[float, ...]:
+    if (
+        isinstance(value, str)
+        or not isinstance(value, Sequence)
+        or (not value and not allow_empty)
+        or not all(isinstance(r, (int, float)) and not isinstance(r, bool) and r > 0 for r in value)
+    ):
+        fail(f"{name}={value!r} must be a sequence of positive numbers (() = every Reynolds number found)")
+    if len({float(r) for r in value}) != len(value):
+        fail(f"{name}={tuple(value)} contains duplicates; list each Reynolds number once")
+    return tuple(float(r) for r in value)
+
+
+def _realizations(value, name: str) -> tuple[int, ...]:
+    if isinstance(value, str) or not isinstance(value, Sequence) or not all(
+            isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in value):
+        fail(f"{name}={value!r} must be a tuple of realization indices k >= 0 (the _r{{k}} files), or () for "
+             f"the plain files")
+    if len(set(value)) != len(value):
+        fail(f"{name}={tuple(value)} contains duplicates; list each realization once")
+    return tuple(int(k) for k in value)
+
+
+def _check_choices(cfg) -> None:
+    for name, allowed in (("vorticity", SCHEMES), ("target", TARGETS), ("split", SPLITS), ("gap_unit", GAP_UNITS),
+                          ("features", FEATURES)):
+        if get(cfg, name) not in allowed:
+            fail(f"unknown {name} {cfg[name]!r}; expected one of {allowed}")
+    for name in ("trust_pickle", "heldout_time", "remove_mean"):
+        if not isinstance(get(cfg, name), bool):
+            fail(f"{name}={cfg[name]!r} must be True or False")
+
+
+def _check_format(cfg) -> None:
+    fmt = get(cfg, "format")
+    if fmt not in FORMATS:
+        fail(f"unknown data format {fmt!r}; expected one of {FORMATS}")
+    if fmt == "course" and not cfg["trust_pickle"]:
+        src = data_path(get(cfg, "dir"), cfg["reynolds"][0], "course") if cfg["reynolds"] else "FILES"
+        raise PermissionError(
+            "format='course' reads the course's original files, but " + PICKLE_HINT.format(src=src)
+        )
+    if fmt == "course" and cfg["realizations"]:
+        fail(f"realizations={tuple(cfg['realizations'])}: the course's files have no realizations; set "
+             f"realizations=() with format='course'")
+
+
+def _check_window(cfg, grid) -> None:
+    x0, x1 = window(get(cfg, "crop_x"), "crop_x")
+    y0, y1 = window(get(cfg, "crop_y"), "crop_y")
+    factor = positive_int(get(cfg, "downsample"), "downsample")
+    if (x1 - x0) % factor or (y1 - y0) % factor:
+        fail(
+            f"downsample={factor} does not divide the crop window {x1 - x0} x {y1 - y0} "
+            f"(crop_x={(x0, x1)}, crop_y={(y0, y1)}); choose sides that are multiples of {factor}"
+        )
+    if grid is not None:
+        velocity_window(int(grid[0]), int(grid[1]), crop_x=(x0, x1), crop_y=(y0, y1), scheme=cfg["vorticity"])
+
+
+def _check_split(cfg, reynolds) -> None:
+    split = cfg["split"]
+    gap, horizon = positive_int(get(cfg, "gap"), "gap", minimum=0), positive_int(get(cfg, "horizon"), "horizon")
+    if split == "time" and cfg["target"] == "forecast" and (cfg["gap_unit"] != "samples" or gap < horizon):
+        fail(
+            f"gap={gap} {cfg['gap_unit']} < horizon={horizon} samples: with the 'time' split and target 'forecast' "
+            f"the targets of the last training samples would be test inputs; set gap >= horizon (gap_unit "
+            f"'samples')"
+        )
+    if cfg["target"] == "forecast" and cfg["features"] != "pixels":
+        fail(f"features={cfg['features']!r} with target 'forecast': forecasts predict the vorticity window; "
+             f"use features='pixels'")
+    heldout = get(cfg, "heldout")
+    if split == "heldout_re":
+        present = sorted(set(reynolds) - set(cfg["exclude_reynolds"]))
+        if present:
+            check_heldout(heldout, present)
+        else:  # every Re found in dir: checked against the files once they are listed
+            _reynolds(heldout, "heldout", allow_empty=False)
+    if split == "realization":
+        train = _realizations(get(cfg, "train_realizations"), "train_realizations")
+        if not train or not set(train) < set(cfg["realizations"]):
+            fail(f"train_realizations={train} must be a non-empty proper subset of realizations="
+                 f"{tuple(cfg['realizations'])} (the rest are the test realizations)")
+    if split == "external" and not str(get(cfg, "test_dir")):
+        fail("split='external' tests on all frames of data.test_dir: set --config.data.test_dir=DIR")
+
+
+def validate_data_config(cfg, grid: tuple[int, int] | None = None) -> None:
+    """Check every field of a data config; raise ValueError (PermissionError for an un-opted-in pickle format)
+    naming the value, what was expected and what to do. Reads no file. Call before any long work.
+
+    `grid`: the velocity grid (nx, ny) the files will have (e.g. the simulator preset's), to check the crop
+    window against it before generating data; without it the window is checked when the first file is read.
+    """
+    _check_choices(cfg)
+    reynolds = _reynolds(get(cfg, "reynolds"), "reynolds")
+    _realizations(get(cfg, "realizations"), "realizations")
+    _reynolds(get(cfg, "exclude_reynolds"), "exclude_reynolds")
+    _reynolds(get(cfg, "test_reynolds"), "test_reynolds")
+    _realizations(get(cfg, "test_realizations"), "test_realizations")
+    _check_format(cfg)
+    if reynolds and set(reynolds) <= set(cfg["exclude_reynolds"]):
+        fail(f"exclude_reynolds={tuple(cfg['exclude_reynolds'])} removes every Reynolds number of "
+             f"reynolds={reynolds}; keep at least one")
+    positive_int(get(cfg, "sample_every_steps"), "sample_every_steps")
+    _check_window(cfg, grid)
+    check_fraction(get(cfg, "test_fraction"))
+    positive_int(get(cfg, "seed"), "seed", minimum=0)
+    _check_split(cfg, reynolds)

@@ -1,0 +1,96 @@
+"""Input features computed from the vorticity window: pure functions of an image stack (N, h, w).
+
+  pixels      the window itself (flattened): where the vortices are, i.e. the shedding phase
+  fft2        log power spectrum of the window, log(eps + P), P(kx, ky) = (|F(kx, ky)|^2 + |F(-kx, ky)|^2) / 2
+              for 0 <= kx <= h/2, 0 <= ky <= w/2 (F = fft2 of the window, optionally mean-removed): a shift
+              of the vortices changes only F's phase, so P does not see it. |F| of a real field is symmetric,
+              F(-k) = conj F(k), so half the plane holds everything (rfft2: ky >= 0); folding kx with -kx makes
+              P also invariant under the wake's mirror y -> -y with omega -> -omega (it maps |F(kx, ky)| to
+              |F(kx, -ky)| = |F(-kx, ky)|). (h//2 + 1, w//2 + 1) features.
+  radial      log of the power summed over rings of |k| (integer radius in units of the window's smaller side's
+              fundamental): the isotropic spectrum; 1 x n_bins features
+  streamwise  log of the power summed over all ky for each |kx| (streamwise wavenumber): 1 x (h//2 + 1)
+
+Facts the tests check: a circular shift of the window leaves every spectral feature unchanged (to rounding);
+so does the mirror y -> -y with omega -> -omega; the binned spectra satisfy Parseval (before the log, their
+bins sum to sum(omega^2) of the window, mean-removed or not).
+
+Runs in numpy (the data pipeline's host arrays); float32 out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FEATURES = ("pixels", "fft2", "radial", "streamwise")
+EPS = 1e-12  # floor inside the log: the mean-removed DC bin is exactly 0
+
+
+def _spectrum(images, remove_mean: bool):
+    x = np.asarray(images, np.float64)
+    if x.ndim != 3:
+        raise ValueError(f"features expect an image stack (N, h, w), got shape {x.shape}")
+    if remove_mean:
+        x = x - x.mean(axis=(1, 2), keepdims=True)
+    return np.abs(np.fft.fft2(x)) ** 2  # (N, h, w), unnormalized: sum = h w sum(x^2)
+
+
+def folded_power(images, remove_mean: bool = True):
+    """P(kx, ky) for 0 <= kx <= h/2, 0 <= ky <= w/2: the power folded over kx <-> -kx (see the docstring)."""
+    p = _spectrum(images, remove_mean)
+    h, w = p.shape[1:]
+    if remove_mean:
+        p[:, 0, 0] = 0.0  # exactly zero, not rounding noise: a constant feature for the standardizer
+    kx = np.arange(h // 2 + 1)
+    folded = 0.5 * (p[:, kx] + p[:, (-kx) % h])
+    return folded[:, :, : w // 2 + 1]
+
+
+def _bin_index(h: int, w: int, bins: str) -> np.ndarray:
+    """The bin of every (kx, ky) of an h x w fft2 (numpy's frequency order)."""
+    kx = np.fft.fftfreq(h) * h
+    ky = np.fft.fftfreq(w) * w
+    if bins == "radial":
+        return np.rint(np.hypot(kx[:, None] / h, ky[None, :] / w) * min(h, w)).astype(np.int64)
+    if bins == "streamwise":
+        return np.broadcast_to(np.abs(kx).astype(np.int64)[:, None], (h, w))
+    raise ValueError(f"unknown spectrum bins {bins!r}; expected 'radial' or 'streamwise'")
+
+
+def binned_power(images, bins: str = "radial", remove_mean: bool = True):
+    """Power of the window's fft2 summed over bins, normalized so that the bins sum to sum(x^2) (Parseval).
+
+    bins "radial": integer |k| = round(sqrt((kx / h)^2 + (ky / w)^2) * min(h, w)); "streamwise": |kx|."""
+    p = _spectrum(images, remove_mean)
+    n, h, w = p.shape
+    k = _bin_index(h, w, bins)
+    n_bins = int(k.max()) + 1
+    out = np.zeros((n, n_bins))
+    for b in range(n_bins):  # few bins (<= ~50): a loop over bins, vectorized over samples and cells
+        out[:, b] = p[:, k == b].sum(axis=1)
+    return out / (h * w)
+
+
+def feature_shape(name: str, image_shape) -> tuple[int, int]:
+    """(h', w') of one sample's features for a window of `image_shape` (h, w)."""
+    h, w = (int(s) for s in image_shape)
+    if name == "pixels":
+        return h, w
+    if name == "fft2":
+        return h // 2 + 1, w // 2 + 1
+    if name in ("radial", "streamwise"):
+        return 1, int(_bin_index(h, w, name).max()) + 1
+    raise ValueError(f"unknown features {name!r}; expected one of {FEATURES}")
+
+
+def compute_features(images, name: str = "pixels", *, remove_mean: bool = True) -> np.ndarray:
+    """Image stack (N, h, w) -> float32 features (N, h', w') of kind `name` (FEATURES)."""
+    if name == "pixels":
+        return np.asarray(images, np.float32)
+    if name == "fft2":
+        out = np.log(EPS + folded_power(images, remove_mean))
+    elif name in ("radial", "streamwise"):
+        out = np.log(EPS + binned_power(images, name, remove_mean))[:, None, :]
+    else:
+        raise ValueError(f"unknown features {name!r}; expected one of {FEATURES}")
+    return out.astype(np.float32)
