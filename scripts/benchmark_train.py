@@ -51,12 +51,12 @@ def banner(msg: str) -> None:
 
 def synthetic_seed_like(directory: Path) -> None:
     """Analytic vortex street files shaped like the seed data (256 x 128 grid, 600 frames every 10 steps)."""
-    from turbjax.data import io
+    from turbjax.data import snapshots
     from turbjax.data.synthetic import vortex_street_velocity
 
     for i, re in enumerate((300.0, 600.0, 900.0, 1200.0)):
         v = vortex_street_velocity(re, nx=256, ny=128, frames=600, seed=i)
-        io.save_snapshots(io.snapshot_path(directory, re), v, reynolds=re, dx=1 / 128, dt=1 / 128,
+        snapshots.save_snapshots(snapshots.snapshot_path(directory, re), v, reynolds=re, dx=1 / 128, dt=1 / 128,
                           frame_stride=10, first_step=42000)
 
 

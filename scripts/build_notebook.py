@@ -186,12 +186,12 @@ row per frame. The target is the Reynolds number.
 
 code(r"""
 from configs.default import get_config
-from turbjax.data import io
+from turbjax.data import discovery, snapshots
 from turbjax.data.dataset import build_dataset
 
 if SIZE == "full":
     DATA_DIR = ROOT / "data" / "vortex_street"
-    if io.missing_data_files(DATA_DIR, (300.0, 600.0, 900.0, 1200.0)):
+    if discovery.missing_data_files(DATA_DIR, (300.0, 600.0, 900.0, 1200.0)):
         raise FileNotFoundError(
             f"the full notebook needs the seed data set in {DATA_DIR}: run `python -m turbjax.simulate "
             f"--re 300 600 900 1200 --out {DATA_DIR}` (or run the notebook with TURBJAX_NOTEBOOK=small)"
@@ -203,7 +203,7 @@ else:
     DATA_DIR = WORK / "data"
     for i, re in enumerate((300.0, 600.0, 900.0, 1200.0)):
         velocity = vortex_street_velocity(re, nx=96, ny=64, frames=160, dx=1 / 64, frame_dt=0.25, seed=i)
-        io.save_snapshots(io.snapshot_path(DATA_DIR, re), velocity, reynolds=re, dx=1 / 64, dt=1 / 64,
+        snapshots.save_snapshots(snapshots.snapshot_path(DATA_DIR, re), velocity, reynolds=re, dx=1 / 64, dt=1 / 64,
                           frame_stride=10, first_step=0, generator="turbjax.data.synthetic")
 
 # Settings per size. The course's: 100 epochs, Adam 1e-3, batch 32.
@@ -241,7 +241,7 @@ from turbjax.data.vorticity import vorticity
 
 fig, axes = plt.subplots(2, 2, figsize=(11, 6), constrained_layout=True)
 for ax, re in zip(axes.ravel(), ds.classes):
-    velocity, meta = io.load_snapshots(io.snapshot_path(DATA_DIR, re))
+    velocity, meta = snapshots.load_snapshots(snapshots.snapshot_path(DATA_DIR, re))
     w = np.asarray(vorticity(velocity[-1:], dx=1.0))[0]
     del velocity
     im = ax.imshow(w.T, origin="lower", cmap="coolwarm", vmin=-0.005, vmax=0.005)

@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from turbjax.data import io
+from turbjax.data import snapshots
 
 
 def vorticity(velocity: np.ndarray) -> np.ndarray:
@@ -35,7 +35,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=Path("vorticity.png"))
     ap.add_argument("--frame", type=int, default=-1, help="frame index (default: the last)")
     args = ap.parse_args(argv)
-    files = sorted(args.data_dir.glob("vortex_street_Re_*.npz"), key=lambda p: io.load_snapshots(p)[1]["reynolds"])
+    files = sorted(args.data_dir.glob("vortex_street_Re_*.npz"), key=lambda p: snapshots.load_snapshots(p)[1]["reynolds"])
     if not files:
         raise SystemExit(f"no vortex_street_Re_*.npz files in {args.data_dir}; generate them with "
                          f"`python -m turbjax.simulate --re 300 600 900 1200 --out {args.data_dir}`")
@@ -43,7 +43,7 @@ def main(argv=None) -> None:
     fig, axes = plt.subplots(2, 2, figsize=(11, 6), constrained_layout=True, squeeze=False)
     im = None
     for ax, path in zip(axes.ravel(), files):
-        vel, meta = io.load_snapshots(path)
+        vel, meta = snapshots.load_snapshots(path)
         w = vorticity(vel[args.frame])
         nx, ny = w.shape
         dx = meta["dx"]

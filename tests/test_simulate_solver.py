@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from turbjax.data import io
+from turbjax.data import snapshots
 from turbjax.simulate import PRESETS, generate, roshko_strouhal, shedding_frequency, simulate, strouhal
 from turbjax.simulate.__main__ import main as cli_main
 from turbjax.simulate.cylinder import cylinder_patch
@@ -28,9 +28,9 @@ def quick_files(tmp_path_factory):
 def test_quick_preset_writes_valid_files(quick_files):
     out, paths = quick_files
     p = PRESETS["quick"]
-    assert paths == [io.snapshot_path(out, 300), io.snapshot_path(out, 1200)]
+    assert paths == [snapshots.snapshot_path(out, 300), snapshots.snapshot_path(out, 1200)]
     for re, path in zip([300, 1200], paths):
-        vel, meta = io.load_snapshots(path)
+        vel, meta = snapshots.load_snapshots(path)
         assert vel.shape == (p.frames, p.nx, p.ny, 2) and vel.dtype == np.float32
         assert np.isfinite(vel).all()
         assert meta["reynolds"] == re and meta["dx"] == p.dx and meta["dt"] == p.dx
@@ -48,7 +48,7 @@ def test_quick_preset_sheds(quick_files):
     _, paths = quick_files
     p = PRESETS["quick"]
     for re, path in zip([300, 1200], paths):
-        _, meta = io.load_snapshots(path)
+        _, meta = snapshots.load_snapshots(path)
         late = meta["probe_uy"][p.steps // 2 :]
         # The wake oscillates: large transverse velocity swings with many sign changes ...
         assert late.std() > 0.1 * p.inflow
@@ -160,7 +160,7 @@ def test_cli_float64_run_writes_files_and_reports_mlups(tmp_path, capsys):
                    "--frames", "4", "--dtype", "float64", "--no-progress"])
     assert rc == 0
     text = capsys.readouterr().out
-    assert "MLUPS" in text and f"wrote {io.snapshot_path(out, 500)}" in text
-    vel, meta = io.load_snapshots(io.snapshot_path(out, 500))
+    assert "MLUPS" in text and f"wrote {snapshots.snapshot_path(out, 500)}" in text
+    vel, meta = snapshots.load_snapshots(snapshots.snapshot_path(out, 500))
     assert vel.shape == (4, 96, 64, 2) and np.isfinite(vel).all() and vel[..., 0].max() > 0
     assert meta["first_step"] == 185 and meta["frame_stride"] == 5

@@ -148,9 +148,9 @@ def ensure_data(data_config) -> None:
         ) from e
 
     present = {p.name for p in missing}
-    from turbjax.data import io
+    from turbjax.data import snapshots
 
-    todo = [r for r in data_config.reynolds if io.snapshot_path(data_config.dir, r).name in present]
+    todo = [r for r in data_config.reynolds if snapshots.snapshot_path(data_config.dir, r).name in present]
     print(
         f"turbjax: no data for Re {list(todo)} in {data_config.dir}; generating it with the built-in "
         f"lattice Boltzmann simulator (preset {data_config.preset!r}); it is cached there for later runs",

@@ -1,4 +1,4 @@
-"""Simulate and write: one turbjax snapshot file per Reynolds number (turbjax.data.io's format)."""
+"""Simulate and write: one turbjax snapshot file per Reynolds number (turbjax.data.snapshots' format)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def generate(
 ) -> list[Path]:
     """Simulate all Reynolds numbers in one vmapped program and write one turbjax snapshot file per Re.
 
-    Returns the paths written (`turbjax.data.io.snapshot_path(out_dir, re)`), in the order of `reynolds`.
+    Returns the paths written (`turbjax.data.snapshots.snapshot_path(out_dir, re)`), in the order of `reynolds`.
     """
     sim = simulate(reynolds, preset, steps=steps, save_every=save_every, frames=frames, dtype=dtype,
                    progress=progress)
@@ -31,15 +31,15 @@ def generate(
 
 
 def write_simulation(sim: Simulation, out_dir: str | os.PathLike) -> list[Path]:
-    from turbjax.data import io  # lazy: keeps `import turbjax.simulate` from loading the data package
+    from turbjax.data import snapshots  # lazy: keeps `import turbjax.simulate` from loading the data package
 
     p = sim.params
     ix, iy = probe_index(p)
     probe_xy = ((ix + 0.5) * p.dx, (iy + 0.5) * p.dx)
     paths = []
     for k, re in enumerate(sim.reynolds):
-        path = io.save_snapshots(
-            io.snapshot_path(out_dir, re), sim.velocity[k], reynolds=float(re), dx=p.dx, dt=p.dt,
+        path = snapshots.save_snapshots(
+            snapshots.snapshot_path(out_dir, re), sim.velocity[k], reynolds=float(re), dx=p.dx, dt=p.dt,
             frame_stride=p.save_every, first_step=sim.first_step, generator=f"turbjax.simulate {p.name}",
             probe_uy=sim.probe_uy[k], probe_xy=probe_xy,
         )
