@@ -8,7 +8,7 @@ tests/test_sweep.py runs it on small synthetic files (data.dir overridden). Expe
 """
 
 from configs import test
-from turbjax.sweep import sweep_section
+from turbjax.sweep.axes import sweep_section
 
 
 def get_config():

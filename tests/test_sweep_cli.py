@@ -1,6 +1,6 @@
-"""End to end: `python -m turbjax.sweep --config configs/sweep_test.py` on small synthetic files (a subprocess, flags
-and overrides included), the best trial restorable by turbjax.evaluate, early errors; and (slow)
-scripts/gpu_check.sh and scripts/benchmark_sweep.py at their smallest settings."""
+"""End to end: `python -m turbjax.sweep --config configs/sweep_test.py` on small synthetic files (a
+subprocess, flags and overrides included), the best trial restorable by turbjax.evaluate, early errors; and
+(slow) scripts/gpu_check.sh and scripts/benchmark_sweep.py at their smallest settings."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ RES = (300.0, 600.0, 900.0, 1200.0)
 
 
 def env():
-    e = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    e = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=path)
     e.pop("JAX_NUM_CPU_DEVICES", None)
     return e
 
@@ -68,6 +69,44 @@ def test_bad_trial_configs_fail_before_any_data_is_read(tmp_path):
     assert not (tmp_path / "nothing_here").exists() and not (tmp_path / "w").exists()
 
 
+@pytest.mark.parametrize(
+    "override, named",
+    [
+        ("--config.sweep.axes.learning_rate=(0.1,)",
+         "--config.sweep.axes.learning_rate is not a sweep field: config.sweep has no field 'axes'"),
+        ("--config.sweep.learning_rates=(0.1,)", "did you mean 'learning_rate'?"),
+        ("--config.sweep.seed.x=1", "config.sweep.seed is set whole"),
+    ],
+)
+def test_wrong_sweep_override_path_is_one_line_listing_the_sweep_fields(tmp_path, override, named):
+    cmd = [sys.executable, "-m", "turbjax.sweep", "--config", "configs/sweep_lr.py", "--workdir",
+           str(tmp_path / "w"), override]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300, check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-3000:]
+    assert lines[0].startswith("turbjax.sweep: error in the command line: ") and named in lines[0], lines[0]
+    fields = "batch_size, hidden, learning_rate, weight_decay, momentum, l2, l1, seed, mode, share_data_order"
+    assert fields in lines[0] and "Traceback" not in proc.stderr
+    assert not (tmp_path / "w").exists()
+
+
+def test_a_trials_bad_value_names_the_trial(data_dir, tmp_path):
+    c = sweep_test.get_config()
+    c.data.dir = str(tmp_path / "nothing_here")
+    c.sweep.learning_rate = (0.1, 0.0)  # a valid sweep value (>= 0) that training rejects (> 0)
+    with pytest.raises(ValueError, match=r"sweep trial \{'learning_rate': 0.0, 'seed': 0\}: "
+                                         r"config.optim.learning_rate=0.0 must be > 0"):
+        sweep.run_sweep(c, tmp_path / "w")
+    assert not (tmp_path / "nothing_here").exists()
+    c = sweep_test.get_config()
+    c.data.dir = str(data_dir)  # 96 training samples
+    c.sweep.batch_size = (16, 500)
+    trial = r"sweep trial \{'batch_size': 500, 'learning_rate': 10.0, 'seed': 0\}: "
+    with pytest.raises(ValueError, match=trial + "config.training.batch_size=500 is larger than"):
+        sweep.run_sweep(c, tmp_path / "w")
+    assert not (tmp_path / "w").exists()
+
+
 @pytest.mark.slow
 def test_gpu_check_script_runs_on_cpu_at_small_settings(tmp_path):
     e = env() | {"OUT": str(tmp_path), "GPU_CHECK_SIZE": "small", "PYTHON": sys.executable}
@@ -76,4 +115,5 @@ def test_gpu_check_script_runs_on_cpu_at_small_settings(tmp_path):
     text = (tmp_path / "gpu_check.txt").read_text()
     assert "backend cpu" in text and "sweep benchmark: done" in text, text[-3000:]
     assert "speed-up" in text
-    assert proc.returncode == 0 or "!! training benchmark" in text or "!! simulator benchmark" in text, text[-3000:]
+    benchmark_failed = "!! training benchmark" in text or "!! simulator benchmark" in text
+    assert proc.returncode == 0 or benchmark_failed, text[-3000:]

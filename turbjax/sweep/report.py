@@ -1,0 +1,190 @@
+"""What a sweep reports: one record per trial (hyperparameters, final metrics, divergence, curves), the
+printed table, the loss-curves plot, the best trial as a turbjax.train workdir, and the results.json
+summary."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from turbjax.sweep.axes import (
+    AXES,
+    format_value,
+    from_json,
+    hyperparameters,
+    json_value,
+    trial_config,
+    trial_label,
+)
+from turbjax.sweep.programs import MESH_AXES, UNBATCHED_STATE
+from turbjax.workdir import write_config, write_json, write_standardizer
+
+FINAL_METRICS = ("test_r2", "test_mse", "test_mae", "test_accuracy")
+CURVES = ("train_loss", "test_loss", "test_r2", "test_accuracy")
+
+
+def _clean(x):
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _divergence(i: int, m: dict, state_diverged_epoch: int) -> dict:
+    """diverged and diverged_epoch (1-based, as in metrics.jsonl) from the per-epoch flags; the final state's
+    own count must agree."""
+    diverged = bool(m["diverged"][-1])
+    epoch = int(np.argmax(m["diverged"])) + 1 if diverged else None
+    if diverged and state_diverged_epoch + 1 != epoch:
+        raise AssertionError(
+            f"trial {i}: state diverged_epoch {state_diverged_epoch} disagrees with the metrics"
+        )
+    return {"diverged": diverged, "diverged_epoch": epoch}
+
+
+def trial_record(i: int, trial: dict, group: int, m: dict, state_diverged_epoch: int, config) -> dict:
+    """One trial's record from its per-epoch metrics `m` (name -> (epochs,))."""
+    rec = {"trial": i, "group": group} | hyperparameters(trial_config(config, trial))
+    rec["swept"] = {k: json_value(v) for k, v in trial.items()}
+    rec["final_train_loss"] = _clean(m["train_loss"][-1])
+    rec["final_test_loss"] = _clean(m["test_loss"][-1])
+    rec |= {name: _clean(m[name][-1]) for name in FINAL_METRICS if name in m}
+    rec |= _divergence(i, m, state_diverged_epoch)
+    rec["curves"] = {k: [_clean(v) for v in m[k]] for k in CURVES if k in m}
+    return rec
+
+
+def trial_records(trials: list[dict], groups: list, config) -> list[dict]:
+    """One record per trial (padding discarded): hyperparameters, final metrics, diverged, curves."""
+    records: list = [None] * len(trials)
+    for res in groups:
+        lay = res.layout
+        for r, c in zip(*np.nonzero(lay.real), strict=True):
+            i = int(lay.index[r, c])
+            m = {k: v[r, c] for k, v in res.metrics.items()}
+            state_epoch = int(res.state["diverged_epoch"][r, c])
+            records[i] = trial_record(i, trials[i], res.group, m, state_epoch, config)
+    return records
+
+
+def best_trial(records: list[dict]) -> int | None:
+    """The non-diverged trial with the lowest final test loss (None if all diverged)."""
+    ok = [r for r in records if not r["diverged"] and r["final_test_loss"] is not None]
+    return min(ok, key=lambda r: r["final_test_loss"])["trial"] if ok else None
+
+
+def trial_state(groups: list, trial: int) -> tuple[dict, object]:
+    """The final state of one trial (numpy leaves, as a single run's state) and its GroupResult."""
+    for res in groups:
+        hits = np.argwhere((res.layout.index == trial) & res.layout.real)
+        if len(hits):
+            r, c = (int(i) for i in hits[0])
+            state = {}
+            for k, v in res.state.items():
+                where = (r,) if k in UNBATCHED_STATE else (r, c)
+                state[k] = jax.tree_util.tree_map(lambda x, where=where: x[where], v)
+            return state, res
+    raise KeyError(f"trial {trial} is not in the sweep")
+
+
+# -------------------------------------------------------------------------------------------------- outputs
+
+
+def format_table(records: list[dict], metric: str) -> str:
+    swept = [k for k in AXES if any(k in r["swept"] for r in records)]
+    head = ["trial"] + swept + ["train_loss", metric, "diverged"]
+    rows = []
+    for r in records:
+        row = [str(r["trial"])] + [format_value(r["swept"].get(k)) for k in swept]
+        row += ["-" if r.get(k) is None else f"{r[k]:.4g}" for k in ("final_train_loss", metric)]
+        row.append(f"epoch {r['diverged_epoch']}" if r["diverged"] else "no")
+        rows.append(row)
+    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
+    lines = [head, ["-" * w for w in widths], *rows]
+    return "\n".join("  ".join(x.rjust(w) for x, w in zip(row, widths, strict=True)) for row in lines)
+
+
+def plot_curves(records: list[dict], path: Path, title: str = "") -> None:
+    # A bare Figure (no pyplot): no backend switch, so a notebook's inline plots keep working. Imported here:
+    # matplotlib is slow to import and only the plot needs it.
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
+    cmap = matplotlib.colormaps["tab10" if len(records) <= 10 else "tab20"]
+    for j, rec in enumerate(records):
+        color = cmap(j % cmap.N)
+        tr = np.array([np.nan if v is None else v for v in rec["curves"]["train_loss"]])
+        te = np.array([np.nan if v is None else v for v in rec["curves"]["test_loss"]])
+        ep = np.arange(1, len(tr) + 1)
+        if rec["diverged"]:  # the core keeps the last good parameters; show where training stopped
+            te = np.where(ep < rec["diverged_epoch"], te, np.nan)
+        ax.semilogy(ep, tr, color=color, label=trial_label(rec))
+        ax.semilogy(ep, te, color=color, ls="--", lw=0.8)
+        if rec["diverged"]:
+            last = rec["diverged_epoch"] - 1
+            y = tr[last - 1] if last >= 1 else np.nanmax(np.where(np.isfinite(tr), tr, np.nan), initial=1.0)
+            ax.plot([max(last, 1)], [y if np.isfinite(y) else 1.0], "x", color=color, ms=8)
+    ax.set(xlabel="epoch", ylabel="loss (standardized units)",
+           title=title or "sweep: train (solid), test (dashed)")
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def write_best(workdir: Path, config, rec: dict, state: dict, stats: dict | None) -> Path:
+    """The best trial as a turbjax.train workdir (config.json, standardizer.npz, results.json,
+    checkpoints/)."""
+    from turbjax.training.checkpoint import Checkpointer  # orbax: heavy, needed only here
+
+    best = workdir / "best"
+    if best.exists():
+        shutil.rmtree(best)
+    best.mkdir(parents=True)
+    write_config(best, trial_config(config, {k: from_json(v) for k, v in rec["swept"].items()}))
+    if stats is not None:
+        write_standardizer(best, stats)
+    epoch = int(state["epoch"])
+    ckpt = Checkpointer(best / "checkpoints", keep=1)
+    ckpt.save(epoch, jax.tree_util.tree_map(jnp.asarray, state), rec["final_test_loss"])
+    ckpt.close()
+    out = {k: v for k, v in rec.items() if k != "curves"} | {"epochs": epoch, "source": "turbjax.sweep"}
+    write_json(best / "results.json", out)
+    return best
+
+
+def _group_summary(res) -> dict:
+    return {
+        "shape": {k: json_value(v) for k, v in res.shape.items()},
+        "block": res.block,
+        "trials": res.trial_ids,
+        "grid": list(res.layout.index.shape),
+        "padding_trials": int(res.layout.real.size - res.layout.real.sum()),
+        "mesh": dict(zip(MESH_AXES, res.layout.mesh, strict=True)),
+        "compile_seconds": res.compile_seconds,
+        "run_seconds": res.run_seconds,
+    }
+
+
+def summarize(config, trials, groups, *, wall_seconds: float, devices) -> dict:
+    """The results.json dict: the sweep's settings, its groups and timings, every trial's record, the best."""
+    records = trial_records(trials, groups, config)
+    task = groups[0].trainer.task
+    return {
+        "task": task,
+        "metric": "test_r2" if task == "regression" else "test_accuracy",
+        "mode": config.sweep.mode,
+        "share_data_order": bool(config.sweep.share_data_order),
+        "axes": {a: [json_value(v) for v in config.sweep[a]] for a in AXES if len(config.sweep[a])},
+        "num_trials": len(trials),
+        "best_trial": best_trial(records),
+        "devices": [str(d) for d in devices],
+        "backend": jax.default_backend(),
+        "wall_seconds": wall_seconds,
+        "groups": [_group_summary(res) for res in groups],
+        "trials": records,
+    }
