@@ -10,9 +10,7 @@ give 0.9995 in 7.0 s (compilation included), and `--config.training.epochs=100` 
 9.8 s, better than the MLP (100, 100) with a twelfth of its parameters.
 """
 
-from turbjax.reference_config import load_default_module
-
-default = load_default_module()  # configs/default.py, by path: this file works from any working directory
+from turbjax.configs import default
 
 
 def get_config():

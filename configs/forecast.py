@@ -9,9 +9,7 @@ Measured on the built-in simulator's seed data (random 80/20 split: 1920 train /
 idle 2-core CPU: test R^2 0.9888 against persistence 0.8059, 11 s for 50 epochs.
 """
 
-from turbjax.reference_config import load_default_module
-
-default = load_default_module()  # configs/default.py, by path: this file works from any working directory
+from turbjax.configs import default
 
 
 def get_config():

@@ -10,9 +10,7 @@ idle 2-core CPU: softmax test accuracy 1.000 (R^2 of the predicted class's Re 1.
 4 s of training for 50 epochs.
 """
 
-from turbjax.reference_config import load_default_module
-
-default = load_default_module()  # configs/default.py, by path: this file works from any working directory
+from turbjax.configs import default
 
 
 def get_config():
