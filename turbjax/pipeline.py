@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -24,6 +25,7 @@ from turbjax.checks import fail
 from turbjax.configs import schema
 from turbjax.data import io
 from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
+from turbjax.data.splits import SPLITS
 from turbjax.data.standardize import Standardizer, fit_standardizer, standardize
 from turbjax.models import model_task, validate_model_config
 from turbjax.training import metrics as M
@@ -245,3 +247,57 @@ def finite_or_none(x):
     """A finite float, or None (JSON has no NaN)."""
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+# ------------------------------------------------------------------------------ scoring a run on other data
+
+SCORE_SPLITS = ("all",) + SPLITS  # "all": every sample of the data as the test set
+
+
+def detect_format(directory, prefer: str) -> str:
+    """The data format of the files in `directory` ("turbjax" or "course"), from their names; `prefer` (the
+    run's format) when both kinds are there (and say so)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"data directory {directory} does not exist; pass --data with an existing directory")
+    found = [fmt for fmt in io.FORMATS if io.available_reynolds(directory, fmt)]
+    if not found:
+        raise FileNotFoundError(
+            f"{directory} holds no data files: expected {io.FILE_TEMPLATE.format(re=300)} (turbjax) or "
+            f"{io.COURSE_FILE_TEMPLATE.format(re=300)} (the course's) per Reynolds number"
+        )
+    if len(found) == 1:
+        return found[0]
+    print(f"turbjax: {directory} holds files of both formats; using {prefer!r} (choose with --format)", flush=True)
+    return prefer
+
+
+def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=None, reynolds=None,
+                        split=None):
+    """The run's data config pointed at other data: `data_dir` (its format detected from the file names
+    unless `fmt`), at the Reynolds numbers it holds (or `reynolds`), with `split` ("all" by default when the
+    data is another directory, else the run's own split). Returns (data config, split); for "all" the data
+    config's split is "random" (which drops no sample) and the caller joins its parts (all_frames_as_test)."""
+    d = data_config.copy_and_resolve_references()
+    if data_dir is not None:
+        d.dir = str(data_dir)
+        d.format = fmt or detect_format(data_dir, prefer=d.format)
+    elif fmt is not None:
+        d.format = fmt
+    if trust_pickle is not None or data_dir is not None:  # other files: the run's opt-in does not carry over
+        d.trust_pickle = bool(trust_pickle)
+    if d.format == "course" and not d.trust_pickle:
+        raise PermissionError(
+            f"{d.dir} holds the course's pickled files, and loading a pickle can run code: pass --trust-pickle "
+            f"if you trust them, or convert them once with `python -m turbjax.data.convert --trust-pickle "
+            f"{d.dir} --out DIR`"
+        )
+    if reynolds is not None:
+        d.reynolds = tuple(float(r) for r in reynolds)
+    elif data_dir is not None:
+        d.reynolds = tuple(io.available_reynolds(d.dir, d.format))
+    split = split or ("all" if data_dir is not None else d.split)
+    if split not in SCORE_SPLITS:
+        fail(f"split={split!r} is unknown; expected one of {SCORE_SPLITS}")
+    d.split = "random" if split == "all" else split
+    return d, split
