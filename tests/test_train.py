@@ -183,7 +183,7 @@ def test_divergence_stops_with_epoch_and_learning_rate(data_dir, tmp_path):
         ({"data__split": "kfold"}, r"kfold"),
         ({"data__reynolds": (300.0,)}, r"config.data.reynolds=\(300.0,\) leaves a single Reynolds number, 300"),
         ({"data__reynolds": (300.0, 600.0), "data__split": "heldout_re"}, r"single Reynolds number, 300"),
-        ({"optim__name": "lbfgs"}, r"schedule='cosine' with lbfgs: it must be 'constant'"),
+        ({"optim__name": "lbfgs", "optim__schedule": "cosine"}, r"schedule='cosine' with lbfgs: it must be 'constant'"),
     ],
 )
 def test_bad_config_fails_before_any_data_is_touched(tmp_path, overrides, match):
