@@ -1,6 +1,6 @@
 """Forecast the vorticity `horizon` = 5 samples (50 simulation steps) ahead from the current frame (the
-course's homework), on 32 x 32 images (64 x 64 crop, downsampled by 2): MLP (256,) with a linear output over all
-1024 pixels.
+course's homework), on 32 x 32 images (64 x 64 crop, downsampled by 2): MLP (256,) with a linear output over
+all 1024 pixels.
 
     python -m turbjax.train --config configs/forecast.py --workdir runs/forecast
 

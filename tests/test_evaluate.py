@@ -1,5 +1,5 @@
-"""turbjax.evaluate on data other than the run's: other Reynolds numbers, the other file format, every frame as
-the test set, and its one-line errors."""
+"""turbjax.evaluate on data other than the run's: other Reynolds numbers, the other file format, every frame
+as the test set, and its one-line errors."""
 
 import json
 import os
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_quick_grid_synthetic
 
 from configs import test as test_config
+from conftest import write_quick_grid_synthetic
 from turbjax.data import io
 from turbjax.evaluate import evaluate_workdir
 from turbjax.train import train_and_evaluate
@@ -55,7 +55,7 @@ def test_other_reynolds_numbers_every_frame_is_test(run, other):
     assert scores["format"] == "turbjax" and scores["reynolds"] == [450.0, 750.0]
     assert scores["split"] == "all" and scores["num_test"] == 2 * FRAMES and "train" not in scores
     assert np.isfinite(scores["test"]["r2"]) and scores["test"]["mae"] > 0
-    # the same frames split in two: the mean squared error of the union is the count-weighted mean of the parts
+    # the same frames split in two: the union's mean squared error is the count-weighted mean of the parts
     parts = evaluate_workdir(run, data_dir=other, checkpoint="latest", split="random")
     n_test = round(2 * FRAMES * 0.2)
     n_train = 2 * FRAMES - n_test

@@ -6,9 +6,9 @@
 
 With `--data DIR` the files' format is read from their names (turbjax's `vortex_street_Re_{Re}.npz` or the
 course's pickles, which need `--trust-pickle`; `--format` chooses when DIR holds both), the Reynolds numbers
-are those DIR holds (`--reynolds` to choose), and every frame of DIR is the test set (`--split all`, the default
-with --data; `--split random|time|heldout_re` scores the train and test parts of that split instead). Without
---data the run's own data and split are scored.
+are those DIR holds (`--reynolds` to choose), and every frame of DIR is the test set (`--split all`, the
+default with --data; `--split random|time|heldout_re` scores the train and test parts of that split instead).
+Without --data the run's own data and split are scored.
 
 From a notebook:
 
@@ -17,9 +17,9 @@ From a notebook:
     scores["test"]["r2"], scores["epoch"]
 
 The run's config.json rebuilds the model and the preprocessing; inputs and targets are standardized with the
-*training* statistics saved in standardizer.npz, never refitted. A classifier is scored against its own classes
-(the run's Reynolds numbers). Metrics are in original units; R^2 is null where the test targets take one value.
-Nothing is written.
+*training* statistics saved in standardizer.npz, never refitted. A classifier is scored against its own
+classes (the run's Reynolds numbers). Metrics are in original units; R^2 is null where the test targets take
+one value. Nothing is written.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from absl import app, flags, logging
 
 from turbjax import cli
 from turbjax.data.dataset import build_dataset, missing_files
@@ -63,8 +64,8 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
     missing = missing_files(data_config)
     if missing:
         raise FileNotFoundError(
-            f"no data to evaluate on: missing {[str(p) for p in missing]}; pass --data DIR with the files, or "
-            f"generate them with `python -m turbjax.simulate`"
+            f"no data to evaluate on: missing {[str(p) for p in missing]}; pass --data DIR with the files, "
+            f"or generate them with `python -m turbjax.simulate`"
         )
     ckpt_dir = workdir / "checkpoints"
     if not ckpt_dir.exists():
@@ -78,7 +79,8 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
     if split == "all":
         ds = all_frames_as_test(ds)
     config.data = data_config
-    config.training.batch_size = min(int(config.training.batch_size), len(ds.X_train))  # not trained: any fits
+    # nothing is trained: any batch size that fits the (unused) train part will do
+    config.training.batch_size = min(int(config.training.batch_size), len(ds.X_train))
     data, _ = prepare_arrays(ds, config, read_standardizer(workdir), classes=classes)
     trainer = make_trainer(config, Prepared(ds, data, {}), num_classes=len(classes))
     params = restore_state(trainer, config, ckpt, step)["params"]
@@ -102,16 +104,14 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
 
 
 def main(argv=None) -> None:
-    from absl import app, flags, logging
-
     flags.DEFINE_string("workdir", None, "a turbjax.train workdir")
     flags.DEFINE_string("data", None, "data directory to score on (default: the run's own data.dir)")
     flags.DEFINE_enum("checkpoint", "best", ["best", "latest"], "which checkpoint to restore")
-    flags.DEFINE_enum("format", None, ["turbjax", "course"], "data format of --data (default: from the file names)")
-    flags.DEFINE_bool("trust_pickle", False, "read the course's pickled files (loading a pickle can run code)")
+    flags.DEFINE_enum("format", None, ["turbjax", "course"], "format of --data (default: from its files)")
+    flags.DEFINE_bool("trust_pickle", False, "read the course's pickled files (a pickle can run code)")
     flags.DEFINE_list("reynolds", None, "Reynolds numbers to score, e.g. 300,900 (default: all in the data)")
     flags.DEFINE_enum("split", None, list(SCORE_SPLITS),
-                      "'all': every frame is test data (default with --data); else the train/test parts of a split")
+                      "'all': every frame is test data (default with --data), else a split's parts")
     flags.mark_flag_as_required("workdir")
 
     def _main(argv):
@@ -137,7 +137,8 @@ def _reynolds(values):
     try:
         return [float(v) for v in values]
     except ValueError:
-        raise ValueError(f"--reynolds={','.join(values)} must be numbers separated by commas, e.g. 300,900") from None
+        msg = f"--reynolds={','.join(values)} must be numbers separated by commas, e.g. 300,900"
+        raise ValueError(msg) from None
 
 
 if __name__ == "__main__":

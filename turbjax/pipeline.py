@@ -55,15 +55,16 @@ def check_sections_agree(config) -> None:
         fail("config.data.target='forecast' is a regression target; use model.name linear, mlp or cnn")
     if d.target != "reynolds":
         return
-    train_re = sorted({float(r) for r in d.reynolds} - ({float(h) for h in d.heldout} if d.split == "heldout_re" else set()))
+    heldout = {float(h) for h in d.heldout} if d.split == "heldout_re" else set()
+    train_re = sorted({float(r) for r in d.reynolds} - heldout)
     if len(train_re) == 1:
         what = (
             "a regression on it has an undefined R^2 (its targets do not vary) and learns only a constant"
             if model_task(m) == "regression" else "a classifier needs at least two classes"
         )
         fail(
-            f"config.data.reynolds={tuple(d.reynolds)} leaves a single Reynolds number, {train_re[0]:g}, to train "
-            f"on ({'split heldout_re holds out the others' if len(d.reynolds) > 1 else 'only one given'}): {what}; "
+            f"config.data.reynolds={tuple(d.reynolds)} leaves a single Reynolds number, {train_re[0]:g}, to "
+            f"train on ({'split heldout_re holds out the others' if heldout else 'only one given'}): {what}; "
             f"give at least two, e.g. --config.data.reynolds='(300.0, 600.0)'"
         )
 
@@ -213,7 +214,7 @@ def restore_state(trainer, config, ckpt, step: int) -> dict:
 
 
 def init_or_resume(trainer, config, ckpt) -> dict:
-    """The latest checkpoint's state if there is one (and say so), else a fresh one from config.training.seed."""
+    """The latest checkpoint's state if there is one (and say so), else a new one (config.training.seed)."""
     hparams = default_hparams(config.optim)
     latest = ckpt.latest_step()
     if latest is None:
@@ -259,7 +260,7 @@ def detect_format(directory, prefer: str) -> str:
     run's format) when both kinds are there (and say so)."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise FileNotFoundError(f"data directory {directory} does not exist; pass --data with an existing directory")
+        raise FileNotFoundError(f"data directory {directory} does not exist; pass an existing --data")
     found = [fmt for fmt in io.FORMATS if io.available_reynolds(directory, fmt)]
     if not found:
         raise FileNotFoundError(
@@ -268,7 +269,8 @@ def detect_format(directory, prefer: str) -> str:
         )
     if len(found) == 1:
         return found[0]
-    print(f"turbjax: {directory} holds files of both formats; using {prefer!r} (choose with --format)", flush=True)
+    print(f"turbjax: {directory} holds files of both formats; using {prefer!r} (--format to choose)",
+          flush=True)
     return prefer
 
 
@@ -288,8 +290,9 @@ def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=No
         d.trust_pickle = bool(trust_pickle)
     if d.format == "course" and not d.trust_pickle:
         raise PermissionError(
-            f"{d.dir} holds the course's pickled files, and loading a pickle can run code: pass --trust-pickle "
-            f"if you trust them, or convert them once with `python -m turbjax.data.convert --trust-pickle "
+            f"{d.dir} holds the course's pickled files, and loading a pickle can run code: pass "
+            f"--trust-pickle if you trust them, or convert them once with "
+            f"`python -m turbjax.data.convert --trust-pickle "
             f"{d.dir} --out DIR`"
         )
     if reynolds is not None:

@@ -3,9 +3,9 @@ directly; nothing in turbjax uses it. Delete it then."""
 
 from __future__ import annotations
 
+from turbjax.configs import default
+
 
 def load_default_module():
     """The default config module (now turbjax.configs.default, imported normally)."""
-    from turbjax.configs import default
-
     return default

@@ -51,7 +51,9 @@ def run_results(config, trainer, params, prep: Prepared, progress: Progress, *, 
         "wall_seconds": wall_seconds,
         "data_seconds": data_seconds,
         "examples_per_second": len(ds.X_train) * rate if rate is not None else None,
-        "seconds_per_epoch": progress.steady_seconds / progress.steady_epochs if progress.steady_epochs else None,
+        "seconds_per_epoch": (
+            progress.steady_seconds / progress.steady_epochs if progress.steady_epochs else None
+        ),
         "test_loss": test["loss"],
         "train_loss": train["loss"],
         "diverged": False,
@@ -91,7 +93,9 @@ def scalar_target_summary(trainer, params, prep: Prepared, has_r2: bool) -> dict
     out = {}
     if np.ptp(np.asarray(ds.y_test)) == 0 and has_r2:
         out["test_r2"] = None
-        out["test_r2_note"] = "undefined: every test target has the same value; see test_mae and test_prediction_*"
+        out["test_r2_note"] = (
+            "undefined: every test target has the same value; see test_mae and test_prediction_*"
+        )
     pred = predictions(trainer, params, prep.data)[:, 0]
     out["test_prediction_mean"] = float(pred.mean())
     out["test_prediction_std"] = float(pred.std())

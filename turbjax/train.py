@@ -1,9 +1,10 @@
 """The main job: train one model on the vortex-street data set, checkpoint it, evaluate it, plot it.
 
     python -m turbjax.train --config configs/default.py --workdir runs/default
-    python -m turbjax.train --config configs/default.py --workdir runs/lr3e-4 --config.optim.learning_rate=3e-4
+    python -m turbjax.train --config configs/default.py --workdir runs/lr --config.optim.learning_rate=3e-4
 
-`main()` only parses flags; `train_and_evaluate(config, workdir) -> results dict` does the work (tests call it).
+`main()` only parses flags; `train_and_evaluate(config, workdir) -> results dict` does the work (tests call
+it).
 
 Order of work: validate the whole config (names, numbers, typos: before any data is generated or loaded) ->
 check an existing workdir (its config.json must describe the same model) -> generate missing data with the
@@ -16,7 +17,7 @@ Workdir:
     standardizer.npz    training-set statistics of X and y (evaluate.py standardizes new data with them)
     metrics.jsonl       per epoch: epoch, train_loss, test_loss, test_r2 (or test_accuracy), test_mse, seconds
     results.json        test_r2, test_mse, train_r2, epochs, wall_seconds, examples_per_second, ...
-    checkpoints/        orbax: every checkpoint_every epochs, the last keep_checkpoints plus the best test loss
+    checkpoints/        orbax: every checkpoint_every epochs, the last keep_checkpoints + the best test loss
     loss_curve.png      train and test loss per epoch (semilog)
     pred_vs_true.png    test predictions against the truth
 
@@ -31,12 +32,15 @@ import time
 from pathlib import Path
 
 import jax
+from absl import app, flags, logging
+from ml_collections import config_flags
+from tqdm.auto import tqdm
 
 from turbjax import cli
 from turbjax.pipeline import (
     TrainingDivergedError,  # noqa: F401  (re-exported: tests and the notebook catch it from here)
-    finite_or_none,
     ensure_data,
+    finite_or_none,
     init_or_resume,
     make_trainer,
     prepare,
@@ -96,10 +100,8 @@ def train_and_evaluate(config, workdir) -> dict:
 
 
 def train_chunks(config, trainer, state, data, ckpt, metrics_path: Path, t_start: float):
-    """Train from state["epoch"] to config.training.epochs in compiled chunks; after each chunk log its epochs,
-    check for divergence, checkpoint, and stop early at stop_at_test_r2. Returns (state, Progress)."""
-    from tqdm.auto import tqdm  # lazy: only the train job draws a progress bar
-
+    """Train from state["epoch"] to config.training.epochs in compiled chunks; after each chunk log its
+    epochs, check for divergence, checkpoint, and stop early at stop_at_test_r2. Returns (state, Progress)."""
     hparams = default_hparams(config.optim)
     run = jax.jit(trainer.run_epochs, static_argnames="num_epochs", donate_argnames="state")
     t = config.training
@@ -123,14 +125,16 @@ def train_chunks(config, trainer, state, data, ckpt, metrics_path: Path, t_start
                 progress.epoch += n
                 bar.update(n)
                 metric = "test_r2" if trainer.task == "regression" else "test_accuracy"
-                bar.set_postfix(loss=f"{float(m['train_loss'][-1]):.3g}", **{metric: f"{float(m[metric][-1]):.4f}"})
+                shown = {metric: f"{float(m[metric][-1]):.4f}"}
+                bar.set_postfix(loss=f"{float(m['train_loss'][-1]):.3g}", **shown)
                 if bool(state["diverged"]):
                     raise diverged_error(config, state, ckpt)
                 epoch = progress.epoch
                 if epoch % every == 0 or epoch == total:
                     ckpt.save(epoch, state, m["test_loss"][-1])
                 if t.stop_at_test_r2 is not None and progress.seconds_to_target is not None:
-                    print(f"turbjax: test R^2 >= {t.stop_at_test_r2} reached; stopping at epoch {epoch}", flush=True)
+                    print(f"turbjax: test R^2 >= {t.stop_at_test_r2} reached; stopping at epoch {epoch}",
+                          flush=True)
                     if epoch % every and epoch != total:
                         ckpt.save(epoch, state, m["test_loss"][-1])
                     break
@@ -157,7 +161,7 @@ def log_chunk(log, m, progress: Progress, config, task: str, *, n: int, dt: floa
 
 
 def diverged_error(config, state, ckpt) -> TrainingDivergedError:
-    """The error of a run whose loss became non-finite: the epoch, the learning rate, the last good checkpoint."""
+    """The error of a run whose loss became non-finite: its epoch, learning rate and last good checkpoint."""
     bad = int(state["diverged_epoch"])
     ckpt.wait()
     last = ckpt.latest_step()
@@ -173,9 +177,6 @@ def diverged_error(config, state, ckpt) -> TrainingDivergedError:
 
 
 def main(argv=None) -> None:
-    from absl import app, flags, logging
-    from ml_collections import config_flags
-
     config_flags.DEFINE_config_file("config", None, "training config file (configs/*.py)", lock_config=True)
     flags.DEFINE_string("workdir", None, "directory for checkpoints, metrics, results and plots")
     flags.mark_flags_as_required(["config", "workdir"])

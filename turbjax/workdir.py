@@ -90,8 +90,8 @@ def check_workdir(config, workdir: Path) -> bool:
         }
         if diff and section in ("optim", "training"):
             print(
-                f"turbjax: note: resuming {workdir} with a different config.{section}: {diff} (old, new); the new "
-                f"settings apply from the restored epoch on (config.json keeps the first run's)",
+                f"turbjax: note: resuming {workdir} with a different config.{section}: {diff} (old, new); "
+                f"the new settings apply from the restored epoch on (config.json keeps the first run's)",
                 flush=True,
             )
         elif diff:

@@ -18,12 +18,14 @@ def get_data_config() -> config_dict.ConfigDict:
     d.trust_pickle = False  # the course's files are pickles: loading one can run code
     d.preset = "seed"  # simulator preset used to generate missing data
     d.reynolds = (300.0, 600.0, 900.0, 1200.0)
-    d.sample_every_steps = 10  # simulation steps between samples (course: every 5th of its every-2nd-step frames)
+    # simulation steps between samples (course: every 5th of its every-2nd-step frames)
+    d.sample_every_steps = 10
     d.crop_x = (160, 224)  # window on the vorticity grid; course: last 127 x-cells of 255, then [32:96]
     d.crop_y = (32, 96)
     d.downsample = 1  # spatial factor (block mean)
     d.vorticity = "central"  # "central" (second-order) or "course" (the notebook's forward differences)
-    d.target = "reynolds"  # "reynolds" (regression / classes) or "forecast" (vorticity `horizon` frames ahead)
+    # "reynolds" (regression / classes) or "forecast" (vorticity `horizon` frames ahead)
+    d.target = "reynolds"
     d.horizon = 1
     d.split = "random"  # "random", "time" or "heldout_re"
     d.test_fraction = 0.2

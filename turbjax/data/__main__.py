@@ -16,9 +16,9 @@ import sys
 
 import numpy as np
 
+from turbjax.configs import default
 from turbjax.data import io
 from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
-from turbjax.configs import default
 
 
 def write_synthetic(cfg, frames: int = 600) -> list:

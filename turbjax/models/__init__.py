@@ -7,7 +7,7 @@ splitting or merging module state. Dense kernels are stored (out, in) (`turbjax.
 faster on CPU for the wide first layer); conv kernels keep Flax's (kh, kw, in, out).
 
 The model section of a config is checked here, once: `validate_model_config(config.model)` (called by
-turbjax.pipeline.validate_config) and `build_model` use the same check functions, so each rule has one message.
+turbjax.pipeline.validate_config) and `build_model` use the same check functions: one rule, one message.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ MODEL_NAMES = ("linear", "logistic", "mlp", "cnn")
 LOGISTIC_MODES = ("binary", "softmax")
 
 __all__ = [
-    "ACTIVATIONS", "CNN", "LOGISTIC_MODES", "MLP", "MODEL_NAMES", "Linear", "Logistic", "build_model", "model_task",
-    "validate_model_config",
+    "ACTIVATIONS", "CNN", "LOGISTIC_MODES", "MLP", "MODEL_NAMES", "Linear", "Logistic", "build_model",
+    "model_task", "validate_model_config",
 ]
 
 

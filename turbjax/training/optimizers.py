@@ -51,8 +51,8 @@ def check_schedule(optim_config) -> None:
         fail(f"config.optim.schedule={kind!r} is unknown; expected one of {SCHEDULE_NAMES}")
     if optim_config.name == "lbfgs" and kind != "constant":
         fail(
-            f"config.optim.schedule={kind!r} with lbfgs: it must be 'constant' (its line search sets the step "
-            f"length); set --config.optim.schedule=constant"
+            f"config.optim.schedule={kind!r} with lbfgs: it must be 'constant' (its line search sets the "
+            f"step length); set --config.optim.schedule=constant"
         )
 
 
@@ -70,7 +70,10 @@ def validate_optim_config(o) -> None:
     number(o.warmup_epochs, "config.optim.warmup_epochs", low=0, integer=True)
     number(o.lbfgs_memory, "config.optim.lbfgs_memory", low=1, integer=True)
     if o.name == "sgd" and o.momentum != 0:
-        fail(f"config.optim.momentum={o.momentum} with plain sgd; set it to 0, or use --config.optim.name=momentum")
+        fail(
+            f"config.optim.momentum={o.momentum} with plain sgd; set it to 0, or use "
+            f"--config.optim.name=momentum"
+        )
     if o.name != "adamw" and o.weight_decay != 0:
         fail(
             f"config.optim.weight_decay={o.weight_decay} is only used by adamw (decoupled decay); use "
