@@ -16,7 +16,7 @@ def test_missing_directory_is_an_error_with_the_fix(tmp_path, capsys):
 
 
 def test_runs_from_outside_the_checkout(tmp_path):
-    """The command needs only the package (its default config is turbjax.configs.default), from any directory."""
+    """The command needs only the package (its config is turbjax.configs.default), from any directory."""
     import os
     import subprocess
     import sys
