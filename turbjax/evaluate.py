@@ -92,7 +92,7 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
         "format": data_config.format,
         "reynolds": sorted(float(r) for r in data_config.reynolds),
         "split": split,
-        "summary": ds.summary(),
+        "summary": _summary(ds, split),
         "num_test": len(ds.X_test),
         "test": score(trainer, params, data, ds, "test", classes=classes),
     }
@@ -118,7 +118,7 @@ def main(argv=None) -> None:
         if len(argv) > 1:
             raise app.UsageError(f"unexpected arguments {argv[1:]}")
         if not flags.FLAGS["verbosity"].present:
-            logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
+            logging.set_verbosity(logging.ERROR)  # orbax warns about every read-only checkpoint directory
         f = flags.FLAGS
         with cli.user_errors("turbjax.evaluate"):
             reynolds = _reynolds(f.reynolds)
@@ -129,6 +129,14 @@ def main(argv=None) -> None:
         print(json.dumps(scores, indent=2))
 
     app.run(_main, argv=argv, flags_parser=cli.absl_flags_parser("turbjax.evaluate"))
+
+
+def _summary(ds, split: str) -> str:
+    if split != "all":
+        return ds.summary()
+    h, w = ds.image_shape
+    return (f"{len(ds.X_test)} test samples (every frame) of {h}x{w} = {ds.n_features} features, "
+            f"Re {list(ds.classes)}, target {ds.target!r}")
 
 
 def _reynolds(values):
