@@ -1,6 +1,6 @@
 """Forecast the vorticity `horizon` = 5 samples (50 simulation steps) ahead from the current frame (the
-course's homework), on 32 x 32 images (64 x 64 crop, downsampled by 2): MLP (256,) with a linear output over all
-1024 pixels.
+course's homework), on 32 x 32 images (64 x 64 crop, downsampled by 2): MLP (256,) with a linear output over
+all 1024 pixels.
 
     python -m turbjax.train --config configs/forecast.py --workdir runs/forecast
 
@@ -9,9 +9,7 @@ Measured on the built-in simulator's seed data (random 80/20 split: 1920 train /
 idle 2-core CPU: test R^2 0.9888 against persistence 0.8059, 11 s for 50 epochs.
 """
 
-from turbjax.reference_config import load_default_module
-
-default = load_default_module()  # configs/default.py, by path: this file works from any working directory
+from turbjax.configs import default
 
 
 def get_config():

@@ -12,9 +12,7 @@ iterations (0.9795 after 200 with l2=1e-3, measured earlier), 14 s of training; 
 have near-duplicates in the training set).
 """
 
-from turbjax.reference_config import load_default_module
-
-default = load_default_module()  # configs/default.py, by path: this file works from any working directory
+from turbjax.configs import default
 
 
 def get_config():

@@ -2,7 +2,7 @@
 binary problem, Re > median of the classes (`--config.model.logistic=binary`: 900 and 1200 vs 300 and 600).
 
     python -m turbjax.train --config configs/logistic.py --workdir runs/logistic
-    python -m turbjax.train --config configs/logistic.py --workdir runs/logistic_binary --config.model.logistic=binary
+    python -m turbjax.train --config configs/logistic.py --workdir runs/binary --config.model.logistic=binary
 
 results.json reports test/train accuracy, and for softmax also the R^2 of the predicted class's Re.
 Measured on the built-in simulator's seed data (random 80/20 split: 1920 train / 480 test, 64 x 64), on a
@@ -10,9 +10,7 @@ idle 2-core CPU: softmax test accuracy 1.000 (R^2 of the predicted class's Re 1.
 4 s of training for 50 epochs.
 """
 
-from turbjax.reference_config import load_default_module
-
-default = load_default_module()  # configs/default.py, by path: this file works from any working directory
+from turbjax.configs import default
 
 
 def get_config():

@@ -6,9 +6,7 @@ Measured on the built-in simulator's seed data (random 80/20 split: 1920 train /
 idle 2-core CPU: test R^2 0.9981 (issue target >= 0.98), 8 s of training for 100 epochs (41k parameters).
 """
 
-from turbjax.reference_config import load_default_module
-
-default = load_default_module()  # configs/default.py, by path: this file works from any working directory
+from turbjax.configs import default
 
 
 def get_config():

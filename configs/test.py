@@ -9,9 +9,7 @@ On the simulator's quick data (generated once, ~10 s): 320 train / 80 test, 6 ep
 R^2 ~0.63 (a smoke test, not a result); 18 s for the whole command including generation (2-core CPU).
 """
 
-from turbjax.reference_config import load_default_module
-
-default = load_default_module()  # configs/default.py, by path: this file works from any working directory
+from turbjax.configs import default
 
 
 def get_config():

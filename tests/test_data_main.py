@@ -16,7 +16,7 @@ def test_missing_directory_is_an_error_with_the_fix(tmp_path, capsys):
 
 
 def test_runs_from_outside_the_checkout(tmp_path):
-    """The command finds configs/default.py beside the package, whatever the working directory."""
+    """The command needs only the package (its config is turbjax.configs.default), from any directory."""
     import os
     import subprocess
     import sys
@@ -27,7 +27,8 @@ def test_runs_from_outside_the_checkout(tmp_path):
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "turbjax").symlink_to(root / "turbjax")
     env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"))
-    proc = subprocess.run([sys.executable, "-m", "turbjax.data", "--dir", "d", "--synthetic", "--frames", "20"],
+    cmd = [sys.executable, "-m", "turbjax.data", "--dir", "d", "--synthetic", "--frames", "20"]
+    proc = subprocess.run(cmd,
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "of 64x64 = 4096 features" in proc.stdout and (tmp_path / "d").is_dir()

@@ -28,14 +28,18 @@ def test_mlp_shapes_and_parameter_count():
     assert jax.eval_shape(model.apply, params, jnp.ones((7, 4096))).shape == (7, 1)
 
 
-@pytest.mark.parametrize("act,fn", [("relu", jax.nn.relu), ("tanh", jnp.tanh), ("sigmoid", jax.nn.sigmoid), ("identity", lambda x: x)])
+@pytest.mark.parametrize(
+    "act,fn",
+    [("relu", jax.nn.relu), ("tanh", jnp.tanh), ("sigmoid", jax.nn.sigmoid), ("identity", lambda x: x)],
+)
 def test_mlp_activation_and_linear_output(act, fn):
     model = build_model(cfg(name="mlp", hidden=(5,), activation=act), num_outputs=2)
     params = model.init(jax.random.key(0), jnp.zeros((1, 3)))
     x = jnp.asarray(np.random.default_rng(0).normal(size=(4, 3)), jnp.float32)
     p = params["params"]
     h = fn(x @ p["hidden_0"]["kernel"].T + p["hidden_0"]["bias"])  # kernels are stored (out, in)
-    np.testing.assert_allclose(model.apply(params, x), h @ p["out"]["kernel"].T + p["out"]["bias"], rtol=1e-5, atol=1e-6)
+    expected = h @ p["out"]["kernel"].T + p["out"]["bias"]
+    np.testing.assert_allclose(model.apply(params, x), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_linear_logistic_and_tasks():
@@ -63,9 +67,11 @@ def test_cnn_is_much_smaller_than_the_mlp_and_reshapes_flat_inputs():
     p = params["params"]
     img = np.pad(np.asarray(x[1]).reshape(6, 4), 1)
     k, bias = np.asarray(p["conv_0"]["kernel"])[:, :, 0, :], np.asarray(p["conv_0"]["bias"])
-    conv = np.stack([[np.einsum("ab,abc->c", img[i : i + 3, j : j + 3], k) for j in range(4)] for i in range(6)]) + bias
+    patches = [[np.einsum("ab,abc->c", img[i : i + 3, j : j + 3], k) for j in range(4)] for i in range(6)]
+    conv = np.stack(patches) + bias
     pooled = np.maximum(conv, 0).reshape(3, 2, 2, 2, 4).mean(axis=(1, 3)).reshape(-1)
-    np.testing.assert_allclose(y[1], pooled @ np.asarray(p["out"]["kernel"]).T + np.asarray(p["out"]["bias"]), rtol=1e-4, atol=1e-5)
+    expected = pooled @ np.asarray(p["out"]["kernel"]).T + np.asarray(p["out"]["bias"])
+    np.testing.assert_allclose(y[1], expected, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="6x4"):
         small.apply(params, jnp.ones((1, 100)))
 

@@ -42,7 +42,8 @@ def test_injected_optimizer_equals_plain_optax(name, reference):
 
 
 def test_cosine_schedule_scales_the_traced_learning_rate():
-    tx = make_optimizer(optim(name="sgd", schedule="cosine", final_fraction=0.1), steps_per_epoch=2, num_epochs=5)
+    o = optim(name="sgd", schedule="cosine", final_fraction=0.1)
+    tx = make_optimizer(o, steps_per_epoch=2, num_epochs=5)
     params = {"w": jnp.zeros(())}
     state = set_hyperparams(tx.init(params), default_hparams(optim()) | {"learning_rate": jnp.float32(2.0)})
     steps = []

@@ -14,9 +14,9 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
-from conftest import write_quick_grid_synthetic
 
 from configs import test as test_config
+from conftest import write_quick_grid_synthetic
 from turbjax.evaluate import evaluate_workdir
 from turbjax.train import TrainingDivergedError, WorkdirMismatchError, train_and_evaluate
 from turbjax.training.checkpoint import Checkpointer
@@ -53,7 +53,7 @@ def restore_params(workdir, step=None):
 def assert_identical(a, b):
     la, lb = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
     assert len(la) == len(lb) > 0
-    for x, y in zip(la, lb):
+    for x, y in zip(la, lb, strict=True):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
@@ -67,7 +67,9 @@ def reference(data_dir, tmp_path_factory):
 
 def test_end_to_end_outputs(reference):
     workdir, results = reference
-    for name in ("config.json", "metrics.jsonl", "results.json", "standardizer.npz", "loss_curve.png", "pred_vs_true.png"):
+    names = ("config.json", "metrics.jsonl", "results.json", "standardizer.npz", "loss_curve.png",
+             "pred_vs_true.png")
+    for name in names:
         assert (workdir / name).is_file(), name
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == list(range(1, EPOCHS + 1))
@@ -120,8 +122,9 @@ def test_rerun_resumes_and_ends_identical(reference, data_dir, tmp_path):
 def test_sigkilled_run_resumes_to_identical_parameters(reference, data_dir, tmp_path):
     workdir = tmp_path / "killed"
     cmd = [
-        sys.executable, "-m", "turbjax.train", "--config", str(ROOT / "configs" / "test.py"), "--workdir", str(workdir),
-        f"--config.data.dir={data_dir}", f"--config.training.epochs={EPOCHS}", "--config.training.plots=False",
+        sys.executable, "-m", "turbjax.train", "--config", str(ROOT / "configs" / "test.py"),
+        "--workdir", str(workdir), f"--config.data.dir={data_dir}", f"--config.training.epochs={EPOCHS}",
+        "--config.training.plots=False",
     ]
     env = dict(os.environ, JAX_PLATFORMS="cpu")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -163,7 +166,8 @@ def test_checkpoint_of_another_architecture_is_an_error_and_untouched(reference,
 
 
 def test_divergence_stops_with_epoch_and_learning_rate(data_dir, tmp_path):
-    c = config(data_dir, optim__name="sgd", optim__momentum=0.0, optim__learning_rate=1e3, training__plots=False)
+    c = config(data_dir, optim__name="sgd", optim__momentum=0.0, optim__learning_rate=1e3,
+               training__plots=False)
     with pytest.raises(TrainingDivergedError, match=r"epoch 1 with learning_rate 1000"):
         train_and_evaluate(c, tmp_path)
     assert Checkpointer(tmp_path / "checkpoints", read_only=True).all_steps() == []  # nothing bad saved
@@ -181,6 +185,9 @@ def test_divergence_stops_with_epoch_and_learning_rate(data_dir, tmp_path):
         ({"optim__weight_decay": 1e-4}, r"only used by adamw"),
         ({"model__activation": "gelu"}, r"activation='gelu'"),
         ({"data__split": "kfold"}, r"kfold"),
+        ({"data__reynolds": (300.0,)}, r"data.reynolds=\(300.0,\) leaves a single Reynolds number, 300"),
+        ({"data__reynolds": (300.0, 600.0), "data__split": "heldout_re"}, r"single Reynolds number, 300"),
+        ({"optim__name": "lbfgs", "optim__schedule": "cosine"}, r"schedule='cosine' with lbfgs: it must be"),
     ],
 )
 def test_bad_config_fails_before_any_data_is_touched(tmp_path, overrides, match):
@@ -195,7 +202,8 @@ def test_config_typo_is_caught_with_a_suggestion(tmp_path):
     c = config(tmp_path / "no_data_here")
     c.training.unlock()
     c.training.batchsize = 64
-    with pytest.raises(ValueError, match=r"config.training.batchsize is not a known field; did you mean config.training.batch_size"):
+    match = r"config.training.batchsize is not a known field; did you mean config.training.batch_size"
+    with pytest.raises(ValueError, match=match):
         train_and_evaluate(c, tmp_path / "run")
 
 

@@ -1,5 +1,5 @@
-"""One way for every job (simulate, data, convert, train, evaluate, sweep) to report a user's mistake: one line
-on stderr naming the value or file, what was expected and what to do; no traceback unless asked for
+"""One way for every job (simulate, data, convert, train, evaluate, sweep) to report a user's mistake: one
+line on stderr naming the value or file, what was expected and what to do; no traceback unless asked for
 (`--debug` where a job has the flag, or the environment variable TURBJAX_DEBUG=1).
 
     from turbjax import cli

@@ -6,115 +6,67 @@ The jobs (train, evaluate, sweep) call these in the same order:
     ensure_data(config.data)           # the simulator fills a missing data directory
     prep = prepare(config)             # Dataset + standardized device arrays + training-set statistics
     trainer = make_trainer(config, prep)
-    score(trainer, params, prep, "test")
+    state = init_or_resume(trainer, config, checkpointer)
+    score(trainer, params, prep.data, prep.ds, "test")
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from turbjax.checks import closest, did_you_mean, fail, number
-from turbjax.models import ACTIVATIONS, LOGISTIC_MODES, MODEL_NAMES, model_task
+from turbjax.checks import fail
+from turbjax.configs import schema
+from turbjax.data import io
+from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
+from turbjax.data.splits import SPLITS
+from turbjax.data.standardize import Standardizer, fit_standardizer, standardize
+from turbjax.models import model_task, validate_model_config
 from turbjax.training import metrics as M
 from turbjax.training.loop import make_train
-from turbjax.training.optimizers import OPTIMIZER_NAMES, SCHEDULE_NAMES
-
-
-def _reference_config():
-    """configs/default.py's get_config(): the schema every config must follow."""
-    from turbjax.reference_config import load_default_module
-
-    return load_default_module().get_config()
-
-
-def _check_fields(config) -> None:
-    """Every field must exist in configs/default.py's get_config() (catches typos in config files)."""
-    ref = _reference_config()
-    for section in config:
-        if section not in ref:
-            fail(
-                f"config.{section} is not a config section; expected one of {sorted(ref.keys())}"
-                + did_you_mean(section, ref.keys())
-            )
-        for name in config[section]:
-            if name not in ref[section]:
-                hint = closest(name, ref[section].keys())
-                fail(
-                    f"config.{section}.{name} is not a known field"
-                    + (f"; did you mean config.{section}.{hint}?" if hint else "")
-                    + f" Known fields: {sorted(ref[section].keys())}"
-                )
-    for section in ref:
-        if section not in config:
-            fail(f"config.{section} is missing; start from configs/default.py's get_config()")
+from turbjax.training.optimizers import default_hparams, validate_optim_config
 
 
 def validate_config(config) -> None:
     """Raise ValueError naming the value, what was expected and what to do, for any bad setting. Reads no
-    data: run it before anything is generated or loaded."""
-    from turbjax.data.dataset import validate_data_config
+    data: run it before anything is generated or loaded.
 
-    _check_fields(config)
+    Each section is checked by its owner (the field names and the training section by turbjax.configs.schema,
+    data by turbjax.data, model by turbjax.models, optim by turbjax.training.optimizers); what is checked here
+    spans sections."""
+    schema.check_fields(config)
     validate_data_config(config.data)
-    m, o, t = config.model, config.optim, config.training
-    if m.name not in MODEL_NAMES:
-        fail(f"config.model.name={m.name!r} is not a model; expected one of {MODEL_NAMES}")
-    if m.activation not in ACTIVATIONS:
-        fail(f"config.model.activation={m.activation!r} is unknown; expected one of {tuple(ACTIVATIONS)}")
-    if m.logistic not in LOGISTIC_MODES:
-        fail(f"config.model.logistic={m.logistic!r} is unknown; expected one of {LOGISTIC_MODES}")
-    for field in ("hidden", "cnn_features", "cnn_dense"):
-        sizes = m[field]
-        if isinstance(sizes, str) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sizes):
-            fail(f"config.model.{field}={sizes!r} must be a tuple of positive ints, e.g. '(100, 100)'")
-    if not m.cnn_features and m.name == "cnn":
-        fail("config.model.cnn_features is empty; the cnn needs at least one conv block, e.g. '(8, 16)'")
-    number(m.cnn_kernel, "config.model.cnn_kernel", low=1, integer=True)
-    if config.data.target == "forecast" and m.name == "logistic":
+    validate_model_config(config.model)
+    validate_optim_config(config.optim)
+    schema.validate_training_config(config.training)
+    check_sections_agree(config)
+
+
+def check_sections_agree(config) -> None:
+    """Rules between sections: the target against the model, and a target that varies (for training)."""
+    d, m = config.data, config.model
+    if d.target == "forecast" and m.name == "logistic":
         fail("config.data.target='forecast' is a regression target; use model.name linear, mlp or cnn")
-
-    if o.name not in OPTIMIZER_NAMES:
-        fail(f"config.optim.name={o.name!r} is not an optimizer; expected one of {OPTIMIZER_NAMES}")
-    if o.schedule not in SCHEDULE_NAMES:
-        fail(f"config.optim.schedule={o.schedule!r} is unknown; expected one of {SCHEDULE_NAMES}")
-    number(o.learning_rate, "config.optim.learning_rate", low=0, low_open=True)
-    number(o.momentum, "config.optim.momentum", low=0, high=1)
-    number(o.weight_decay, "config.optim.weight_decay", low=0)
-    number(o.l2, "config.optim.l2", low=0)
-    number(o.l1, "config.optim.l1", low=0)
-    number(o.b2, "config.optim.b2", low=0, high=1)
-    number(o.final_fraction, "config.optim.final_fraction", low=0, high=1)
-    number(o.warmup_epochs, "config.optim.warmup_epochs", low=0, integer=True)
-    number(o.lbfgs_memory, "config.optim.lbfgs_memory", low=1, integer=True)
-    if o.name == "sgd" and o.momentum != 0:
-        fail(f"config.optim.momentum={o.momentum} with plain sgd; set it to 0, or use --config.optim.name=momentum")
-    if o.name != "adamw" and o.weight_decay != 0:
-        fail(
-            f"config.optim.weight_decay={o.weight_decay} is only used by adamw (decoupled decay); use "
-            f"--config.optim.name=adamw, or an L2 penalty --config.optim.l2=... with {o.name}"
+    if d.target != "reynolds":
+        return
+    heldout = {float(h) for h in d.heldout} if d.split == "heldout_re" else set()
+    train_re = sorted({float(r) for r in d.reynolds} - heldout)
+    if len(train_re) == 1:
+        what = (
+            "a regression on it has an undefined R^2 (its targets do not vary) and learns only a constant"
+            if model_task(m) == "regression" else "a classifier needs at least two classes"
         )
-    if o.name == "lbfgs" and o.schedule != "constant":
-        fail("config.optim.schedule must be 'constant' with lbfgs (its line search sets the step length)")
-
-    number(t.batch_size, "config.training.batch_size", low=1, integer=True)
-    number(t.epochs, "config.training.epochs", low=1, integer=True)
-    number(t.seed, "config.training.seed", low=0, integer=True)
-    number(t.epochs_per_chunk, "config.training.epochs_per_chunk", low=1, integer=True)
-    number(t.checkpoint_every, "config.training.checkpoint_every", low=1, integer=True)
-    number(t.keep_checkpoints, "config.training.keep_checkpoints", low=1, integer=True)
-    if t.checkpoint_every % t.epochs_per_chunk:
         fail(
-            f"config.training.checkpoint_every={t.checkpoint_every} must be a multiple of "
-            f"epochs_per_chunk={t.epochs_per_chunk} (checkpoints are written between chunks)"
+            f"config.data.reynolds={tuple(d.reynolds)} leaves a single Reynolds number, {train_re[0]:g}, to "
+            f"train on ({'split heldout_re holds out the others' if heldout else 'only one given'}): {what}; "
+            f"give at least two, e.g. --config.data.reynolds='(300.0, 600.0)'"
         )
-    for field in ("stop_at_test_r2", "report_test_r2"):
-        if t[field] is not None:
-            number(t[field], f"config.training.{field}", high=1)
 
 
 def check_batch_size(config, num_train: int) -> None:
@@ -125,12 +77,8 @@ def check_batch_size(config, num_train: int) -> None:
         )
 
 
-
-
 def ensure_data(data_config) -> None:
     """Generate missing data files with the built-in simulator (and say so)."""
-    from turbjax.data.dataset import missing_files
-
     missing = missing_files(data_config)
     if not missing:
         return
@@ -164,14 +112,26 @@ def binary_labels(re: np.ndarray, classes) -> np.ndarray:
     return (np.asarray(re) > float(np.median(np.asarray(classes)))).astype(np.int32)
 
 
-def prepare_arrays(ds, config, stats: dict | None = None) -> tuple[dict, dict]:
+def class_labels(re: np.ndarray, classes) -> np.ndarray:
+    """Index of each sample's Reynolds number in `classes` (softmax targets); an error for one not there."""
+    classes = [float(c) for c in classes]
+    unknown = sorted({float(r) for r in np.unique(re)} - set(classes))
+    if unknown:
+        fail(
+            f"Reynolds number(s) {unknown} are not among the model's classes {classes}: a softmax classifier "
+            f"can only be scored on its own classes; choose those (e.g. --reynolds) or use a regression model"
+        )
+    return np.searchsorted(np.asarray(classes), np.asarray(re, np.float64)).astype(np.int32)
+
+
+def prepare_arrays(ds, config, stats: dict | None = None, classes=None) -> tuple[dict, dict]:
     """Dataset -> (device arrays for the training core, standardization stats as numpy arrays).
 
     X is standardized per feature with training-set statistics (or the given `stats`); regression targets
     are standardized per component (y_mean / y_scale ride along to report metrics in original units);
-    classification targets are class indices (softmax) or 0/1 (binary, Re > median of the classes)."""
-    from turbjax.data.standardize import Standardizer, fit_standardizer, standardize
-
+    classification targets are class indices (softmax) or 0/1 (binary, Re > median of the classes).
+    `classes`: the Reynolds numbers the model was trained on, when scoring on other data (default
+    ds.classes)."""
     task = model_task(config.model)
     if stats is None:
         sx = fit_standardizer(ds.X_train)
@@ -193,23 +153,27 @@ def prepare_arrays(ds, config, stats: dict | None = None) -> tuple[dict, dict]:
         data["y_mean"] = jnp.asarray(stats["y_mean"], jnp.float32).reshape(-1)
         data["y_scale"] = jnp.asarray(stats["y_scale"], jnp.float32).reshape(-1)
     elif task == "binary":
-        data["y_train"] = jnp.asarray(binary_labels(ds.re_train, ds.classes))
-        data["y_test"] = jnp.asarray(binary_labels(ds.re_test, ds.classes))
-    else:
+        data["y_train"] = jnp.asarray(binary_labels(ds.re_train, classes or ds.classes))
+        data["y_test"] = jnp.asarray(binary_labels(ds.re_test, classes or ds.classes))
+    elif classes is None:
         data["y_train"] = jnp.asarray(ds.labels_train, jnp.int32)
         data["y_test"] = jnp.asarray(ds.labels_test, jnp.int32)
+    else:
+        data["y_train"] = jnp.asarray(class_labels(ds.re_train, classes))
+        data["y_test"] = jnp.asarray(class_labels(ds.re_test, classes))
     return data, stats
 
 
-def score(trainer, params, data: dict, ds, split: str) -> dict:
-    """Final metrics of one split in original units (+ R^2 of the predicted class's Re for softmax)."""
+def score(trainer, params, data: dict, ds, split: str, classes=None) -> dict:
+    """Final metrics of one split in original units (+ R^2 of the predicted class's Re for softmax;
+    `classes`: the model's classes when they are not ds.classes)."""
     x, y = data[f"X_{split}"], data[f"y_{split}"]
-    ev = {k: _float(v) for k, v in jax.jit(trainer.evaluate)(params, x, y, data).items()}
+    ev = {k: finite_or_none(v) for k, v in jax.jit(trainer.evaluate)(params, x, y, data).items()}
     if trainer.task == "softmax":
         logits = np.asarray(jax.jit(trainer.predict)(params, x))
-        re_pred = np.asarray(ds.classes, np.float64)[logits.argmax(-1)]
+        re_pred = np.asarray(classes or ds.classes, np.float64)[logits.argmax(-1)]
         re_true = np.asarray(getattr(ds, f"re_{split}"), np.float64)
-        ev["r2"] = _float(M.r2_score(re_true, re_pred))
+        ev["r2"] = finite_or_none(M.r2_score(re_true, re_pred))
     return ev  # None where a metric is undefined (R^2 of targets that take one value)
 
 
@@ -232,19 +196,107 @@ class Prepared(NamedTuple):
 def prepare(config, stats: dict | None = None) -> Prepared:
     """Build the data set of config.data, check the batch size against it, standardize it (with the given
     training statistics, e.g. a run's standardizer.npz, or fitted on its training set)."""
-    from turbjax.data.dataset import build_dataset
-
     ds = build_dataset(config.data)
     check_batch_size(config, len(ds.X_train))
     data, stats = prepare_arrays(ds, config, stats)
     return Prepared(ds, data, stats)
 
 
-def make_trainer(config, prep: Prepared):
-    """The training core (turbjax.training.loop.make_train) for this config and data set."""
-    return make_train(config, prep.data, image_shape=prep.ds.image_shape, num_classes=len(prep.ds.classes))
+def make_trainer(config, prep: Prepared, num_classes: int | None = None):
+    """The training core (turbjax.training.loop.make_train) for this config and data set (`num_classes`: the
+    model's, when scoring on data with other Reynolds numbers)."""
+    n = len(prep.ds.classes) if num_classes is None else int(num_classes)
+    return make_train(config, prep.data, image_shape=prep.ds.image_shape, num_classes=n)
 
 
-def _float(x):
+def restore_state(trainer, config, ckpt, step: int) -> dict:
+    """The training state saved at `step` by `ckpt` (a Checkpointer), for this trainer's model."""
+    abstract = jax.eval_shape(trainer.init, default_hparams(config.optim), jax.random.key(0))
+    return ckpt.restore(abstract, step)
+
+
+def init_or_resume(trainer, config, ckpt) -> dict:
+    """The latest checkpoint's state if there is one (and say so), else a new one (config.training.seed)."""
+    hparams = default_hparams(config.optim)
+    latest = ckpt.latest_step()
+    if latest is None:
+        return jax.jit(trainer.init)(hparams, jax.random.key(int(config.training.seed)))
+    state = restore_state(trainer, config, ckpt, latest)
+    print(f"turbjax: resuming from the checkpoint at epoch {latest} in {ckpt.directory}", flush=True)
+    return state
+
+
+def all_frames_as_test(ds):
+    """The data set with every sample (train and test parts, in (Re, realization, frame) order) as its test
+    set; the train part is kept as is (the training core needs one to build; it is not scored)."""
+    fields = ds.test._fields
+    joined = {f: np.concatenate([getattr(ds.train, f), getattr(ds.test, f)]) for f in fields}
+    order = np.lexsort((joined["frame"], joined["realization"], joined["re"]))
+    test = type(ds.test)(**{f: v[order] for f, v in joined.items()})
+    return dataclasses.replace(ds, test=test, split="all")
+
+
+class TrainingDivergedError(RuntimeError):
+    """A non-finite loss: the run stopped; the last good checkpoint is kept."""
+
+
+def finite_or_none(x):
+    """A finite float, or None (JSON has no NaN)."""
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+# ------------------------------------------------------------------------------ scoring a run on other data
+
+SCORE_SPLITS = ("all",) + SPLITS  # "all": every sample of the data as the test set
+
+
+def detect_format(directory, prefer: str) -> str:
+    """The data format of the files in `directory` ("turbjax" or "course"), from their names; `prefer` (the
+    run's format) when both kinds are there (and say so)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"data directory {directory} does not exist; pass an existing --data")
+    found = [fmt for fmt in io.FORMATS if io.available_reynolds(directory, fmt)]
+    if not found:
+        raise FileNotFoundError(
+            f"{directory} holds no data files: expected {io.FILE_TEMPLATE.format(re=300)} (turbjax) or "
+            f"{io.COURSE_FILE_TEMPLATE.format(re=300)} (the course's) per Reynolds number"
+        )
+    if len(found) == 1:
+        return found[0]
+    print(f"turbjax: {directory} holds files of both formats; using {prefer!r} (--format to choose)",
+          flush=True)
+    return prefer
+
+
+def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=None, reynolds=None,
+                        split=None):
+    """The run's data config pointed at other data: `data_dir` (its format detected from the file names
+    unless `fmt`), at the Reynolds numbers it holds (or `reynolds`), with `split` ("all" by default when the
+    data is another directory, else the run's own split). Returns (data config, split); for "all" the data
+    config's split is "random" (which drops no sample) and the caller joins its parts (all_frames_as_test)."""
+    d = data_config.copy_and_resolve_references()
+    if data_dir is not None:
+        d.dir = str(data_dir)
+        d.format = fmt or detect_format(data_dir, prefer=d.format)
+    elif fmt is not None:
+        d.format = fmt
+    if trust_pickle is not None or data_dir is not None:  # other files: the run's opt-in does not carry over
+        d.trust_pickle = bool(trust_pickle)
+    if d.format == "course" and not d.trust_pickle:
+        raise PermissionError(
+            f"{d.dir} holds the course's pickled files, and loading a pickle can run code: pass "
+            f"--trust-pickle if you trust them, or convert them once with "
+            f"`python -m turbjax.data.convert --trust-pickle "
+            f"{d.dir} --out DIR`"
+        )
+    if reynolds is not None:
+        d.reynolds = tuple(float(r) for r in reynolds)
+    elif data_dir is not None:
+        d.reynolds = tuple(io.available_reynolds(d.dir, d.format))
+    split = split or ("all" if data_dir is not None else d.split)
+    if split not in SCORE_SPLITS:
+        fail(f"split={split!r} is unknown; expected one of {SCORE_SPLITS}")
+    d.split = "random" if split == "all" else split
+    return d, split

@@ -11,14 +11,15 @@ from turbjax.pipeline import predictions
 
 def plot_run(workdir: Path, rows: list[dict], trainer, params, data, ds) -> None:
     # Bare Figures (no pyplot): no backend switch, so a notebook's inline plots keep working.
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # lazy: matplotlib is needed only when plots are drawn
 
     epochs = [r["epoch"] for r in rows]
     fig = Figure(figsize=(5, 3.5))
     ax = fig.subplots()
     for k, label in (("train_loss", "train"), ("test_loss", "test")):
         ax.semilogy(epochs, [r[k] if r[k] is not None else np.nan for r in rows], label=label)
-    ax.set(xlabel="epoch", ylabel="loss (standardized units)", title=f"{trainer.task}: {len(ds.X_train)} train / {len(ds.X_test)} test, split {ds.split!r}")
+    title = f"{trainer.task}: {len(ds.X_train)} train / {len(ds.X_test)} test, split {ds.split!r}"
+    ax.set(xlabel="epoch", ylabel="loss (standardized units)", title=title)
     ax.legend()
     fig.tight_layout()
     fig.savefig(workdir / "loss_curve.png", dpi=120)

@@ -25,12 +25,20 @@ def config_json(config) -> dict:
     return json.loads(config.to_json_best_effort())
 
 
+def _replace_atomic(tmp: Path, path: Path, write) -> None:
+    """write(tmp), then rename tmp to path: a kill or an error never leaves half a file under `path` (the old
+    file stays whole); the temporary file is removed if writing or renaming fails."""
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write to a temporary name beside `path`, then rename: a kill never leaves half a file under `path`."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    _replace_atomic(path.with_name(path.name + ".tmp"), path, lambda tmp: tmp.write_text(text))
 
 
 def write_json(path: Path, obj) -> None:
@@ -43,9 +51,8 @@ def write_config(workdir: Path, config) -> None:
 
 def write_standardizer(workdir: Path, stats: dict) -> None:
     path = Path(workdir) / "standardizer.npz"
-    tmp = path.with_name("standardizer.tmp.npz")  # np.savez appends .npz to names without it
-    np.savez(tmp, **stats)
-    os.replace(tmp, path)
+    # np.savez appends .npz to names without it
+    _replace_atomic(path.with_name("standardizer.tmp.npz"), path, lambda tmp: np.savez(tmp, **stats))
 
 
 def read_standardizer(workdir: Path) -> dict:
@@ -83,8 +90,8 @@ def check_workdir(config, workdir: Path) -> bool:
         }
         if diff and section in ("optim", "training"):
             print(
-                f"turbjax: note: resuming {workdir} with a different config.{section}: {diff} (old, new); the new "
-                f"settings apply from the restored epoch on (config.json keeps the first run's)",
+                f"turbjax: note: resuming {workdir} with a different config.{section}: {diff} (old, new); "
+                f"the new settings apply from the restored epoch on (config.json keeps the first run's)",
                 flush=True,
             )
         elif diff:

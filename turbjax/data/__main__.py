@@ -16,10 +16,10 @@ import sys
 
 import numpy as np
 
+from turbjax.configs import default
 from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
 from turbjax.data.discovery import FORMATS
 from turbjax.data.snapshots import save_snapshots, snapshot_path
-from turbjax.reference_config import load_default_module
 
 
 def write_synthetic(cfg, frames: int = 600) -> list:
@@ -36,7 +36,7 @@ def write_synthetic(cfg, frames: int = 600) -> list:
 
 
 def main(argv=None) -> int:
-    cfg = load_default_module().get_data_config()
+    cfg = default.get_data_config()
     p = argparse.ArgumentParser(prog="python -m turbjax.data", description=__doc__.split("\n\n")[0])
     p.add_argument("--dir", default=cfg.dir)
     p.add_argument("--format", default=cfg.format, choices=FORMATS)

@@ -18,12 +18,17 @@ L2 and L1 penalties are not optimizer transforms: they are added to the loss by 
 Schedules (config.optim.schedule) multiply the traced learning rate by a factor of the update count:
   constant, cosine (to `final_fraction` at the last step), warmup_cosine (linear warmup over
   `warmup_epochs`, then cosine to `final_fraction`).
+
+The optim section of a config is checked here, once (`validate_optim_config`, called by
+turbjax.pipeline.validate_config); `make_optimizer` calls the same name and schedule checks.
 """
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 import optax
+
+from turbjax.checks import did_you_mean, fail, number
 
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam", "adamw", "lbfgs")
 SCHEDULE_NAMES = ("constant", "cosine", "warmup_cosine")
@@ -33,9 +38,46 @@ INJECTED = ("learning_rate", "weight_decay", "momentum")
 
 def check_optimizer_name(name: str) -> None:
     if name not in OPTIMIZER_NAMES:
-        raise ValueError(
+        fail(
             f"config.optim.name={name!r} is not an optimizer; expected one of {OPTIMIZER_NAMES}, "
-            f"e.g. --config.optim.name=adam"
+            f"e.g. --config.optim.name=adam" + did_you_mean(str(name), OPTIMIZER_NAMES)
+        )
+
+
+def check_schedule(optim_config) -> None:
+    """A known schedule name, and a constant one for L-BFGS (its line search sets the step length)."""
+    kind = optim_config.get("schedule", "constant")
+    if kind not in SCHEDULE_NAMES:
+        fail(f"config.optim.schedule={kind!r} is unknown; expected one of {SCHEDULE_NAMES}")
+    if optim_config.name == "lbfgs" and kind != "constant":
+        fail(
+            f"config.optim.schedule={kind!r} with lbfgs: it must be 'constant' (its line search sets the "
+            f"step length); set --config.optim.schedule=constant"
+        )
+
+
+def validate_optim_config(o) -> None:
+    """The optim section: one ValueError naming the value, what was expected and what to do."""
+    check_optimizer_name(o.name)
+    check_schedule(o)
+    number(o.learning_rate, "config.optim.learning_rate", low=0, low_open=True)
+    number(o.momentum, "config.optim.momentum", low=0, high=1)
+    number(o.weight_decay, "config.optim.weight_decay", low=0)
+    number(o.l2, "config.optim.l2", low=0)
+    number(o.l1, "config.optim.l1", low=0)
+    number(o.b2, "config.optim.b2", low=0, high=1)
+    number(o.final_fraction, "config.optim.final_fraction", low=0, high=1)
+    number(o.warmup_epochs, "config.optim.warmup_epochs", low=0, integer=True)
+    number(o.lbfgs_memory, "config.optim.lbfgs_memory", low=1, integer=True)
+    if o.name == "sgd" and o.momentum != 0:
+        fail(
+            f"config.optim.momentum={o.momentum} with plain sgd; set it to 0, or use "
+            f"--config.optim.name=momentum"
+        )
+    if o.name != "adamw" and o.weight_decay != 0:
+        fail(
+            f"config.optim.weight_decay={o.weight_decay} is only used by adamw (decoupled decay); use "
+            f"--config.optim.name=adamw, or an L2 penalty --config.optim.l2=... with {o.name}"
         )
 
 
@@ -62,6 +104,7 @@ def _factory(optim_config):
 
 def schedule_factor(optim_config, *, steps_per_epoch: int, num_epochs: int):
     """The schedule as a function of the update count returning a multiplier of the learning rate."""
+    check_schedule(optim_config)
     kind = optim_config.get("schedule", "constant")
     total = max(steps_per_epoch * num_epochs, 1)
     final = float(optim_config.get("final_fraction", 0.0))
@@ -74,7 +117,7 @@ def schedule_factor(optim_config, *, steps_per_epoch: int, num_epochs: int):
         return optax.warmup_cosine_decay_schedule(
             0.0, 1.0, warmup_steps=min(warmup, total - 1), decay_steps=total, end_value=final
         )
-    raise ValueError(f"config.optim.schedule={kind!r} is unknown; expected one of {SCHEDULE_NAMES}")
+    raise AssertionError(kind)  # unreachable: check_schedule accepted it
 
 
 def make_optimizer(optim_config, *, steps_per_epoch: int, num_epochs: int) -> optax.GradientTransformation:
@@ -86,8 +129,6 @@ def make_optimizer(optim_config, *, steps_per_epoch: int, num_epochs: int) -> op
     factor = schedule_factor(optim_config, steps_per_epoch=steps_per_epoch, num_epochs=num_epochs)
     if factor is None:
         return optax.chain(inner)
-    if optim_config.name == "lbfgs":
-        raise ValueError("config.optim.schedule must be 'constant' with lbfgs (its line search sets the step)")
     return optax.chain(inner, optax.scale_by_schedule(factor))
 
 

@@ -1,0 +1,101 @@
+"""turbjax.evaluate on data other than the run's: other Reynolds numbers, the other file format, every frame
+as the test set, and its one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from configs import test as test_config
+from conftest import write_quick_grid_synthetic
+from turbjax.data import io
+from turbjax.evaluate import evaluate_workdir
+from turbjax.train import train_and_evaluate
+
+ROOT = Path(__file__).resolve().parent.parent
+FRAMES = 30  # per file; configs/test.py samples every frame (sample_every_steps = frame_stride = 10)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A 2-epoch configs/test.py run on synthetic files at Re 300-1200."""
+    data = write_quick_grid_synthetic(tmp_path_factory.mktemp("train_data"), frames=FRAMES)
+    c = test_config.get_config()
+    c.data.dir = str(data)
+    c.training.epochs = 2
+    c.training.plots = False
+    workdir = tmp_path_factory.mktemp("run")
+    train_and_evaluate(c, workdir)
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def other(tmp_path_factory):
+    """Synthetic files at Reynolds numbers the run never saw."""
+    return write_quick_grid_synthetic(tmp_path_factory.mktemp("other"), (450.0, 750.0), frames=FRAMES)
+
+
+def as_course_files(src: Path, dst: Path) -> Path:
+    """The same flows as the course's pickles: (-ux, uy) at the course's frame stride 2, i.e. each turbjax
+    frame (stride 10) repeated 5 times, so that sampling every 10 steps reads back exactly the same frames."""
+    dst.mkdir()
+    for re in io.available_reynolds(src, "turbjax"):
+        v, _ = io.load_snapshots(io.snapshot_path(src, re))
+        raw = np.repeat(np.stack([-v[..., 0], v[..., 1]], axis=-1), 10 // io.COURSE_FRAME_STRIDE, axis=0)
+        raw.dump(dst / io.COURSE_FILE_TEMPLATE.format(re=re))
+    return dst
+
+
+def test_other_reynolds_numbers_every_frame_is_test(run, other):
+    scores = evaluate_workdir(run, data_dir=other, checkpoint="latest")
+    assert scores["format"] == "turbjax" and scores["reynolds"] == [450.0, 750.0]
+    assert scores["split"] == "all" and scores["num_test"] == 2 * FRAMES and "train" not in scores
+    assert np.isfinite(scores["test"]["r2"]) and scores["test"]["mae"] > 0
+    # the same frames split in two: the union's mean squared error is the count-weighted mean of the parts
+    parts = evaluate_workdir(run, data_dir=other, checkpoint="latest", split="random")
+    n_test = round(2 * FRAMES * 0.2)
+    n_train = 2 * FRAMES - n_test
+    assert parts["num_test"] == n_test
+    union = (n_train * parts["train"]["mse"] + n_test * parts["test"]["mse"]) / (2 * FRAMES)
+    np.testing.assert_allclose(scores["test"]["mse"], union, rtol=1e-4)
+
+
+def test_course_files_score_like_the_same_turbjax_files(run, other, tmp_path):
+    course = as_course_files(other, tmp_path / "course")
+    with pytest.raises(PermissionError, match="--trust-pickle"):
+        evaluate_workdir(run, data_dir=course)
+    a = evaluate_workdir(run, data_dir=course, trust_pickle=True)
+    b = evaluate_workdir(run, data_dir=other)
+    assert a["format"] == "course" and a["reynolds"] == [450.0, 750.0]
+    for k in ("r2", "mse", "mae"):
+        np.testing.assert_allclose(a["test"][k], b["test"][k], rtol=1e-5)
+
+
+def test_reynolds_subset_and_one_value_gives_undefined_r2(run, other):
+    scores = evaluate_workdir(run, data_dir=other, reynolds=[750.0])
+    assert scores["reynolds"] == [750.0] and scores["num_test"] == FRAMES
+    assert scores["test"]["r2"] is None and "750" in scores["test_r2_note"] and scores["test"]["mae"] > 0
+    with pytest.raises(FileNotFoundError, match="Re_300"):
+        evaluate_workdir(run, data_dir=other, reynolds=[300.0])
+
+
+def cli(*args):
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    return subprocess.run([sys.executable, "-m", "turbjax.evaluate", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_command_line_scores_and_errors_in_one_line(run, other, tmp_path):
+    ok = cli("--workdir", str(run), "--data", str(other), "--reynolds", "450")
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert json.loads(ok.stdout)["reynolds"] == [450.0]
+    bad = cli("--workdir", str(run), "--data", str(tmp_path / "nowhere"))
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines()[-1].startswith("turbjax.evaluate: error: data directory")
+    assert str(tmp_path / "nowhere") in bad.stderr
+    typo = cli("--workdir", str(run), "--split", "everything")
+    assert typo.returncode == 2 and "Traceback" not in typo.stderr and "everything" in typo.stderr
