@@ -12,7 +12,8 @@ import pytest
 
 from configs import test as test_config
 from conftest import write_quick_grid_synthetic
-from turbjax.data import io
+from turbjax.data import discovery, snapshots
+from turbjax.data.course_pickle import COURSE_FRAME_STRIDE
 from turbjax.evaluate import evaluate_workdir
 from turbjax.train import train_and_evaluate
 
@@ -43,10 +44,10 @@ def as_course_files(src: Path, dst: Path) -> Path:
     """The same flows as the course's pickles: (-ux, uy) at the course's frame stride 2, i.e. each turbjax
     frame (stride 10) repeated 5 times, so that sampling every 10 steps reads back exactly the same frames."""
     dst.mkdir()
-    for re in io.available_reynolds(src, "turbjax"):
-        v, _ = io.load_snapshots(io.snapshot_path(src, re))
-        raw = np.repeat(np.stack([-v[..., 0], v[..., 1]], axis=-1), 10 // io.COURSE_FRAME_STRIDE, axis=0)
-        raw.dump(dst / io.COURSE_FILE_TEMPLATE.format(re=re))
+    for re in discovery.available_reynolds(src, "turbjax"):
+        v, _ = snapshots.load_snapshots(snapshots.snapshot_path(src, re))
+        raw = np.repeat(np.stack([-v[..., 0], v[..., 1]], axis=-1), 10 // COURSE_FRAME_STRIDE, axis=0)
+        raw.dump(dst / discovery.COURSE_FILE_TEMPLATE.format(re=re))
     return dst
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from turbjax.checks import fail
 from turbjax.configs import schema
-from turbjax.data import io
+from turbjax.data import discovery, snapshots
 from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
 from turbjax.data.splits import SPLITS
 from turbjax.data.standardize import Standardizer, fit_standardizer, standardize
@@ -257,11 +257,11 @@ def detect_format(directory, prefer: str) -> str:
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"data directory {directory} does not exist; pass an existing --data")
-    found = [fmt for fmt in io.FORMATS if io.available_reynolds(directory, fmt)]
+    found = [fmt for fmt in discovery.FORMATS if discovery.available_reynolds(directory, fmt)]
     if not found:
         raise FileNotFoundError(
-            f"{directory} holds no data files: expected {io.FILE_TEMPLATE.format(re=300)} (turbjax) or "
-            f"{io.COURSE_FILE_TEMPLATE.format(re=300)} (the course's) per Reynolds number"
+            f"{directory} holds no data files: expected {snapshots.FILE_TEMPLATE.format(re=300)} (turbjax) or "
+            f"{discovery.COURSE_FILE_TEMPLATE.format(re=300)} (the course's) per Reynolds number"
         )
     if len(found) == 1:
         return found[0]
@@ -294,7 +294,7 @@ def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=No
     if reynolds is not None:
         d.reynolds = tuple(float(r) for r in reynolds)
     elif data_dir is not None:
-        d.reynolds = tuple(io.available_reynolds(d.dir, d.format))
+        d.reynolds = tuple(discovery.available_reynolds(d.dir, d.format))
     split = split or ("all" if data_dir is not None else d.split)
     if split not in SCORE_SPLITS:
         fail(f"split={split!r} is unknown; expected one of {SCORE_SPLITS}")
