@@ -1,5 +1,6 @@
 """The training core: chunking/resume invariance, vmap == separate runs, no recompiles, divergence masking,
-every sample used, linear regression by gradient descent == closed-form ridge."""
+every sample used, linear regression by gradient descent == closed-form ridge; the lifted pieces alone (the
+epoch's padded permutation, the divergence undo)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from train_helpers import standardized_data, vorticity_arrays
 
 from configs import default
 from turbjax.models.ridge import ridge_fit
-from turbjax.training.loop import make_train
+from turbjax.training.loop import all_finite, epoch_batches, epoch_is_good, make_train, undo_if_diverged
 from turbjax.training.optimizers import default_hparams, set_hyperparams
 
 
@@ -48,7 +49,9 @@ def core(data):
 
 
 def tree_equal(a, b):
-    return all(jax.tree_util.tree_leaves(jax.tree_util.tree_map(lambda u, v: bool(jnp.array_equal(u, v)), a, b)))
+    return all(
+        jax.tree_util.tree_leaves(jax.tree_util.tree_map(lambda u, v: bool(jnp.array_equal(u, v)), a, b))
+    )
 
 
 def test_chunked_run_epochs_equals_one_train_call(core, data):
@@ -116,7 +119,9 @@ def test_divergence_is_flagged_and_masked(data):
     assert tree_equal(state2["params"], state["params"]) and int(state2["diverged_epoch"]) == 0
     # a sane learning rate in the same compiled program does not diverge
     ok, m_ok = train(hp | {"learning_rate": jnp.float32(1e-2)}, jax.random.key(0), data)
-    assert not bool(ok["diverged"]) and int(ok["diverged_epoch"]) == -1 and np.isfinite(m_ok["train_loss"]).all()
+    assert (
+        not bool(ok["diverged"]) and int(ok["diverged_epoch"]) == -1 and np.isfinite(m_ok["train_loss"]).all()
+    )
 
 
 def test_a_divergent_epoch_is_undone_back_to_the_last_good_epoch(data):
@@ -142,7 +147,12 @@ def test_linear_regression_converges_to_closed_form_ridge(optimizer):
     n, f = 200, 6
     x = rng.normal(size=(n, f)).astype(np.float32) * np.linspace(0.5, 2.0, f, dtype=np.float32)
     y = (x @ rng.normal(size=f) + 0.3 + 0.1 * rng.normal(size=n)).astype(np.float32)[:, None]
-    d = {"X_train": jnp.asarray(x), "y_train": jnp.asarray(y), "X_test": jnp.asarray(x[:20]), "y_test": jnp.asarray(y[:20])}
+    d = {
+        "X_train": jnp.asarray(x),
+        "y_train": jnp.asarray(y),
+        "X_test": jnp.asarray(x[:20]),
+        "y_test": jnp.asarray(y[:20]),
+    }
     l2 = 0.05
     c = default.get_config()
     c.model.name = "linear"
@@ -160,3 +170,68 @@ def test_linear_regression_converges_to_closed_form_ridge(optimizer):
     b = np.asarray(state["params"]["params"]["dense"]["bias"])
     np.testing.assert_allclose(w, ridge.coef, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(b, ridge.intercept, rtol=1e-4, atol=1e-5)
+
+
+# --- the lifted pieces, alone -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n", "batch"), [(96, 10), (96, 96), (96, 1), (7, 10), (12, 4)])
+def test_epoch_batches_use_every_row_once_and_pad_with_weight_zero(n, batch):
+    key = jax.random.key_data(jax.random.key(5))
+    idx, w = epoch_batches(key, jnp.int32(3), n, batch)
+    steps = -(-n // batch)
+    assert idx.shape == w.shape == (steps, batch) and idx.dtype == jnp.int32 and w.dtype == jnp.float32
+    idx, w = np.asarray(idx).ravel(), np.asarray(w).ravel()
+    np.testing.assert_array_equal(np.sort(idx[w == 1]), np.arange(n))  # every row exactly once, weight 1
+    assert np.all(w[n:] == 0) and np.all(idx[n:] == 0) and np.all(w[:n] == 1)  # padding: row 0, weight 0
+
+
+def test_epoch_batches_order_depends_only_on_key_and_epoch():
+    k1, k2 = (jax.random.key_data(jax.random.key(s)) for s in (1, 2))
+    a = epoch_batches(k1, jnp.int32(4), 50, 8)[0]
+    assert np.array_equal(a, epoch_batches(k1, jnp.int32(4), 50, 8)[0])
+    assert not np.array_equal(a, epoch_batches(k1, jnp.int32(5), 50, 8)[0])
+    assert not np.array_equal(a, epoch_batches(k2, jnp.int32(4), 50, 8)[0])
+    # the permutation is fold_in(key, epoch)'s, so it can be reproduced independently of the function
+    perm = jax.random.permutation(jax.random.fold_in(jax.random.wrap_key_data(k1), 4), 50)
+    np.testing.assert_array_equal(np.asarray(a).ravel()[:50], perm)
+    ordered, w = epoch_batches(k1, jnp.int32(4), 50, 50, shuffle=False)  # full batch (L-BFGS): rows in order
+    np.testing.assert_array_equal(ordered, np.arange(50)[None])
+    np.testing.assert_array_equal(w, np.ones((1, 50)))
+
+
+def test_undo_if_diverged_returns_exactly_the_old_state_or_the_new_one():
+    old = {"w": jnp.arange(4.0), "count": jnp.int32(3), "m": (jnp.ones((2, 2)),)}
+    new = {"w": jnp.asarray([1.0, jnp.nan, jnp.inf, 2.0]), "count": jnp.int32(4), "m": (jnp.zeros((2, 2)),)}
+    assert tree_equal(undo_if_diverged(jnp.bool_(False), new, old), old)
+    undone_not = undo_if_diverged(jnp.bool_(True), new, old)
+    assert all(
+        np.array_equal(a, b, equal_nan=True)
+        for a, b in zip(jax.tree.leaves(undone_not), jax.tree.leaves(new))
+    )
+
+
+def test_epoch_is_good_needs_finite_losses_parameters_and_a_clean_history():
+    params, opt = {"w": jnp.ones(3)}, (jnp.int32(7), {"mu": jnp.zeros(3)})
+    finite = jnp.ones(4)
+    assert bool(epoch_is_good(jnp.bool_(False), finite, params, opt))
+    assert not bool(epoch_is_good(jnp.bool_(True), finite, params, opt))  # once diverged, always undone
+    assert not bool(epoch_is_good(jnp.bool_(False), finite.at[2].set(jnp.nan), params, opt))
+    assert not bool(epoch_is_good(jnp.bool_(False), finite, {"w": jnp.asarray([1.0, jnp.inf, 0.0])}, opt))
+    assert not bool(
+        epoch_is_good(jnp.bool_(False), finite, params, (jnp.int32(7), {"mu": jnp.full(3, jnp.nan)}))
+    )
+    assert bool(all_finite({"n": jnp.int32(-1)}))  # integer leaves (step counts) are not judged
+
+
+def test_a_batch_larger_than_the_training_set_is_one_padded_minibatch(data):
+    """The batch-size rule is the pipeline's (check_batch_size); the core itself stays correct past it: with
+    learning rate 0 the epoch's train loss is the loss of all rows at the initial parameters."""
+    c = small_config(training__batch_size=500, training__epochs=1)
+    t = make_train(c, data)
+    assert t.steps_per_epoch == 1 and t.batch_size == 500
+    hp = default_hparams(c.optim) | {"learning_rate": jnp.float32(0.0)}
+    state0 = t.init(hp, jax.random.key(0))
+    _, m = jax.jit(t.train)(hp, jax.random.key(0), data)
+    expected = t.evaluate(state0["params"], data["X_train"], data["y_train"])["loss"]
+    np.testing.assert_allclose(m["train_loss"], [expected], rtol=1e-6)

@@ -30,6 +30,14 @@ epoch and the last minibatch holds the N mod batch_size leftover rows (its loss 
 rows), as scikit-learn and a PyTorch DataLoader without drop_last do. Since the order depends only on
 (key, epoch), running epochs in chunks of any size, or resuming from a checkpoint, gives the same result.
 
+Augmentation (config.training.augment, .shift; turbjax.training.augment): applied to each training minibatch
+inside the scanned epoch, keyed by (key, epoch, step), so chunked and resumed runs stay exact. `image_shape` is
+the shape of the data's images; with shift s > 0 it is (h + 2 s, w) and the model sees (h, w) windows:
+random ones in training (with "shift"), the centred one in `evaluate` / `predict` and at init.
+
+The pieces are module-level pure functions, testable alone: `epoch_batches` (the padded permutation),
+`undo_if_diverged`, `epoch_is_good`, and the steps in turbjax.training.steps.
+
 Per-epoch metrics: train_loss (mean over the epoch's minibatches, weighted by their real rows; the objective
 without penalties, in standardized units; NaN from the divergent epoch on), test_loss (same units) and, in
 original units, test_r2 / test_mse / test_mae (regression) or test_accuracy (classification), and diverged.
@@ -47,9 +55,10 @@ import optax
 from jax import lax
 
 from turbjax.models import build_model, model_task
-from turbjax.training import losses
+from turbjax.training import augment as augment_lib
 from turbjax.training import metrics as metrics_lib
 from turbjax.training.optimizers import check_hparams, make_optimizer, set_hyperparams
+from turbjax.training.steps import data_loss, lbfgs_step, minibatch_step
 
 Array = jax.Array
 State = dict[str, Any]
@@ -60,7 +69,7 @@ class Trainer(NamedTuple):
     run_epochs: Callable[..., tuple[State, dict]]  # (state, hparams, num_epochs, data=None)
     train: Callable[..., tuple[State, dict]]  # (hparams, key, data=None)
     evaluate: Callable[..., dict]  # (params_or_state, X, y, data=None) -> metrics dict
-    predict: Callable[..., Array]  # (params, X) -> standardized outputs / logits
+    predict: Callable[..., Array]  # (params, X) -> standardized outputs / logits (centre-cropped X)
     model: Any  # the Linen module
     tx: optax.GradientTransformation
     task: str  # "regression", "binary" or "softmax"
@@ -68,6 +77,10 @@ class Trainer(NamedTuple):
     batch_size: int
     steps_per_epoch: int
     num_train: int
+    input_shape: tuple[int, int] | None = None  # the data's images (h + 2 shift, w)
+    window_shape: tuple[int, int] | None = None  # the model's images (h, w)
+    augment: tuple[str, ...] = ()
+    shift: int = 0
 
 
 def raw_key(key: Array) -> Array:
@@ -77,33 +90,156 @@ def raw_key(key: Array) -> Array:
     return key
 
 
-def _penalty(params, l2, l1):
-    """l2/2 * sum w^2 + l1 * sum |w| over the kernels (weights); biases are not penalized."""
-    leaves = [
-        leaf
-        for path, leaf in jax.tree_util.tree_leaves_with_path(params)
-        if _is_kernel(path)
-    ]
-    sq = sum(jnp.sum(jnp.square(w)) for w in leaves)
-    ab = sum(jnp.sum(jnp.abs(w)) for w in leaves)
-    return 0.5 * l2 * sq + l1 * ab
-
-
-def _is_kernel(path) -> bool:
-    return getattr(path[-1], "key", None) == "kernel"
-
-
-def _add_penalty_grads(grads, params, l2, l1):
-    """grads + d/dw (l2/2 w^2 + l1 |w|) on kernels (biases unpenalized)."""
-    return jax.tree_util.tree_map_with_path(
-        lambda path, g, w: g + l2 * w + l1 * jnp.sign(w) if _is_kernel(path) else g, grads, params
-    )
-
-
-def _all_finite(tree) -> Array:
+def all_finite(tree) -> Array:
     """True if every floating-point leaf is finite (integer leaves, e.g. optax's step counts, are skipped)."""
     leaves = [x for x in jax.tree_util.tree_leaves(tree) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)]
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else jnp.bool_(True)
+
+
+def epoch_batches(
+    key: Array, epoch: Array, n: int, batch: int, *, shuffle: bool = True
+) -> tuple[Array, Array]:
+    """(idx_SxB int32, weights_SxB float32) for one epoch, S = ceil(n / batch): a permutation of the n rows
+    drawn from fold_in(key, epoch) (key: raw uint32 data), or 0..n-1 in order without shuffle, padded to
+    S * batch with row 0 at weight 0. Every row appears once with weight 1; the order depends only on
+    (key, epoch)."""
+    steps = math.ceil(n / batch)
+    pad = steps * batch - n
+    if not shuffle:
+        idx = jnp.concatenate([jnp.arange(n, dtype=jnp.int32), jnp.zeros((pad,), jnp.int32)])
+    else:
+        ekey = jax.random.fold_in(jax.random.wrap_key_data(key), epoch)
+        perm = jax.random.permutation(ekey, n).astype(jnp.int32)
+        idx = jnp.concatenate([perm, jnp.zeros((pad,), jnp.int32)])
+    weights = jnp.concatenate([jnp.ones((n,), jnp.float32), jnp.zeros((pad,), jnp.float32)])
+    return idx.reshape(steps, batch), weights.reshape(steps, batch)
+
+
+def epoch_is_good(already_diverged: Array, totals_S: Array, params, opt_state) -> Array:
+    """An epoch counts if the run had not diverged, every step's loss was finite, and the parameters and
+    optimizer state at its end are finite."""
+    return ~already_diverged & jnp.all(jnp.isfinite(totals_S)) & all_finite((params, opt_state))
+
+
+def undo_if_diverged(ok: Array, new, old):
+    """`new` where ok, else exactly `old` (leafwise). A select rather than lax.cond: under vmap (the sweeps)
+    a cond becomes a select anyway."""
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, old)
+
+
+def evaluation_metrics(task: str, out: Array, y: Array, d: dict) -> dict:
+    """The data loss and, in original units (d's y_mean / y_scale), r2 / mse / mae, or accuracy."""
+    result = {"loss": data_loss(task, out, y)}
+    if task == "regression":
+        scale = d.get("y_scale", jnp.ones(out.shape[-1], out.dtype))
+        mean = d.get("y_mean", jnp.zeros(out.shape[-1], out.dtype))
+        pred_o, y_o = out * scale + mean, y * scale + mean
+        result["r2"] = metrics_lib.r2_score(y_o, pred_o)
+        result["mse"] = metrics_lib.mean_squared_error(y_o, pred_o)
+        result["mae"] = metrics_lib.mean_absolute_error(y_o, pred_o)
+    else:
+        result["accuracy"] = metrics_lib.accuracy(y, out)
+    return result
+
+
+def init_state(model, tx: optax.GradientTransformation, hparams: dict, key: Array, x_example: Array) -> State:
+    """The state before epoch 0: the key splits into the model's init key and the run's data key."""
+    check_hparams(hparams)
+    init_key, data_key = jax.random.split(raw_key(key))
+    params = model.init(init_key, x_example)
+    return {
+        "params": params,
+        "opt_state": set_hyperparams(tx.init(params), hparams),
+        "epoch": jnp.zeros((), jnp.int32),
+        "key": data_key,
+        "diverged": jnp.zeros((), jnp.bool_),
+        "diverged_epoch": jnp.full((), -1, jnp.int32),
+    }
+
+
+class EpochSpec(NamedTuple):
+    """The static pieces of one epoch, fixed by make_train."""
+
+    loss_fn: Callable  # (params, x, y, w) -> data loss
+    step_fn: Callable  # minibatch_step or lbfgs_step
+    tx: optax.GradientTransformation
+    batch: int
+    shuffle: bool  # False for full-batch L-BFGS: rows in order
+    augment: Callable | None  # (key, x_BxF) -> model inputs, or None: rows as stored
+    evaluate: Callable  # (params, X, y, d) -> metrics
+
+
+def run_epoch(state: State, hparams: dict, d: dict, spec: EpochSpec) -> tuple[State, dict]:
+    """One epoch: a scan of optimizer steps over the epoch's minibatches, the divergence undo, the metrics."""
+    x, y, epoch = d["X_train"], d["y_train"], state["epoch"]
+    n_train = x.shape[0]
+    idx, weights = epoch_batches(state["key"], epoch, n_train, spec.batch, shuffle=spec.shuffle)
+    steps = idx.shape[0]
+    xs = (idx, weights) if spec.augment is None else (idx, weights, jnp.arange(steps, dtype=jnp.int32))
+
+    def step(carry, xs_s):
+        idx_b, w_b = xs_s[0], xs_s[1]
+        xb = x[idx_b]
+        if spec.augment is not None:
+            xb = spec.augment(augment_lib.step_key(state["key"], epoch, xs_s[2]), xb)
+        params, opt_state, loss, total = spec.step_fn(
+            *carry, (xb, y[idx_b], w_b), hparams, loss_fn=spec.loss_fn, tx=spec.tx
+        )
+        return (params, opt_state), (loss * jnp.sum(w_b), total)
+
+    old = (state["params"], state["opt_state"])
+    new, (weighted, totals) = lax.scan(step, old, xs)
+    # Divergence is judged once per epoch and such an epoch is undone (back to the last good values; every
+    # later epoch is undone too). Per step, the same check cost a reduction over the gradients and a select
+    # over the whole state in every one of the 60 steps of a seed-data epoch (scripts/benchmark_train.py:
+    # ~105 -> ~70 ms per epoch); once per epoch it costs one pass.
+    ok = epoch_is_good(state["diverged"], totals, *new)
+    params, opt_state = undo_if_diverged(ok, new, old)
+    diverged = ~ok
+    new_state = {
+        "params": params,
+        "opt_state": opt_state,
+        "epoch": epoch + 1,
+        "key": state["key"],
+        "diverged": diverged,
+        "diverged_epoch": jnp.where(diverged & ~state["diverged"], epoch, state["diverged_epoch"]),
+    }
+    ev = spec.evaluate(params, d["X_test"], d["y_test"], d)
+    epoch_metrics = {"train_loss": jnp.where(diverged, jnp.nan, jnp.sum(weighted) / n_train)}
+    epoch_metrics["diverged"] = diverged
+    epoch_metrics.update({f"test_{k}": v for k, v in ev.items()})
+    return new_state, epoch_metrics
+
+
+def _num_outputs(task: str, data: dict, num_classes: int | None) -> int:
+    if task == "regression":
+        if data["y_train"].ndim != 2:
+            raise ValueError(f"regression y_train must be (N, M), got shape {data['y_train'].shape}")
+        return data["y_train"].shape[1]
+    if task == "softmax" and not num_classes:
+        raise ValueError("softmax logistic regression needs num_classes=len(dataset.classes)")
+    return 1
+
+
+def _shapes(config, data: dict, image_shape) -> tuple[tuple[str, ...], int, tuple | None, tuple | None]:
+    """(augment names, shift, input_shape, window_shape), checked against the data's feature count."""
+    names, shift = augment_lib.parse_augment(config.training)
+    if names and config.optim.name == "lbfgs":
+        raise ValueError(
+            f"config.training.augment={names!r} with config.optim.name='lbfgs': L-BFGS assumes one fixed "
+            "objective; use a stochastic optimizer (e.g. --config.optim.name=adam) or augment=()"
+        )
+    input_shape = None if image_shape is None else tuple(int(s) for s in image_shape)
+    augment_lib.make_augment(names, input_shape, shift)  # refuses a missing image shape or too long a shift
+    if input_shape is None:
+        return names, shift, None, None
+    features = data["X_train"].shape[-1]
+    if input_shape[0] * input_shape[1] != features:
+        raise ValueError(
+            f"image_shape={input_shape} has {input_shape[0] * input_shape[1]} pixels but X_train has "
+            f"{features} features; pass the shape of the data's images (h + 2 shift, w)"
+        )
+    return names, shift, input_shape, augment_lib.window_shape(input_shape, shift)
 
 
 def make_train(
@@ -114,156 +250,82 @@ def make_train(
     num_classes: int | None = None,
 ) -> Trainer:
     """Build the pure training functions. Static (shape-determining) settings come from `config`
-    (model, optim.name / schedule, training.batch_size / epochs) and from the shapes of `data`;
-    everything in `hparams` is traced."""
+    (model, optim.name / schedule, training.batch_size / epochs / augment / shift) and from the shapes of
+    `data`; everything in `hparams` is traced. `image_shape`: the shape (H, W) of the data's images (x
+    first), needed by the CNN and by augmentation; with training.shift = s the model sees (H - 2 s, W).
+    The batch size is checked by the pipeline (turbjax.pipeline.check_batch_size); here a batch larger
+    than the training set would be one padded minibatch, which is still correct."""
     task = model_task(config.model)
     x_train = data["X_train"]
     n_train = x_train.shape[0]
-    if task == "regression":
-        if data["y_train"].ndim != 2:
-            raise ValueError(f"regression y_train must be (N, M), got shape {data['y_train'].shape}")
-        num_outputs = data["y_train"].shape[1]
-    else:
-        num_outputs = 1
-        if task == "softmax" and not num_classes:
-            raise ValueError("softmax logistic regression needs num_classes=len(dataset.classes)")
+    names, shift, input_shape, window = _shapes(config, data, image_shape)
     model = build_model(
-        config.model, num_outputs=num_outputs, image_shape=image_shape, num_classes=num_classes or 0
+        config.model,
+        num_outputs=_num_outputs(task, data, num_classes),
+        image_shape=window,
+        num_classes=num_classes or 0,
     )
     full_batch = config.optim.name == "lbfgs"
     batch = n_train if full_batch else int(config.training.batch_size)
-    if not 1 <= batch <= n_train:
-        raise ValueError(
-            f"config.training.batch_size={batch} must be between 1 and the training set size {n_train}"
-        )
     steps = math.ceil(n_train / batch)
-    pad = steps * batch - n_train
     num_epochs = int(config.training.epochs)
     tx = make_optimizer(config.optim, steps_per_epoch=steps, num_epochs=num_epochs)
+    step_fn = lbfgs_step if full_batch else minibatch_step
+    augment = augment_lib.make_augment(names, input_shape, shift)
     default_data = data
 
+    def loss_fn(params, x, y, w):
+        return data_loss(task, model.apply(params, x), y, w)
+
     def predict(params, x):
-        return model.apply(params, x)
-
-    def data_loss(out, y, w=None):
-        if task == "regression":
-            return losses.mse(out, y, w)
-        return losses.cross_entropy(out, y, w)
-
-    def objective(params, x, y, w, hparams):
-        loss = data_loss(predict(params, x), y, w)
-        return loss + _penalty(params, hparams["l2"], hparams["l1"]), loss
+        return model.apply(
+            params, x if input_shape is None else augment_lib.centre_crop(x, input_shape, shift)
+        )
 
     def evaluate(params, x, y, data=None):
         d = default_data if data is None else data
         if isinstance(params, dict) and "opt_state" in params:
             params = params["params"]
-        out = predict(params, x)
-        result = {"loss": data_loss(out, y)}
-        if task == "regression":
-            scale = d.get("y_scale", jnp.ones(out.shape[-1], out.dtype))
-            mean = d.get("y_mean", jnp.zeros(out.shape[-1], out.dtype))
-            pred_o, y_o = out * scale + mean, y * scale + mean
-            result["r2"] = metrics_lib.r2_score(y_o, pred_o)
-            result["mse"] = metrics_lib.mean_squared_error(y_o, pred_o)
-            result["mae"] = metrics_lib.mean_absolute_error(y_o, pred_o)
-        else:
-            result["accuracy"] = metrics_lib.accuracy(y, out)
-        return result
+        return evaluation_metrics(task, predict(params, x), y, d)
 
     def init(hparams, key):
-        check_hparams(hparams)
-        key = raw_key(key)
-        init_key, data_key = jax.random.split(key)
-        params = model.init(init_key, jnp.zeros((1,) + x_train.shape[1:], x_train.dtype))
-        opt_state = set_hyperparams(tx.init(params), hparams)
-        return {
-            "params": params,
-            "opt_state": opt_state,
-            "epoch": jnp.zeros((), jnp.int32),
-            "key": data_key,
-            "diverged": jnp.zeros((), jnp.bool_),
-            "diverged_epoch": jnp.full((), -1, jnp.int32),
-        }
+        width = x_train.shape[1] if window is None else window[0] * window[1]
+        return init_state(model, tx, hparams, key, jnp.zeros((1, width), x_train.dtype))
 
-    def one_epoch(state, hparams, d):
-        x, y = d["X_train"], d["y_train"]
-        epoch = state["epoch"]
-        if full_batch:
-            idx = jnp.arange(n_train, dtype=jnp.int32).reshape(1, n_train)
-            weights = jnp.ones((1, n_train), jnp.float32)
-        else:
-            ekey = jax.random.fold_in(jax.random.wrap_key_data(state["key"]), epoch)
-            perm = jax.random.permutation(ekey, n_train).astype(jnp.int32)
-            idx = jnp.concatenate([perm, jnp.zeros((pad,), jnp.int32)]).reshape(steps, batch)
-            weights = jnp.concatenate([jnp.ones((n_train,)), jnp.zeros((pad,))]).reshape(steps, batch)
-
-        def step(carry, batch_in):
-            params, opt_state = carry
-            idx_b, w_b = batch_in
-            xb, yb = x[idx_b], y[idx_b]
-            if full_batch:  # L-BFGS's line search needs the whole objective as a function
-                (total, loss), grads = jax.value_and_grad(objective, has_aux=True)(params, xb, yb, w_b, hparams)
-
-                def update(p, o, g):
-                    u, o = tx.update(
-                        g, o, p, value=total, grad=g, value_fn=lambda q: objective(q, xb, yb, w_b, hparams)[0]
-                    )
-                    return optax.apply_updates(p, u), o
-            else:
-                # The penalties' gradients are added elementwise (l2 * w + l1 * sign(w) on kernels), which XLA
-                # fuses into the optimizer update instead of extra passes over the parameters.
-                loss, grads = jax.value_and_grad(lambda p: data_loss(predict(p, xb), yb, w_b))(params)
-                grads = _add_penalty_grads(grads, params, hparams["l2"], hparams["l1"])
-                total = loss
-
-                def update(p, o, g):
-                    u, o = tx.update(g, o, p)
-                    return optax.apply_updates(p, u), o
-
-            params, opt_state = update(params, opt_state, grads)
-            return (params, opt_state), (loss * jnp.sum(w_b), total)
-
-        carry = (state["params"], state["opt_state"])
-        (params, opt_state), (weighted, totals) = lax.scan(step, carry, (idx, weights))
-        # Divergence is judged once per epoch: a non-finite loss in any step, or a non-finite parameter or
-        # optimizer moment at the end, and the epoch is undone: params and optimizer state go back to the
-        # start of the epoch (the last good values), the run is flagged, and every later epoch is undone too.
-        # Per step, the same check cost a reduction over the gradients and a select over the whole state in
-        # every one of the 60 steps of a seed-data epoch (scripts/benchmark_train.py: ~105 -> ~70 ms per
-        # epoch); once per epoch it costs one pass. A select rather than lax.cond: under vmap (the
-        # sweeps) a cond becomes a select anyway.
-        ok = ~state["diverged"] & jnp.all(jnp.isfinite(totals)) & _all_finite((params, opt_state))
-        params, opt_state = jax.tree_util.tree_map(
-            lambda new, old: jnp.where(ok, new, old), (params, opt_state), (state["params"], state["opt_state"])
-        )
-        diverged = ~ok
-        newly = diverged & ~state["diverged"]
-        train_loss = jnp.where(diverged, jnp.nan, jnp.sum(weighted) / n_train)
-        new_state = {
-            "params": params,
-            "opt_state": opt_state,
-            "epoch": epoch + 1,
-            "key": state["key"],
-            "diverged": diverged,
-            "diverged_epoch": jnp.where(newly, epoch, state["diverged_epoch"]),
-        }
-        ev = evaluate(params, d["X_test"], d["y_test"], d)
-        epoch_metrics = {"train_loss": train_loss, "diverged": diverged}
-        epoch_metrics.update({f"test_{k}": v for k, v in ev.items()})
-        return new_state, epoch_metrics
+    spec = EpochSpec(
+        loss_fn=loss_fn,
+        step_fn=step_fn,
+        tx=tx,
+        batch=batch,
+        shuffle=not full_batch,
+        augment=augment,
+        evaluate=evaluate,
+    )
 
     def run_epochs(state, hparams, num_epochs: int, data=None):
         check_hparams(hparams)
         d = default_data if data is None else data
         state = dict(state, opt_state=set_hyperparams(state["opt_state"], hparams))
-        return lax.scan(lambda s, _: one_epoch(s, hparams, d), state, None, length=num_epochs)
+        return lax.scan(lambda s, _: run_epoch(s, hparams, d, spec), state, None, length=num_epochs)
 
     def train(hparams, key, data=None):
         return run_epochs(init(hparams, key), hparams, num_epochs, data)
 
     return Trainer(
-        init=init, run_epochs=run_epochs, train=train, evaluate=evaluate, predict=predict, model=model,
-        tx=tx, task=task, num_epochs=num_epochs, batch_size=batch, steps_per_epoch=steps,
+        init=init,
+        run_epochs=run_epochs,
+        train=train,
+        evaluate=evaluate,
+        predict=predict,
+        model=model,
+        tx=tx,
+        task=task,
+        num_epochs=num_epochs,
+        batch_size=batch,
+        steps_per_epoch=steps,
         num_train=n_train,
+        input_shape=input_shape,
+        window_shape=window,
+        augment=names,
+        shift=shift,
     )
