@@ -20,6 +20,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from ml_collections import config_dict
 
 from turbjax.checks import fail
 from turbjax.configs import schema
@@ -29,6 +30,7 @@ from turbjax.data.splits import SPLITS
 from turbjax.data.standardize import Standardizer, fit_standardizer, standardize
 from turbjax.models import model_task, validate_model_config
 from turbjax.training import metrics as M
+from turbjax.training.augment import mirror, parse_augment
 from turbjax.training.loop import make_train
 from turbjax.training.optimizers import default_hparams, validate_optim_config
 
@@ -55,6 +57,13 @@ def check_sections_agree(config) -> None:
         fail("config.data.target='forecast' is a regression target; use model.name linear, mlp or cnn")
     if d.target != "reynolds":
         return
+    augment, shift = parse_augment(config.training)
+    if (augment or shift) and d.features != "pixels":
+        fail(
+            f"config.training.augment={tuple(augment)} (shift {shift}) transforms images, but "
+            f"config.data.features={d.features!r} are spectra (already invariant to shifts and the mirror); "
+            f"use --config.data.features=pixels or --config.training.augment='()' --config.training.shift=0"
+        )
     heldout = {float(h) for h in d.heldout} if d.split == "heldout_re" else set()
     train_re = sorted({float(r) for r in d.reynolds} - heldout)
     if len(train_re) == 1:
@@ -134,7 +143,13 @@ def prepare_arrays(ds, config, stats: dict | None = None, classes=None) -> tuple
     ds.classes)."""
     task = model_task(config.model)
     if stats is None:
-        sx = fit_standardizer(ds.X_train)
+        x_fit = ds.X_train
+        if "mirror" in parse_augment(config.training)[0]:
+            # fitted on the training set and its mirror image, the mean is antisymmetric and the scale
+            # symmetric under the mirror, so standardizing commutes with it: the augmentation stays an exact
+            # symmetry of the standardized inputs
+            x_fit = np.concatenate([x_fit, np.asarray(mirror(x_fit, ds.image_shape))])
+        sx = fit_standardizer(x_fit)
         stats = {"x_mean": np.asarray(sx.mean), "x_scale": np.asarray(sx.scale)}
         if task == "regression":
             y2 = ds.y_train.reshape(len(ds.y_train), -1)
@@ -193,10 +208,22 @@ class Prepared(NamedTuple):
     stats: dict
 
 
+def data_config_for_training(config):
+    """config.data as the data set must be built for this training config: with `training.shift` = s the
+    crop window is widened by s cells on both sides along x (the trainer crops the model's window from it)."""
+    _, shift = parse_augment(config.training)
+    if not shift:
+        return config.data
+    d = config_dict.ConfigDict(config.data.to_dict())
+    x0, x1 = config.data.crop_x
+    d.crop_x = (int(x0) - shift, int(x1) + shift)
+    return d
+
+
 def prepare(config, stats: dict | None = None) -> Prepared:
     """Build the data set of config.data, check the batch size against it, standardize it (with the given
     training statistics, e.g. a run's standardizer.npz, or fitted on its training set)."""
-    ds = build_dataset(config.data)
+    ds = build_dataset(data_config_for_training(config))
     check_batch_size(config, len(ds.X_train))
     data, stats = prepare_arrays(ds, config, stats)
     return Prepared(ds, data, stats)
@@ -260,8 +287,8 @@ def detect_format(directory, prefer: str) -> str:
     found = [fmt for fmt in discovery.FORMATS if discovery.available_reynolds(directory, fmt)]
     if not found:
         raise FileNotFoundError(
-            f"{directory} holds no data files: expected {snapshots.FILE_TEMPLATE.format(re=300)} (turbjax) or "
-            f"{discovery.COURSE_FILE_TEMPLATE.format(re=300)} (the course's) per Reynolds number"
+            f"{directory} holds no data files: expected {snapshots.FILE_TEMPLATE.format(re=300)} (turbjax) "
+            f"or {discovery.COURSE_FILE_TEMPLATE.format(re=300)} (the course's) per Reynolds number"
         )
     if len(found) == 1:
         return found[0]

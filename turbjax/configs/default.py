@@ -92,6 +92,12 @@ def get_training_config() -> config_dict.ConfigDict:
     t.report_test_r2 = 0.999  # results.json records the seconds and epoch at which test R^2 first reached it
     t.stop_at_test_r2 = config_dict.placeholder(float)  # stop after the chunk that reaches it (None: never)
     t.plots = True
+    # Augmentation inside the scanned epoch (turbjax.training.augment), keyed by (seed, epoch, step):
+    # "mirror" (y -> -y with vorticity -> -vorticity) and "shift" (a random streamwise offset of the crop
+    # window within +-shift cells; the data window is widened by `shift` on both sides, the model sees the
+    # configured crop; evaluation uses the centred one). Pixel features only.
+    t.augment = ()
+    t.shift = 0
     return t
 
 
