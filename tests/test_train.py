@@ -92,6 +92,14 @@ def test_end_to_end_outputs(reference):
     assert scores["epoch"] == EPOCHS
     np.testing.assert_allclose(scores["test"]["r2"], results["test_r2"], rtol=1e-5)
     np.testing.assert_allclose(scores["train"]["r2"], results["train_r2"], rtol=1e-5)
+    # the per-Reynolds-number table covers every test sample and its errors add up to the overall MAE
+    table = results["test_per_reynolds"]
+    assert [r["re"] for r in table] == sorted(RES)
+    assert sum(r["n"] for r in table) == results["num_test"]
+    overall = sum(r["n"] * r["mae"] for r in table) / results["num_test"]
+    np.testing.assert_allclose(overall, results["test_mae"], rtol=1e-4)
+    for r in table:
+        np.testing.assert_allclose(r["mae_percent"], 100 * r["mae"] / r["re"], rtol=1e-12)
 
 
 def test_one_held_out_reynolds_number_reports_r2_as_undefined(data_dir, tmp_path):

@@ -100,7 +100,23 @@ def scalar_target_summary(trainer, params, prep: Prepared, has_r2: bool) -> dict
     out["test_prediction_mean"] = float(pred.mean())
     out["test_prediction_std"] = float(pred.std())
     out["test_target_values"] = sorted({float(v) for v in np.unique(ds.y_test)})[:10]
+    out["test_per_reynolds"] = per_reynolds(ds.test.re, pred)
     return out
+
+
+def per_reynolds(re_true, re_pred) -> list[dict]:
+    """For each true Reynolds number of the test set: samples, mean and spread of the predictions, the mean
+    absolute error and that error as a percentage of Re (what "knows the Reynolds number" means per flow)."""
+    re_true, re_pred = np.asarray(re_true, np.float64), np.asarray(re_pred, np.float64)
+    rows = []
+    for re in np.unique(re_true):
+        p = re_pred[re_true == re]
+        mae = float(np.mean(np.abs(p - re)))
+        rows.append({
+            "re": float(re), "n": int(p.size), "prediction_mean": float(p.mean()),
+            "prediction_std": float(p.std()), "mae": mae, "mae_percent": 100 * mae / float(re),
+        })
+    return rows
 
 
 def ridge_cv_baseline(prep: Prepared, alphas=DEFAULT_ALPHAS) -> dict:
