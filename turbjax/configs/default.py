@@ -43,6 +43,7 @@ def get_data_config() -> config_dict.ConfigDict:
     d.test_dir = ""  # "external" split: test on every frame of this directory (turbjax format)
     d.test_reynolds = ()  # "external": Reynolds numbers of test_dir (() = every one found)
     d.test_realizations = ()  # "external": realizations of test_dir (() = the plain files)
+    d.test_sample_every_steps = 0  # "external": steps between test samples (0 = sample_every_steps)
     d.seed = 0
     return d
 

@@ -136,6 +136,7 @@ def validate_data_config(cfg, grid: tuple[int, int] | None = None) -> None:
         fail(f"exclude_reynolds={tuple(cfg['exclude_reynolds'])} removes every Reynolds number of "
              f"reynolds={reynolds}; keep at least one")
     positive_int(get(cfg, "sample_every_steps"), "sample_every_steps")
+    positive_int(get(cfg, "test_sample_every_steps"), "test_sample_every_steps", minimum=0)
     _check_window(cfg, grid)
     check_fraction(get(cfg, "test_fraction"))
     positive_int(get(cfg, "seed"), "seed", minimum=0)

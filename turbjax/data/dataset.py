@@ -154,6 +154,18 @@ def _sources(cfg) -> list[_Source]:
     return [train, test]
 
 
+def source_config(cfg, source: int):
+    """The data config as it applies to source 0 (data.dir) or 1 (the external split's test_dir): the test
+    directory may be sampled at its own spacing (test_sample_every_steps; 0: the same as the training data),
+    e.g. every frame of the seed files (10 steps) against an ensemble recorded every 60 steps."""
+    every = int(cfg.get("test_sample_every_steps", 0) or 0)
+    if source == 0 or every == 0:
+        return cfg
+    out = dict(cfg.items())
+    out["sample_every_steps"] = every
+    return out
+
+
 def _source_files(src: _Source) -> dict:
     """{(Re, realization): path} of one source; every Re found when src.reynolds is None."""
     reynolds = src.reynolds
@@ -196,7 +208,7 @@ def _plan(cfg) -> _Samples:
     plans, sources, grid = [], [], None
     for s, src in enumerate(_sources(cfg)):
         for (r, k), path in _source_files(src).items():
-            plan = plan_series(path, cfg, r, k, src.fmt, need_period)
+            plan = plan_series(path, source_config(cfg, s), r, k, src.fmt, need_period)
             if grid is not None and plan.grid != grid:
                 fail(f"{path} has a {plan.grid[0]}x{plan.grid[1]} grid but the files before it have "
                      f"{grid[0]}x{grid[1]}; all files must share one grid (regenerate with the same preset)")
@@ -270,7 +282,7 @@ def _gather(cfg, s: _Samples):
     horizon = int(cfg["horizon"]) if cfg["target"] == "forecast" else 0
     X = y = None
     for k, plan in enumerate(s.plans):
-        images = read_images(plan, cfg, "turbjax" if s.sources[k] else cfg["format"])
+        images = read_images(plan, source_config(cfg, s.sources[k]), "turbjax" if s.sources[k] else cfg["format"])
         x = flatten(compute_features(images, cfg["features"], remove_mean=cfg["remove_mean"]))
         if X is None:
             X = np.empty((s.offsets[-1], x.shape[1]), np.float32)
