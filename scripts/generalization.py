@@ -1,0 +1,271 @@
+"""Does a model know the Reynolds number of a flow it has never seen? The generalization report.
+
+    python scripts/generalization.py --out runs/generalization                 # the README's table (CPU: ~1 h)
+    python scripts/generalization.py --out runs/g --splits flagship --models cnn   # one cell
+    python scripts/generalization.py --out /tmp/g --small                      # tiny grids, a minute (the test)
+
+Trains a small table of models on each honest split with `turbjax.train.train_and_evaluate` (one complete
+training workdir per cell: `python -m turbjax.evaluate --workdir W --data D` scores it on any other data) and
+writes DIR/generalization.json (one row per cell: model, split, test_r2, test_mae, per-Re predictions, workdir),
+DIR/generalization.md (the table) and DIR/generalization.png (predicted against true Re, mean and spread, for
+the splits that test Reynolds numbers the model never saw).
+
+What each split tests:
+- random       the course's shuffled 20% of the seed data: every test frame has a near-twin in the training set
+               (it measures memory, reported for contrast only);
+- time         the seed runs' last 20% of frames, trained on their earlier frames, with a gap of at least one
+               shedding period between: a later time window of the same flows;
+- realization  the ensemble: trained on realizations 0 and 1 (seeded perturbations of the initial state) of
+               every Re, tested on realization 2: independent flows at Reynolds numbers it has seen;
+- heldout_re   the ensemble without Re 300, 600, 900, 1200; tested on those four in the late time window:
+               Reynolds numbers between the training values, and a time window it has not seen;
+- flagship     trained on the ensemble without Re 300, 600, 900, 1200, tested on every frame of the seed data
+               set (the course's four Reynolds numbers): Reynolds numbers, initial states and a recording
+               window it has never seen.
+
+Missing data is generated with the built-in simulator first (the seed set ~1 min, the ensemble ~5-10 min on
+the 2-core CPU; `python -m turbjax.simulate --preset ensemble --out DIR` does it alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_RE = (300.0, 600.0, 900.0, 1200.0)
+ENSEMBLE_REALIZATIONS = (0, 1, 2)
+# the frame spacing of the ensemble preset (steps): its samples are every frame it stored
+ENSEMBLE_EVERY = 60
+# --small: the quick grid (96 x 64); Reynolds numbers of the small ensemble (the seed four among them, so that
+# heldout_re has something to hold out), and a 24 x 24 crop with room for shifts of 4 cells
+SMALL_ENSEMBLE_RE = (200.0, 300.0, 450.0, 600.0, 750.0, 900.0, 1050.0, 1200.0, 1400.0)
+SMALL_CROP = ((56, 80), (20, 44))
+
+
+# ------------------------------------------------------------------------------------------------ the table
+
+
+def model_overrides(name: str, epochs: int) -> dict:
+    """Config overrides ('section.field': value) of one model of the table."""
+    common = {"training.epochs": epochs, "training.epochs_per_chunk": 5, "training.checkpoint_every": 5}
+    if name == "linear":  # full-batch L-BFGS on the standardized pixels; results.json also has ridge_cv
+        return {
+            "model.name": "linear", "optim.name": "lbfgs", "optim.learning_rate": 1.0, "optim.momentum": 0.0,
+            "optim.schedule": "constant", "optim.l2": 1e-3, "training.epochs": 200,
+            "training.epochs_per_chunk": 50, "training.checkpoint_every": 50,
+        }
+    if name == "mlp_pixels":
+        return common | {"model.name": "mlp", "model.hidden": (100, 100)}
+    if name == "mlp_fft2":  # the log power spectrum of the window: blind to where the vortices are
+        return common | {"model.name": "mlp", "model.hidden": (100, 100), "data.features": "fft2"}
+    if name == "cnn":  # global average pooling (translation invariance) + the mirror and streamwise shifts
+        return common | {
+            "model.name": "cnn", "model.cnn_features": (16, 32, 32), "model.cnn_dense": (32,),
+            "model.cnn_head": "gap", "training.augment": ("mirror", "shift"), "training.shift": 8,
+        }
+    raise ValueError(f"unknown model {name!r}; expected one of {MODELS}")
+
+
+MODELS = ("linear", "mlp_pixels", "mlp_fft2", "cnn")
+SPLITS = ("random", "time", "realization", "heldout_re", "flagship")
+
+
+def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool) -> dict:
+    """Config overrides of one split (see the module docstring for what each tests)."""
+    seed = {"data.dir": seed_dir, "data.reynolds": SEED_RE}
+    ens = {
+        "data.dir": ensemble_dir, "data.reynolds": (), "data.realizations": ENSEMBLE_REALIZATIONS,
+        "data.sample_every_steps": ENSEMBLE_EVERY if not small else 20,
+    }
+    if name == "random":
+        return seed | {"data.split": "random"}
+    if name == "time":
+        return seed | {"data.split": "time", "data.gap": 1, "data.gap_unit": "periods"}
+    if name == "realization":
+        return ens | {"data.split": "realization", "data.train_realizations": (0, 1)}
+    if name == "heldout_re":
+        return ens | {
+            "data.split": "heldout_re", "data.heldout": SEED_RE, "data.heldout_time": True,
+            "data.gap": 1, "data.gap_unit": "periods",
+        }
+    if name == "flagship":
+        return ens | {
+            "data.split": "external", "data.exclude_reynolds": SEED_RE, "data.test_dir": seed_dir,
+            "data.test_reynolds": SEED_RE, "data.test_sample_every_steps": 10,
+        }
+    raise ValueError(f"unknown split {name!r}; expected one of {SPLITS}")
+
+
+def build_config(model: str, split: str, *, seed_dir: str, ensemble_dir: str, epochs: int, small: bool):
+    from turbjax.configs import default
+
+    c = default.get_config()
+    c.training.plots = True
+    if small:  # the quick grid: a small crop inside the small ensemble's stored window
+        c.data.preset = "quick"
+        c.data.crop_x, c.data.crop_y = SMALL_CROP
+    for key, value in (split_overrides(split, seed_dir, ensemble_dir, small) | model_overrides(model, epochs)).items():
+        section, field = key.split(".")
+        c[section][field] = value
+    if small and model == "cnn":
+        c.training.shift = 4
+    if small and split == "time":
+        c.data.gap, c.data.gap_unit = 2, "samples"
+    return c
+
+
+# -------------------------------------------------------------------------------------------------- data
+
+
+def ensure_datasets(seed_dir: Path, ensemble_dir: Path, splits, small: bool) -> None:
+    """Generate what the chosen splits need and is missing, with the built-in simulator (and say so)."""
+    from turbjax.data import discovery
+
+    need_seed = any(s in splits for s in ("random", "time", "flagship"))
+    need_ens = any(s in splits for s in ("realization", "heldout_re", "flagship"))
+    if need_seed and discovery.missing_data_files(seed_dir, SEED_RE):
+        from turbjax.simulate import generate
+
+        print(f"generalization: generating the seed data set into {seed_dir}", flush=True)
+        generate(list(SEED_RE), seed_dir, preset="quick" if small else "seed", progress=True)
+    if need_ens and not discovery.available_reynolds(ensemble_dir, "turbjax", ENSEMBLE_REALIZATIONS):
+        from turbjax.simulate import PRESETS, generate
+
+        preset = "ensemble_small" if small else "ensemble"
+        reynolds = SMALL_ENSEMBLE_RE if small else PRESETS[preset].reynolds
+        print(f"generalization: generating the {preset!r} ensemble into {ensemble_dir}", flush=True)
+        generate(list(reynolds), ensemble_dir, preset=preset, realizations=len(ENSEMBLE_REALIZATIONS),
+                 progress=True)
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+
+def row_of(model: str, split: str, workdir: Path, results: dict) -> dict:
+    return {
+        "model": model, "split": split, "workdir": str(workdir),
+        "test_r2": results.get("test_r2"), "test_mae": results.get("test_mae"),
+        "train_r2": results.get("train_r2"), "num_train": results["num_train"], "num_test": results["num_test"],
+        "epochs": results["epochs"], "wall_seconds": results["wall_seconds"],
+        "ridge_cv_test_r2": (results.get("ridge_cv") or {}).get("test_r2"),
+        "per_reynolds": results.get("test_per_reynolds", []),
+    }
+
+
+def _fmt(x, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def table_markdown(rows: list[dict]) -> str:
+    lines = [
+        "| split | model | test R^2 | test MAE | worst MAE % of Re (at Re) | train R^2 | train / test | time |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        worst = max(r["per_reynolds"], key=lambda p: p["mae_percent"], default=None)
+        worst_s = f"{worst['mae_percent']:.1f} ({worst['re']:g})" if worst else "-"
+        ridge = f" (ridge_cv {r['ridge_cv_test_r2']:.3f})" if r.get("ridge_cv_test_r2") is not None else ""
+        lines.append(
+            f"| {r['split']} | {r['model']} | {_fmt(r['test_r2'], '.4f')}{ridge} | {_fmt(r['test_mae'], '.1f')} "
+            f"| {worst_s} | {_fmt(r['train_r2'], '.4f')} | {r['num_train']} / {r['num_test']} "
+            f"| {r['wall_seconds']:.0f} s |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot_unseen(rows: list[dict], path: Path) -> None:
+    """Predicted against true Re (mean +- std of the predictions per true Re) for the unseen-Re splits."""
+    from matplotlib.figure import Figure
+
+    panels = [s for s in ("heldout_re", "flagship") if any(r["split"] == s for r in rows)]
+    if not panels:
+        return
+    fig = Figure(figsize=(5 * len(panels), 4.2))
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, split in zip(axes, panels, strict=True):
+        lo, hi = 200.0, 1400.0
+        for k, r in enumerate(x for x in rows if x["split"] == split):
+            pr = r["per_reynolds"]
+            if not pr:
+                continue
+            re = np.array([p["re"] for p in pr])
+            ax.errorbar(re + (k - 1.5) * 12, [p["prediction_mean"] for p in pr], yerr=[p["prediction_std"] for p in pr],
+                        fmt="o", capsize=3, label=f"{r['model']} (R^2 {_fmt(r['test_r2'], '.3f')})")
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+        ax.set(xlabel="true Re (never seen in training)", ylabel="predicted Re (mean +- std over frames)",
+               title=split, xlim=(lo, hi), ylim=(lo - 200, hi + 200))
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------------------------------- main
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(prog="scripts/generalization.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", required=True, type=Path, help="output directory (a workdir per cell inside)")
+    ap.add_argument("--seed-dir", type=Path, default=ROOT / "data" / "vortex_street")
+    ap.add_argument("--ensemble-dir", type=Path, default=ROOT / "data" / "ensemble")
+    ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, from {','.join(MODELS)}")
+    ap.add_argument("--splits", default=",".join(SPLITS), help=f"comma-separated, from {','.join(SPLITS)}")
+    ap.add_argument("--epochs", type=int, default=30, help="epochs of the minibatch models (default 30)")
+    ap.add_argument("--small", action="store_true", help="the quick grid and the small ensemble (seconds)")
+    args = ap.parse_args(argv)
+    args.models = [m for m in args.models.split(",") if m]
+    args.splits = [s for s in args.splits.split(",") if s]
+    for kind, chosen, known in (("model", args.models, MODELS), ("split", args.splits, SPLITS)):
+        bad = [x for x in chosen if x not in known]
+        if bad:
+            ap.error(f"unknown {kind}(s) {bad}; expected some of {','.join(known)}")
+    if args.epochs < 1:
+        ap.error(f"--epochs={args.epochs} must be >= 1")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from turbjax import cli, pipeline
+    from turbjax.train import train_and_evaluate
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    common = dict(seed_dir=str(args.seed_dir), ensemble_dir=str(args.ensemble_dir), epochs=args.epochs,
+                  small=args.small)
+    cells = [(s, m) for s in args.splits for m in args.models]
+    with cli.user_errors("generalization"):
+        for split, model in cells:  # every config checked before any data is generated or trained on
+            pipeline.validate_config(build_config(model, split, **common))
+        ensure_datasets(args.seed_dir, args.ensemble_dir, args.splits, args.small)
+    json_path = args.out / "generalization.json"
+    rows = []
+    t0 = time.perf_counter()
+    for i, (split, model) in enumerate(cells):
+        workdir = args.out / split / model
+        print(f"generalization: [{i + 1}/{len(cells)}] {model} on split {split} -> {workdir}", flush=True)
+        with cli.user_errors("generalization"):
+            results = train_and_evaluate(build_config(model, split, **common), workdir)
+        rows.append(row_of(model, split, workdir, results))
+        write_atomic(json_path, json.dumps(rows, indent=2) + "\n")  # after every cell: nothing lost on a crash
+    table = table_markdown(rows)
+    write_atomic(args.out / "generalization.md", table)
+    plot_unseen(rows, args.out / "generalization.png")
+    print(table)
+    print(f"generalization: {len(rows)} cells in {time.perf_counter() - t0:.0f} s; {json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
