@@ -29,6 +29,10 @@ import turbjax
 
 FILE_TEMPLATE = "vortex_street_Re_{re:g}.npz"
 REQUIRED_KEYS = ("velocity", "reynolds", "dx", "dt", "frame_stride", "first_step", "generator", "version")
+# Optional keys of ensemble files (/work/notes/ensemble_format.md) and the dtype and shape each is written with.
+EXTRA_KEYS = {"realization": (np.int64, ()), "perturbation_seed": (np.int64, ()),
+              "perturbation_amplitude": (np.float64, ()), "origin": (np.int64, (2,)),
+              "grid_shape": (np.int64, (2,)), "shedding_period_steps": (np.float64, ())}
 
 
 def snapshot_path(directory: str | os.PathLike, reynolds: float) -> Path:
@@ -47,8 +51,20 @@ def save_snapshots(
     generator: str = "turbjax.simulate",
     probe_uy: np.ndarray | None = None,
     probe_xy: tuple[float, float] | None = None,
+    extra: dict | None = None,
 ) -> Path:
-    """Write one Reynolds number's frames; atomic (temp file + rename) so a crash never leaves half a file."""
+    """Write one Reynolds number's frames; atomic (temp file + rename) so a crash never leaves half a file.
+
+    `extra`: optional ensemble keys (EXTRA_KEYS: realization, perturbation_seed, ...), written as npz arrays."""
+    extra = dict(extra or {})
+    unknown = sorted(set(extra) - set(EXTRA_KEYS))
+    if unknown:
+        raise ValueError(f"refusing to write {path}: unknown extra key(s) {unknown}; allowed: {sorted(EXTRA_KEYS)}")
+    extra = {k: np.asarray(v, EXTRA_KEYS[k][0]) for k, v in extra.items()}
+    for k, v in extra.items():
+        if v.shape != EXTRA_KEYS[k][1]:
+            raise ValueError(f"refusing to write {path}: extra key {k!r} must have shape {EXTRA_KEYS[k][1]}, "
+                             f"got {v.shape}")
     velocity = np.asarray(velocity)
     if velocity.ndim != 4 or velocity.shape[-1] != 2:
         raise ValueError(f"velocity must be shaped (time, nx, ny, 2), got {velocity.shape}")
@@ -72,6 +88,7 @@ def save_snapshots(
     if probe_uy is not None:
         arrays["probe_uy"] = np.asarray(probe_uy, dtype=np.float32)
         arrays["probe_xy"] = np.asarray(probe_xy if probe_xy is not None else (np.nan, np.nan), np.float64)
+    arrays.update(extra)
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(tmp, **arrays)
     os.replace(tmp, path)

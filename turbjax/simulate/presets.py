@@ -19,6 +19,12 @@ class FlowParams:
     Node (i, j) sits at the cell centre ((i + 0.5) dx, (j + 0.5) dx); the walls are halfway links at y = 0 and
     y = ny*dx, the inlet at x = 0. Frames are saved every `save_every` steps over the last
     `frames * save_every` steps, the last frame being the final state.
+
+    Ensembles: `realizations` > 0 runs that many realizations per Reynolds number, realization k starting
+    from rest plus a seeded transverse velocity perturbation of peak `perturbation` (lattice units) behind the
+    cylinder (seed k; see `initial`); 0 runs one plain, unperturbed run per Reynolds number. `window`
+    (x0, x1, y0, y1) stores only the frames' cells [x0, x1) x [y0, y1) of the full grid (None: all).
+    `reynolds` is the preset's default list (the CLI's --re default; empty: --re is required).
     """
 
     name: str
@@ -33,6 +39,10 @@ class FlowParams:
     inflow: float
     bulk_viscosity: float = 1e-3
     probe: tuple[float, float] | None = None  # physical position; None -> 4 radii behind the centre
+    reynolds: tuple[float, ...] = ()
+    realizations: int = 0
+    perturbation: float = 0.0
+    window: tuple[int, int, int, int] | None = None
 
     @property
     def dt(self) -> float:
@@ -77,17 +87,32 @@ PRESETS: dict[str, FlowParams] = {
         name="quick", nx=96, ny=64, dx=1.0 / 64, steps=6_000, save_every=10, frames=100,
         radius=0.05, centre=(0.3, 0.5 + 1.0 / 64), inflow=0.1,
     ),
+    # ENSEMBLE_COMMENT
+    "ensemble": FlowParams(
+        name="ensemble", nx=256, ny=128, dx=_DX_SEED, steps=40_000, save_every=50, frames=160,
+        radius=0.05, centre=(0.3, 0.5 + _DX_SEED), inflow=1.0 / 20,
+        reynolds=tuple(float(r) for r in range(200, 1401, 50)), realizations=3, perturbation=0.005,
+        window=(136, 256, 24, 104),
+    ),
+    # The ensemble's options on the quick grid, for tests (seconds): wake window x [32, 96), y [16, 48).
+    "ensemble_small": FlowParams(
+        name="ensemble_small", nx=96, ny=64, dx=1.0 / 64, steps=4_000, save_every=20, frames=60,
+        radius=0.05, centre=(0.3, 0.5 + 1.0 / 64), inflow=0.1,
+        reynolds=(300.0, 900.0), realizations=2, perturbation=0.01, window=(32, 96, 16, 48),
+    ),
 }
 
 
-def resolve_params(preset: str | FlowParams, steps=None, save_every=None, frames=None) -> FlowParams:
+def resolve_params(preset: str | FlowParams, steps=None, save_every=None, frames=None,
+                   realizations=None) -> FlowParams:
     if isinstance(preset, FlowParams):
         p = preset
     elif preset in PRESETS:
         p = PRESETS[preset]
     else:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-    over = {k: v for k, v in {"steps": steps, "save_every": save_every, "frames": frames}.items() if v is not None}
+    over = {"steps": steps, "save_every": save_every, "frames": frames, "realizations": realizations}
+    over = {k: v for k, v in over.items() if v is not None}
     return p.replace(**over)
 
 
@@ -135,3 +160,23 @@ def check_inputs(p: FlowParams, reynolds: Sequence[float], dtype: str) -> None:
     bulk_tau = 0.5 + 3 * p.bulk_viscosity / p.dx
     if not bulk_tau > 0.5:
         raise ValueError(f"bulk relaxation time {bulk_tau} <= 0.5; bulk_viscosity must be positive")
+    _check_ensemble(p)
+
+
+def _check_ensemble(p: FlowParams) -> None:
+    """The ensemble options: realizations, perturbation amplitude, stored window."""
+    if not isinstance(p.realizations, (int, np.integer)) or p.realizations < 0:
+        raise ValueError(f"realizations must be a non-negative integer (0: one plain run per Re), got "
+                         f"{p.realizations!r}")
+    if not (np.isfinite(p.perturbation) and 0 <= p.perturbation <= p.inflow):
+        raise ValueError(f"perturbation amplitude must be finite and in [0, inflow = {p.inflow}] (lattice "
+                         f"units; a small fraction of the inflow), got {p.perturbation!r}")
+    if p.perturbation and not p.realizations:
+        raise ValueError(f"perturbation = {p.perturbation} needs realizations >= 1 (each realization's "
+                         "perturbation is seeded by its index); set realizations or perturbation = 0")
+    if p.window is not None:
+        w = p.window
+        ok = len(w) == 4 and all(isinstance(v, (int, np.integer)) for v in w)
+        if not (ok and 0 <= w[0] < w[1] <= p.nx and 0 <= w[2] < w[3] <= p.ny):
+            raise ValueError(f"window must be integers (x0, x1, y0, y1) with 0 <= x0 < x1 <= nx = {p.nx} and "
+                             f"0 <= y0 < y1 <= ny = {p.ny}, got {w!r}")
