@@ -1,4 +1,4 @@
-"""The runner: every member (Reynolds number x realization) in one vmapped, jitted, device-sharded program, run in chunks of steps.
+"""The runner: every member (Reynolds number x realization) in one vmapped, jitted, device-sharded program.
 
 Steps run on the device in chunks (one compiled program: a loop over blocks of `save_every` steps, the probe
 recorded every step, the velocity after every block); between chunks Python advances the progress bar and
