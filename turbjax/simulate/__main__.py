@@ -1,8 +1,16 @@
-"""python -m turbjax.simulate --re 300 600 900 1200 --out data/vortex_street [--preset seed|quick] ..."""
+"""python -m turbjax.simulate --re 300 600 900 1200 --out data/vortex_street [--preset seed|quick|ensemble] ...
+
+    python -m turbjax.simulate --preset ensemble --out data/ensemble [--re ...] [--realizations N]
+
+Several hosts: run the same command on every host with --coordinator-address host:port --num-processes N
+--process-id i (or JAX_COORDINATOR_ADDRESS / JAX_NUM_PROCESSES / JAX_PROCESS_ID); each process simulates and
+writes its own contiguous share of the (Reynolds number, realization) list.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -13,30 +21,34 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m turbjax.simulate",
         description="Simulate the flow past a cylinder (D2Q9 MRT lattice Boltzmann) at several Reynolds "
-        "numbers in one vmapped program and write one turbjax snapshot file per Reynolds number.",
+        "numbers (and realizations) in one vmapped program and write one turbjax snapshot file per run.",
     )
-    ap.add_argument("--re", type=float, nargs="+", required=True, metavar="RE", help="Reynolds numbers")
+    ap.add_argument("--re", type=float, nargs="+", metavar="RE",
+                    help="Reynolds numbers (default: the preset's list; required for presets without one)")
     ap.add_argument("--out", required=True, help="output directory (created if missing)")
     ap.add_argument("--preset", default="seed", choices=sorted(PRESETS), help="flow setup (default: seed)")
     ap.add_argument("--steps", type=int, help="total time steps (default: the preset's)")
     ap.add_argument("--save-every", type=int, help="steps between saved frames (default: the preset's)")
     ap.add_argument("--frames", type=int, help="frames saved at the end of the run (default: the preset's)")
+    ap.add_argument("--realizations", type=int,
+                    help="perturbed realizations per Reynolds number (default: the preset's; 0: plain runs)")
     ap.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ap.add_argument("--coordinator-address", help="multi-host: host:port of process 0 (or JAX_COORDINATOR_ADDRESS)")
+    ap.add_argument("--num-processes", type=int, help="multi-host: number of processes (or JAX_NUM_PROCESSES)")
+    ap.add_argument("--process-id", type=int, help="multi-host: this process's id (or JAX_PROCESS_ID)")
     return ap
 
 
-def _use_all_cpu_cores(n_re: int) -> None:
+def _use_all_cpu_cores(n_members: int) -> None:
     """On CPU, XLA runs each in-place update loop of the step on one thread; split the host into
-    min(cores, n_re) CPU devices so that the Reynolds axis is sharded over them and every core gets work.
+    min(cores, members) CPU devices so that the batch axis is sharded over them and every core gets work.
     Only when the user has not chosen (JAX_NUM_CPU_DEVICES / XLA_FLAGS) and no backend is running yet."""
-    import os
-
     import jax
 
     if "JAX_NUM_CPU_DEVICES" in os.environ or "device_count" in os.environ.get("XLA_FLAGS", ""):
         return
-    n = min(os.cpu_count() or 1, n_re)
+    n = min(os.cpu_count() or 1, n_members)
     if n > 1:
         try:
             jax.config.update("jax_num_cpu_devices", n)
@@ -44,23 +56,50 @@ def _use_all_cpu_cores(n_re: int) -> None:
             pass
 
 
+def _maybe_initialize_distributed(args) -> tuple[int, int]:
+    """Join a multi-process job when a coordinator is given (flag or JAX_COORDINATOR_ADDRESS); (index, count)."""
+    import jax
+
+    address = args.coordinator_address or os.environ.get("JAX_COORDINATOR_ADDRESS")
+    if not address:
+        return 0, 1
+    n = args.num_processes if args.num_processes is not None else os.environ.get("JAX_NUM_PROCESSES")
+    pid = args.process_id if args.process_id is not None else os.environ.get("JAX_PROCESS_ID")
+    jax.distributed.initialize(coordinator_address=address, num_processes=None if n is None else int(n),
+                               process_id=None if pid is None else int(pid))
+    return jax.process_index(), jax.process_count()
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    _use_all_cpu_cores(len(args.re))
-    from turbjax.simulate import simulate, write_simulation
+    p = PRESETS[args.preset]
+    reynolds = args.re if args.re is not None else list(p.reynolds)
+    if not reynolds:
+        print(f"error: preset {args.preset!r} has no default Reynolds numbers; pass --re, e.g. --re 300 600",
+              file=sys.stderr)
+        return 2
+    realizations = args.realizations if args.realizations is not None else p.realizations
+    n_proc = args.num_processes or int(os.environ.get("JAX_NUM_PROCESSES", "1"))
+    _use_all_cpu_cores(-(-len(reynolds) * max(realizations, 1) // n_proc))
+    from turbjax.simulate import simulate, write_simulation  # after the CPU device count is set
+    from turbjax.simulate.runner import plan
 
     t0 = time.perf_counter()
     try:
-        sim = simulate(args.re, args.preset, steps=args.steps, save_every=args.save_every, frames=args.frames,
-                       dtype=args.dtype, progress=not args.no_progress)
+        # Check everything before joining a job, so that bad input fails alone, in one line, on every host.
+        plan(reynolds, p, steps=args.steps, save_every=args.save_every, frames=args.frames,
+             realizations=realizations, share=(0, n_proc), dtype=args.dtype)
+        share = _maybe_initialize_distributed(args)
+        sim = simulate(reynolds, p, steps=args.steps, save_every=args.save_every, frames=args.frames,
+                       realizations=realizations, share=share, dtype=args.dtype, progress=not args.no_progress)
     except (ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     paths = write_simulation(sim, args.out)
-    p = sim.params
-    print(f"{len(sim.reynolds)} x {p.steps} steps of {p.nx}x{p.ny} ({args.dtype}): {sim.mlups:.1f} MLUPS "
+    q = sim.params
+    print(f"{len(sim.reynolds)} runs x {q.steps} steps of {q.nx}x{q.ny} ({args.dtype}): {sim.mlups:.1f} MLUPS "
           f"(run {sim.run_s:.1f} s, compile {sim.compile_s:.1f} s, total {time.perf_counter() - t0:.1f} s "
-          f"with writing; Reynolds axis on {sim.n_devices} device(s))")
+          f"with writing; batch on {sim.n_devices} device(s); process {share[0]} of {share[1]})")
     for path in paths:
         print(f"wrote {path}")
     return 0

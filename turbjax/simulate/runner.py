@@ -1,4 +1,4 @@
-"""The runner: every Reynolds number in one vmapped, jitted, device-sharded program, run in chunks of steps.
+"""The runner: every member (Reynolds number x realization) in one vmapped, jitted, device-sharded program.
 
 Steps run on the device in chunks (one compiled program: a loop over blocks of `save_every` steps, the probe
 recorded every step, the velocity after every block); between chunks Python advances the progress bar and
@@ -17,14 +17,19 @@ import numpy as np
 from jax import lax
 
 from turbjax.simulate import lattice
+from turbjax.simulate.initial import initial_state
 from turbjax.simulate.lattice import C
 from turbjax.simulate.presets import FlowParams, check_inputs, resolve_params
-from turbjax.simulate.step import Domain, channel_domain, interior, make_step, velocity
+from turbjax.simulate.step import Domain, channel_domain, ghosted, make_step, velocity
 from turbjax.simulate.trajectory import make_advance
 
 
 class Simulation(NamedTuple):
-    """velocity (R, frames, nx, ny, 2) float32; probe_uy (R, steps); first_step of frame 0 (steps after start)."""
+    """One run's members (B = Reynolds numbers x realizations, Re-major, or this process's share of them).
+
+    velocity (B, frames, wx, wy, 2) float32 (the window, or the full grid); probe_uy (B, steps); first_step of
+    frame 0 (steps after start); realization and perturbation_seed (B,) int64, -1 for plain runs.
+    """
 
     reynolds: np.ndarray
     velocity: np.ndarray
@@ -33,13 +38,40 @@ class Simulation(NamedTuple):
     first_step: int
     compile_s: float
     run_s: float
-    n_devices: int = 1  # devices the Reynolds axis was sharded over
+    n_devices: int = 1  # devices the batch axis was sharded over
+    realization: np.ndarray | None = None
+    perturbation_seed: np.ndarray | None = None
 
     @property
     def mlups(self) -> float:
-        """Million lattice updates per second of the run, compilation excluded."""
+        """Million lattice updates per second of the run (members only, padding excluded; no compilation)."""
         p = self.params
         return len(self.reynolds) * p.nx * p.ny * p.steps / self.run_s / 1e6
+
+
+def members(reynolds, realizations: int, share: tuple[int, int] = (0, 1)):
+    """(reynolds, realization) per member: every Re x range(realizations), Re-major (realizations 0: one plain
+    run per Re, realization -1); `share` (index, count) keeps the index-th of count near-equal contiguous parts."""
+    reynolds = np.atleast_1d(np.asarray(reynolds, dtype=np.float64))
+    ks = np.arange(realizations, dtype=np.int64) if realizations else np.array([-1], np.int64)
+    re_m, k_m = np.repeat(reynolds, len(ks)), np.tile(ks, len(reynolds))
+    i, n = share
+    return np.array_split(re_m, n)[i], np.array_split(k_m, n)[i]
+
+
+def plan(reynolds, preset: str | FlowParams = "seed", *, steps=None, save_every=None, frames=None,
+         realizations=None, share: tuple[int, int] | None = None, dtype: str = "float32"):
+    """(params, reynolds, realization) of the members `simulate` would run, after checking every input
+    (one clear ValueError before anything runs). share None: this process's part of a multi-process job."""
+    reynolds = np.atleast_1d(np.asarray(reynolds, dtype=np.float64))
+    p = resolve_params(preset, steps, save_every, frames, realizations)
+    check_inputs(p, list(reynolds), dtype)
+    share = (jax.process_index(), jax.process_count()) if share is None else share
+    n_members = len(reynolds) * max(p.realizations, 1)
+    if not (0 <= share[0] < share[1] <= n_members):
+        raise ValueError(f"share {share} must be (index, count) with 0 <= index < count <= {n_members} members "
+                         "(Reynolds numbers x realizations); use fewer processes")
+    return (p, *members(reynolds, p.realizations, share))
 
 
 def simulate(
@@ -49,6 +81,8 @@ def simulate(
     steps: int | None = None,
     save_every: int | None = None,
     frames: int | None = None,
+    realizations: int | None = None,
+    share: tuple[int, int] | None = None,
     dtype: str = "float32",
     progress: bool = True,
     chunk_steps: int = 1000,
@@ -56,28 +90,32 @@ def simulate(
     collision: str = "mrt",
     naive_f32: bool = False,
 ) -> Simulation:
-    """Run every Reynolds number in one vmapped, jitted program (sharded over devices if there are several).
+    """Run every member (Reynolds number x realization) in one vmapped, jitted program, sharded over the local
+    devices if there are several (the batch is padded to a multiple of their number; padding is dropped).
 
     Steps run on the device in chunks of about `chunk_steps`; between chunks Python advances the progress bar
     and checks for NaN (raising FloatingPointError with the step, Re and tau), so a diverged run never reaches
-    a file.
+    a file. `share` = (index, count) runs only that part of the members (default: this process's part of a
+    multi-process job, `jax.process_index()` of `jax.process_count()`; all of them in a single process).
     """
-    reynolds = np.atleast_1d(np.asarray(reynolds, dtype=np.float64))
-    p = resolve_params(preset, steps, save_every, frames)
-    check_inputs(p, list(reynolds), dtype)
-    args = (reynolds, p, dtype, progress, chunk_steps, devices, collision, naive_f32)
+    p, re_m, k_m = plan(reynolds, preset, steps=steps, save_every=save_every, frames=frames,
+                        realizations=realizations, share=share, dtype=dtype)
+    args = (re_m, k_m, p, dtype, progress, chunk_steps, devices, collision, naive_f32)
     if dtype == "float64" and not jax.config.jax_enable_x64:
         with jax.enable_x64(True):
             return _simulate(*args)
     return _simulate(*args)
 
 
-def _simulate(reynolds, p, dtype, progress, chunk_steps, devices, collision, naive_f32) -> Simulation:
-    prog = _compile(reynolds, p, dtype, chunk_steps, devices, collision, naive_f32)
-    probe_uy, vel, run_s = _run(prog, reynolds, p, progress)
+def _simulate(re_m, k_m, p, dtype, progress, chunk_steps, devices, collision, naive_f32) -> Simulation:
+    # Realization k is seeded with k; plain runs (k = -1) start from rest.
+    seeds = k_m
+    prog = _compile(re_m, seeds, p, dtype, chunk_steps, devices, collision, naive_f32)
+    probe_uy, vel, run_s = _run(prog, re_m, p, progress)
     spin = p.steps - p.frames * p.save_every
-    return Simulation(reynolds, vel, probe_uy, p, spin + p.save_every, prog.compile_s, run_s,
-                      1 if prog.mesh is None else prog.mesh.devices.size)
+    n = len(re_m)
+    return Simulation(re_m, vel[:n], probe_uy[:n], p, spin + p.save_every, prog.compile_s, run_s,
+                      1 if prog.mesh is None else prog.mesh.devices.size, k_m, seeds)
 
 
 class _Program(NamedTuple):
@@ -90,13 +128,18 @@ class _Program(NamedTuple):
     compile_s: float
 
 
-def _compile(reynolds, p: FlowParams, dtype, chunk_steps, devices, collision, naive_f32) -> _Program:
+def _compile(re_m, seeds, p: FlowParams, dtype, chunk_steps, devices, collision, naive_f32) -> _Program:
     dt = jnp.dtype(dtype)
-    n_re = len(reynolds)
+    devices = jax.local_devices() if devices is None else devices
+    n_dev = min(len(devices), len(re_m))
+    pad = -len(re_m) % n_dev  # copies of the last member, so that every device gets the same share
+    re_m, seeds = np.concatenate([re_m, re_m[-1:].repeat(pad)]), np.concatenate([seeds, seeds[-1:].repeat(pad)])
+    n_re = len(re_m)
     step = jax.vmap(make_step(channel_domain(p), collision=collision, naive_f32=naive_f32), in_axes=(0, 0, 0, None))
     s_mu = float(lattice.relaxation_rate(p.bulk_viscosity / p.dx))
-    s_nu = np.asarray([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in reynolds], dtype)
+    s_nu = np.asarray([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in re_m], dtype)
     ix, iy = probe_index(p)
+    x0, x1, y0, y1 = p.window if p.window is not None else (0, p.nx, 0, p.ny)
 
     def probe(planes):  # transverse velocity at the probe node, (R,)
         return sum(int(C[i, 1]) * planes[i][:, ix + 1, iy + 1] for i in range(9) if C[i, 1])
@@ -108,7 +151,7 @@ def _compile(reynolds, p: FlowParams, dtype, chunk_steps, devices, collision, na
     def chunk(ab, vel, s, n):
         """n blocks of save_every steps (n <= F, traced): probe every step, velocity after every block.
 
-        `vel` (F, R, nx, ny, 2) is donated and returned, so the frame buffer is reused between chunks."""
+        `vel` (F, R, wx, wy, 2) is donated and returned, so the frame buffer is reused between chunks."""
 
         def body(k, carry):
             ab, pr, vel = carry
@@ -116,14 +159,19 @@ def _compile(reynolds, p: FlowParams, dtype, chunk_steps, devices, collision, na
             k = k.astype(jnp.int32)  # under x64 the loop index and literal offsets must agree
             zero = jnp.int32(0)
             pr = lax.dynamic_update_slice(pr, prk, (k * p.save_every, zero))
-            frame = velocity(interior(ab[0])).astype(jnp.float32)
+            window = jnp.stack([q[:, x0 + 1:x1 + 1, y0 + 1:y1 + 1] for q in ab[0]], axis=-3)
+            frame = velocity(window).astype(jnp.float32)
             vel = lax.dynamic_update_slice(vel, frame[None], (k, zero, zero, zero, zero))
             return ab, pr, vel
 
         return lax.fori_loop(0, n, body, (ab, jnp.zeros((F * p.save_every, n_re), dt), vel))
 
-    ab = (_zero_planes(n_re, p.nx, p.ny, dt), _zero_planes(n_re, p.nx, p.ny, dt))
-    vel = jnp.zeros((F, n_re, p.nx, p.ny, 2), jnp.float32)
+    if (seeds >= 0).any():
+        g0 = jnp.asarray(initial_state(p, seeds, dtype))
+        ab = (ghosted(g0), ghosted(g0))
+    else:
+        ab = (_zero_planes(n_re, p.nx, p.ny, dt), _zero_planes(n_re, p.nx, p.ny, dt))
+    vel = jnp.zeros((F, n_re, x1 - x0, y1 - y0, 2), jnp.float32)
     mesh = _mesh_for(n_re, devices)
     state = _place((ab, vel, jnp.asarray(s_nu)), mesh, devices)
     t0 = time.perf_counter()
@@ -133,14 +181,18 @@ def _compile(reynolds, p: FlowParams, dtype, chunk_steps, devices, collision, na
 
 
 def _run(prog: _Program, reynolds, p: FlowParams, progress: bool):
-    """Run the compiled program over all steps; returns probe_uy (R, steps), velocity (R, frames, ...), run_s."""
+    """Run the compiled program over all steps; returns probe_uy (B, steps), velocity (B, frames, ...), run_s
+    (B including padding)."""
     from tqdm.auto import tqdm
 
     ab, vel, s = prog.state
     probes, frames_out = [], []
     done = 0
     t0 = time.perf_counter()
-    desc = f"LBM {p.name} Re={','.join(f'{r:g}' for r in reynolds)}"
+    res = sorted(set(reynolds.tolist()))
+    desc = f"LBM {p.name} Re={','.join(f'{r:g}' for r in res)}" if len(res) <= 6 else \
+        f"LBM {p.name} Re={res[0]:g}..{res[-1]:g}"
+    desc += f" ({len(reynolds)} runs)" if len(reynolds) > len(res) else ""
     with tqdm(total=p.steps, disable=not progress, unit="step", desc=desc) as bar:
         if prog.lead:
             ab, pr = prog.lead_fn(ab, s)
@@ -178,9 +230,10 @@ def _zero_planes(n: int, nx: int, ny: int, dt):
 
 
 def _mesh_for(n_re: int, devices):
-    """A 1-D mesh over the largest number of devices that divides the number of Reynolds numbers."""
+    """A 1-D mesh over the largest number of devices that divides the batch (the runner pads it to a multiple
+    of min(devices, members), so that is all of them)."""
     if devices is None:
-        devices = jax.devices()
+        devices = jax.local_devices()
     n = max(d for d in range(1, min(len(devices), n_re) + 1) if n_re % d == 0)
     if n == 1:
         return None
