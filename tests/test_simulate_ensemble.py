@@ -120,9 +120,9 @@ def test_more_processes_than_runs_is_rejected():
 def test_writer_refuses_unknown_extra_keys(tmp_path):
     vel = np.zeros((1, 4, 4, 2), np.float32)
     kw = {"reynolds": 1.0, "dx": 1.0, "dt": 1.0, "frame_stride": 1, "first_step": 0}
-    with pytest.raises(ValueError, match=r"unknown extra key\(s\) \['seed'\]"):
+    with pytest.raises(ValueError, match=r"extra key 'seed' is not one of"):
         snapshots.save_snapshots(tmp_path / "a.npz", vel, extra={"seed": 3}, **kw)
-    with pytest.raises(ValueError, match="'origin' must have shape"):
+    with pytest.raises(ValueError, match=r"'origin' must have shape \(2,\)"):
         snapshots.save_snapshots(tmp_path / "a.npz", vel, extra={"origin": 3}, **kw)
     assert list(tmp_path.iterdir()) == []
 

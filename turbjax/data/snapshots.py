@@ -63,6 +63,11 @@ def _extra_arrays(extra: dict | None, path) -> dict:
                 f"{tuple(OPTIONAL_KEYS)}"
             )
         out[key] = np.asarray(value, dtype=_OPTIONAL_DTYPES[key])
+        shape = (2,) if key in ("origin", "grid_shape") else ()
+        if out[key].shape != shape:
+            raise ValueError(
+                f"refusing to write {path}: extra key {key!r} must have shape {shape}, got {out[key].shape}"
+            )
     return out
 
 
