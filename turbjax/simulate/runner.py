@@ -215,14 +215,14 @@ def _check_finite(planes, step, reynolds, p: FlowParams) -> None:
 
 
 def compile_stepper(p: FlowParams, reynolds: Sequence[float], dtype: str = "float32", *, collision: str = "mrt",
-                    domain: Domain | None = None):
+                    domain: Domain | None = None, fused: bool = True):
     """For benchmarks: (run, state, compile_s) with run(state, n) advancing all Re n steps (n even, traced).
 
-    Call under `jax.enable_x64(True)` for float64. The state is donated and returned.
+    Call under `jax.enable_x64(True)` for float64. The state is donated and returned. `fused`: see make_step.
     """
     dt = jnp.dtype(dtype)
     domain = channel_domain(p) if domain is None else domain
-    step = jax.vmap(make_step(domain, collision=collision), in_axes=(0, 0, 0, None))
+    step = jax.vmap(make_step(domain, collision=collision, fused=fused), in_axes=(0, 0, 0, None))
     advance = make_advance(step)
     s_mu = float(lattice.relaxation_rate(p.bulk_viscosity / p.dx))
     s = jnp.asarray([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in reynolds], dt)

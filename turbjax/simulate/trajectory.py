@@ -41,9 +41,9 @@ def make_advance(step, probe=None):
     return advance
 
 
-def run_domain(domain: Domain, g0, s_nu, s_mu, n: int, *, collision="mrt", naive_f32=False):
+def run_domain(domain: Domain, g0, s_nu, s_mu, n: int, *, collision="mrt", naive_f32=False, fused=True):
     """Advance stacked deviations g0 (9, nx, ny) by n steps (one grid, jitted); returns (9, nx, ny)."""
-    step = make_step(domain, collision=collision, naive_f32=naive_f32)
+    step = make_step(domain, collision=collision, naive_f32=naive_f32, fused=fused)
     advance = make_advance(step)
 
     @jax.jit
