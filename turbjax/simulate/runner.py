@@ -19,7 +19,7 @@ from jax import lax
 from turbjax.simulate import lattice
 from turbjax.simulate.lattice import C
 from turbjax.simulate.presets import FlowParams, check_inputs, resolve_params
-from turbjax.simulate.step import Domain, channel_domain, interior, make_step, velocity
+from turbjax.simulate.step import Domain, channel_domain, compiler_options, interior, make_step, velocity
 from turbjax.simulate.trajectory import make_advance
 
 
@@ -127,8 +127,10 @@ def _compile(reynolds, p: FlowParams, dtype, chunk_steps, devices, collision, na
     mesh = _mesh_for(n_re, devices)
     state = _place((ab, vel, jnp.asarray(s_nu)), mesh, devices)
     t0 = time.perf_counter()
-    chunk_fn = jax.jit(chunk, donate_argnums=(0, 1)).lower(*state, jnp.int32(0)).compile()
-    lead_fn = jax.jit(lambda ab, s: advance(ab, s, s_mu, lead, lead), donate_argnums=0) if lead else None
+    opts = compiler_options(next(iter(devices)).platform if devices else None)
+    chunk_fn = jax.jit(chunk, donate_argnums=(0, 1)).lower(*state, jnp.int32(0)).compile(compiler_options=opts)
+    lead_fn = (jax.jit(lambda ab, s: advance(ab, s, s_mu, lead, lead), donate_argnums=0, compiler_options=opts)
+               if lead else None)
     return _Program(chunk_fn, lead_fn, lead, F, state, mesh, time.perf_counter() - t0)
 
 
@@ -230,6 +232,6 @@ def compile_stepper(p: FlowParams, reynolds: Sequence[float], dtype: str = "floa
     state = (_zero_planes(n_re, domain.nx, domain.ny, dt), _zero_planes(n_re, domain.nx, domain.ny, dt))
     t0 = time.perf_counter()
     fn = jax.jit(lambda ab, n: advance(ab, s, s_mu, n, 0)[0], donate_argnums=0)
-    fn = fn.lower(state, jnp.int32(0)).compile()
+    fn = fn.lower(state, jnp.int32(0)).compile(compiler_options=compiler_options())
     compile_s = time.perf_counter() - t0
     return (lambda ab, n: fn(ab, jnp.int32(n))), state, compile_s
