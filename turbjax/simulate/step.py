@@ -8,14 +8,15 @@ One step (vmapped over the batch axis by the runner):
       -> MRT collision -> new g*
     and, on a small patch around the cylinder, the same update recomputed with Bouzidi's interpolated
     bounce-back (solid nodes held at rest), written back with a static dynamic-update-slice.
-XLA's CPU backend has no multi-output loop fusion: written plainly, each step compiles to nine fused loops, one
-per population, and each recomputes the density, momentum and non-equilibrium moments (~475 operations per
-update). `one_loop` hands the nine new planes to a variadic reduction instead (each plane summed with a zero
-plane, which is exact), the one XLA:CPU construct that evaluates several outputs in one loop; the moments are then
-computed once per node and the step runs ~2.5x faster per CPU-second (scripts/benchmark_simulate.py). On CPU the
-step is compiled with `compiler_options()` (512-bit vectors where the CPU has them, another ~1.4x). The loop
-runs on one thread, so on a multi-core CPU the batch axis is sharded over several CPU devices (the CLI does this
-by default).
+By default XLA's CPU backend does no multi-output loop fusion (only behind a backend extra option): written
+plainly, each step compiles to nine fused loops, one per population, and each recomputes the density, momentum
+and non-equilibrium moments (~475 operations per update). `one_loop` hands the nine new planes to a variadic
+reduction instead (each plane summed with a zero plane, which is exact), the one XLA:CPU construct found that
+evaluates several outputs in one loop; the moments are computed once per node, and the step does 2.0-2.4x the
+updates per CPU-second of the nine loops (scripts/benchmark_simulate.py, float32 and float64, 1 and 4 Re). On
+CPU the step is compiled with `compiler_options()` (512-bit vectors: another 1.4-1.6x on an AVX-512 CPU). The
+loop runs on one thread, so on a multi-core CPU the batch axis is sharded over several CPU devices (the CLI
+does this by default).
 """
 
 from __future__ import annotations
@@ -89,9 +90,10 @@ def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False
     naive_f32 rounds the full populations f = w + g to float32 after each step, emulating a solver that stores
     f itself (used only to show why the deviations are stored).
 
-    fused (default) computes the nine new planes in one loop (`one_loop`); fused=False leaves XLA its nine loops
-    (the same HLO arithmetic; kept as the reference the tests and the benchmark compare against). The two agree
-    to rounding, not bit for bit: LLVM vectorizes and contracts the two loop forms differently.
+    fused (default) computes the nine new planes in one loop (`one_loop`); fused=False leaves XLA its nine
+    loops (the same HLO arithmetic; kept as the reference the tests and the benchmark compare against). The
+    two agree to rounding, not bit for bit (after one float32 step ~18% of the values differ by about an ulp):
+    LLVM compiles the two loop forms differently, presumably contracting different multiply-adds.
     """
     nx, ny = domain.nx, domain.ny
     collide = {"mrt": lattice.collide, "bgk": lambda g, s_nu, s_mu: lattice.collide_bgk(g, s_nu)}[collision]
@@ -142,9 +144,10 @@ def one_loop(*planes):
 
 
 def compiler_options(platform: str | None = None) -> dict:
-    """XLA options for programs that run the step: on CPU, prefer 512-bit vectors (LLVM's default is 256 even on
-    AVX-512 CPUs; on CPUs without AVX-512 the hint is capped at their widest vectors). The one-loop step measured
-    ~1.4x more updates per CPU-second with it on an AVX-512 CPU (scripts/benchmark_simulate.py)."""
+    """XLA options for programs that run the step: on CPU, prefer 512-bit vectors (XLA:CPU otherwise emits
+    256-bit ones even on AVX-512 CPUs; LLVM caps the preference at the widest vectors a CPU has; measured only
+    on an AVX-512 one). The one-loop step, 4 Re float32: 295 -> 424 and 245 -> 399 MLUPS per CPU-second in two
+    interleaved runs."""
     platform = jax.default_backend() if platform is None else platform
     return {"xla_cpu_prefer_vector_width": 512} if platform == "cpu" else {}
 
