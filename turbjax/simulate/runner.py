@@ -20,7 +20,7 @@ from turbjax.simulate import lattice
 from turbjax.simulate.initial import initial_state
 from turbjax.simulate.lattice import C
 from turbjax.simulate.presets import FlowParams, check_inputs, resolve_params
-from turbjax.simulate.step import Domain, channel_domain, ghosted, make_step, velocity
+from turbjax.simulate.step import Domain, channel_domain, compiler_options, ghosted, make_step, velocity
 from turbjax.simulate.trajectory import make_advance
 
 
@@ -175,8 +175,10 @@ def _compile(re_m, seeds, p: FlowParams, dtype, chunk_steps, devices, collision,
     mesh = _mesh_for(n_re, devices)
     state = _place((ab, vel, jnp.asarray(s_nu)), mesh, devices)
     t0 = time.perf_counter()
-    chunk_fn = jax.jit(chunk, donate_argnums=(0, 1)).lower(*state, jnp.int32(0)).compile()
-    lead_fn = jax.jit(lambda ab, s: advance(ab, s, s_mu, lead, lead), donate_argnums=0) if lead else None
+    opts = compiler_options(next(iter(devices)).platform if devices else None)
+    chunk_fn = jax.jit(chunk, donate_argnums=(0, 1)).lower(*state, jnp.int32(0)).compile(compiler_options=opts)
+    lead_fn = (jax.jit(lambda ab, s: advance(ab, s, s_mu, lead, lead), donate_argnums=0, compiler_options=opts)
+               if lead else None)
     return _Program(chunk_fn, lead_fn, lead, F, state, mesh, time.perf_counter() - t0)
 
 
@@ -268,14 +270,14 @@ def _check_finite(planes, step, reynolds, p: FlowParams) -> None:
 
 
 def compile_stepper(p: FlowParams, reynolds: Sequence[float], dtype: str = "float32", *, collision: str = "mrt",
-                    domain: Domain | None = None):
+                    domain: Domain | None = None, fused: bool = True):
     """For benchmarks: (run, state, compile_s) with run(state, n) advancing all Re n steps (n even, traced).
 
-    Call under `jax.enable_x64(True)` for float64. The state is donated and returned.
+    Call under `jax.enable_x64(True)` for float64. The state is donated and returned. `fused`: see make_step.
     """
     dt = jnp.dtype(dtype)
     domain = channel_domain(p) if domain is None else domain
-    step = jax.vmap(make_step(domain, collision=collision), in_axes=(0, 0, 0, None))
+    step = jax.vmap(make_step(domain, collision=collision, fused=fused), in_axes=(0, 0, 0, None))
     advance = make_advance(step)
     s_mu = float(lattice.relaxation_rate(p.bulk_viscosity / p.dx))
     s = jnp.asarray([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in reynolds], dt)
@@ -283,6 +285,6 @@ def compile_stepper(p: FlowParams, reynolds: Sequence[float], dtype: str = "floa
     state = (_zero_planes(n_re, domain.nx, domain.ny, dt), _zero_planes(n_re, domain.nx, domain.ny, dt))
     t0 = time.perf_counter()
     fn = jax.jit(lambda ab, n: advance(ab, s, s_mu, n, 0)[0], donate_argnums=0)
-    fn = fn.lower(state, jnp.int32(0)).compile()
+    fn = fn.lower(state, jnp.int32(0)).compile(compiler_options=compiler_options())
     compile_s = time.perf_counter() - t0
     return (lambda ab, n: fn(ab, jnp.int32(n))), state, compile_s

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from turbjax.simulate.step import Domain, ghosted, interior, make_step
+from turbjax.simulate.step import Domain, compiler_options, ghosted, interior, make_step
 
 
 def make_advance(step, probe=None):
@@ -41,12 +43,12 @@ def make_advance(step, probe=None):
     return advance
 
 
-def run_domain(domain: Domain, g0, s_nu, s_mu, n: int, *, collision="mrt", naive_f32=False):
+def run_domain(domain: Domain, g0, s_nu, s_mu, n: int, *, collision="mrt", naive_f32=False, fused=True):
     """Advance stacked deviations g0 (9, nx, ny) by n steps (one grid, jitted); returns (9, nx, ny)."""
-    step = make_step(domain, collision=collision, naive_f32=naive_f32)
+    step = make_step(domain, collision=collision, naive_f32=naive_f32, fused=fused)
     advance = make_advance(step)
 
-    @jax.jit
+    @functools.partial(jax.jit, compiler_options=compiler_options())
     def run(g):
         a = ghosted(g)
         (a, _), _ = advance((a, tuple(jnp.copy(p) for p in a)), s_nu, s_mu, n, 0)
