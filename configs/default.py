@@ -44,6 +44,8 @@ def get_model_config() -> config_dict.ConfigDict:
     m.cnn_features = (8, 16, 16)  # cnn: channels of the conv blocks (3x3 conv, relu, 2x2 average pool)
     m.cnn_dense = (32,)  # cnn: dense widths after the conv blocks
     m.cnn_kernel = 3
+    m.cnn_head = "flatten"  # cnn: "flatten" (dense on the last feature map) or "gap" (global average pool)
+    m.cnn_conv = "patches"  # cnn: "patches" (convolutions as matrix products, fast on CPU) or "xla"
     return m
 
 

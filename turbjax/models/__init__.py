@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from flax import linen as nn
 
-from turbjax.models.cnn import CNN
+from turbjax.models.cnn import CNN, CNN_CONVS, CNN_HEADS
 from turbjax.models.linear import Linear, Logistic
 from turbjax.models.mlp import ACTIVATIONS, MLP
 
@@ -81,10 +81,17 @@ def build_model(
         raise ValueError("the cnn model needs the image shape (h, w) of the flattened inputs")
     features = _check_sizes("cnn_features", model_config.get("cnn_features", (8, 16, 16)), allow_empty=False)
     dense = _check_sizes("cnn_dense", model_config.get("cnn_dense", (32,)), allow_empty=True)
+    head, conv = model_config.get("cnn_head", "flatten"), model_config.get("cnn_conv", "patches")
+    if head not in CNN_HEADS or conv not in CNN_CONVS:
+        raise ValueError(
+            f"config.model.cnn_head={head!r} / cnn_conv={conv!r}: expected one of {CNN_HEADS} / {CNN_CONVS}"
+        )
     return CNN(
         image_shape=tuple(int(s) for s in image_shape),
         features=features,
         dense=dense,
         kernel_size=int(model_config.get("cnn_kernel", 3)),
         num_outputs=num_outputs,
+        head=head,
+        conv=conv,
     )
