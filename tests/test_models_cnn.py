@@ -16,7 +16,7 @@ from turbjax.models.cnn import CNN
 from turbjax.models.conv import avg_pool2, conv2d_same
 
 # float32: the products sum the same terms in another order (k*k*C <= 144 terms per output)
-TOL = {jnp.float32: dict(rtol=2e-5, atol=2e-5), jnp.float64: dict(rtol=1e-11, atol=1e-12)}
+TOL = {jnp.float32: {"rtol": 2e-5, "atol": 2e-5}, jnp.float64: {"rtol": 1e-11, "atol": 1e-12}}
 
 
 def model_config(**kw):
@@ -73,7 +73,7 @@ def test_cnn_patches_equals_the_flax_conv_version(dtype, head):
     """Same parameters in both (one tree, nn.Conv's names and shapes), same outputs and parameter gradients,
     on an odd image size (pooling drops a row) and three conv blocks."""
     shape = (13, 10)
-    kw = dict(image_shape=shape, features=(4, 6, 5), dense=(7,), num_outputs=2, head=head)
+    kw = {"image_shape": shape, "features": (4, 6, 5), "dense": (7,), "num_outputs": 2, "head": head}
     fast, plain = CNN(conv="patches", **kw), CNN(conv="xla", **kw)
     params = fast.init(jax.random.key(0), jnp.zeros((1, shape[0] * shape[1])))  # float32, as in training
     plain_params = plain.init(jax.random.key(0), jnp.zeros((1, shape[0] * shape[1])))

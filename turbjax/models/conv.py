@@ -84,5 +84,7 @@ conv2d_same.defvjp(_conv_fwd, _conv_bwd)
 def avg_pool2(z_CxBxHxW: jax.Array) -> jax.Array:
     """2x2 average pooling, stride 2, VALID (an odd last row / column is dropped, as `nn.avg_pool`)."""
     c, b, h, w = z_CxBxHxW.shape
-    z = z_CxBxHxW[:, :, : h // 2 * 2, : w // 2 * 2]
-    return z.reshape(c, b, h // 2, 2, w // 2, 2).mean(axis=(3, 5))
+    z = z_CxBxHxW[:, :, : h // 2 * 2, : w // 2 * 2].reshape(c, b, h // 2, 2, w // 2, 2)
+    # four strided slices added elementwise (one loop fusion): a mean over the reshaped (3, 5) axes became a
+    # library reduction that took ~10 ms a step for the first layer's (8, 32, 64, 64) maps (profiled)
+    return 0.25 * ((z[:, :, :, 0, :, 0] + z[:, :, :, 0, :, 1]) + (z[:, :, :, 1, :, 0] + z[:, :, :, 1, :, 1]))
