@@ -57,6 +57,8 @@ def get_model_config() -> config_dict.ConfigDict:
     m.cnn_features = (8, 16, 16)  # cnn: channels of the conv blocks (3x3 conv, relu, 2x2 average pool)
     m.cnn_dense = (32,)  # cnn: dense widths after the conv blocks
     m.cnn_kernel = 3
+    m.cnn_head = "flatten"  # cnn: "flatten" (dense on every position) or "gap" (mean over positions first)
+    m.cnn_conv = "patches"  # cnn: convolutions as matrix products (fast on CPU) or "xla" (nn.Conv)
     return m
 
 

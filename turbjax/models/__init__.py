@@ -18,7 +18,7 @@ import numpy as np
 from flax import linen as nn
 
 from turbjax.checks import did_you_mean, fail, number
-from turbjax.models.cnn import CNN
+from turbjax.models.cnn import CNN, CNN_CONVS, CNN_HEADS
 from turbjax.models.linear import Linear, Logistic
 from turbjax.models.mlp import ACTIVATIONS, MLP
 
@@ -49,6 +49,18 @@ def check_activation(act) -> None:
         fail(f"config.model.activation={act!r} is unknown; expected one of {tuple(ACTIVATIONS)}")
 
 
+def check_cnn_head(head) -> str:
+    if head not in CNN_HEADS:
+        fail(f"config.model.cnn_head={head!r} is unknown; expected one of {CNN_HEADS} (gap: global average pool)")
+    return head
+
+
+def check_cnn_conv(conv) -> str:
+    if conv not in CNN_CONVS:
+        fail(f"config.model.cnn_conv={conv!r} is unknown; expected one of {CNN_CONVS}")
+    return conv
+
+
 def check_sizes(field: str, sizes, *, allow_empty: bool = True) -> tuple[int, ...]:
     """A tuple of positive ints (widths or channels); empty only if `allow_empty`."""
     ok = not isinstance(sizes, str) and isinstance(sizes, Sequence) and all(
@@ -69,6 +81,8 @@ def validate_model_config(m) -> None:
     for field in ("hidden", "cnn_features", "cnn_dense"):
         check_sizes(field, m[field], allow_empty=not (field == "cnn_features" and m.name == "cnn"))
     number(m.cnn_kernel, "config.model.cnn_kernel", low=1, integer=True)
+    check_cnn_head(m.cnn_head)
+    check_cnn_conv(m.cnn_conv)
 
 
 def model_task(model_config) -> str:
@@ -109,10 +123,14 @@ def build_model(
     features = check_sizes("cnn_features", model_config.get("cnn_features", (8, 16, 16)), allow_empty=False)
     dense = check_sizes("cnn_dense", model_config.get("cnn_dense", (32,)))
     kernel = number(model_config.get("cnn_kernel", 3), "config.model.cnn_kernel", low=1, integer=True)
+    head = check_cnn_head(model_config.get("cnn_head", "flatten"))
+    conv = check_cnn_conv(model_config.get("cnn_conv", "patches"))
     return CNN(
         image_shape=tuple(int(s) for s in image_shape),
         features=features,
         dense=dense,
         kernel_size=int(kernel),
         num_outputs=num_outputs,
+        head=head,
+        conv=conv,
     )
