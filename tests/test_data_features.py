@@ -13,13 +13,14 @@ from turbjax.data.synthetic import vortex_street_velocity
 from turbjax.data.vorticity import vorticity
 
 SPECTRAL = [f for f in FEATURES if f != "pixels"]
+SPECTRA = [f for f in SPECTRAL if f != "gradstats"]  # gradstats: periodic differences only (own test)
 
 
 def images(h=16, w=12, n=3, seed=0):
     return np.random.default_rng(seed).normal(size=(n, h, w)) + 0.3
 
 
-@given(sx=st.integers(0, 15), sy=st.integers(0, 11), name=st.sampled_from(SPECTRAL), remove_mean=st.booleans())
+@given(sx=st.integers(0, 15), sy=st.integers(0, 11), name=st.sampled_from(SPECTRA), remove_mean=st.booleans())
 @settings(max_examples=40, deadline=None)
 def test_circular_shift_leaves_spectral_features_unchanged(sx, sy, name, remove_mean):
     x = images()
@@ -80,3 +81,27 @@ def test_features_in_the_data_set(tmp_path):
     np.testing.assert_array_equal(pixels.reshape(pixels.test.X[:1])[0],
                                   vorticity(vortex_street_velocity(300.0, nx=24, ny=16, frames=8, dx=1 / 16,
                                                                    seed=300), 1.0)[pixels.test.frame[0], 4:20, 2:14])
+
+
+def test_gradient_statistics_are_blind_to_shifts_and_the_mirror():
+    from turbjax.data.features import gradient_statistics
+
+    w = np.random.default_rng(1).normal(size=(3, 16, 12))
+    ref = gradient_statistics(w, periodic=True)
+    np.testing.assert_allclose(gradient_statistics(np.roll(w, (5, 3), axis=(1, 2)), periodic=True), ref, rtol=1e-12)
+    np.testing.assert_allclose(gradient_statistics(-w[:, :, ::-1], periodic=True), ref, rtol=1e-12)
+    np.testing.assert_allclose(gradient_statistics(-w[:, :, ::-1]), gradient_statistics(w), rtol=1e-12)
+
+
+def test_gradient_statistics_of_a_plane_wave():
+    """w = sin(k x) on a periodic grid: <w^2> = 1/2, the forward difference's <g^2> = 2 (1 - cos k) / 2, the
+    5-point Laplacian's <(lap w)^2> = (2 cos k - 2)^2 / 2, kurtosis 3/2."""
+    from turbjax.data.features import gradient_statistics
+
+    n, k = 32, 2 * np.pi * 3 / 32
+    w = np.broadcast_to(np.sin(k * np.arange(n))[:, None], (n, 8))[None]
+    s = gradient_statistics(w, periodic=True)[0]
+    g2, l2 = (1 - np.cos(k)), (2 * np.cos(k) - 2) ** 2 / 2
+    np.testing.assert_allclose(s, [np.log(0.5), np.log(g2), np.log(l2), np.log(g2 / 0.5), np.log(l2 / g2),
+                                   np.log(np.abs(w).max()), 1.5], rtol=1e-9, atol=1e-9)
+    assert compute_features(w, "gradstats").shape == (1, 1, 7) == (1, *feature_shape("gradstats", (n, 8)))

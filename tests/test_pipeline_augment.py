@@ -57,3 +57,10 @@ def test_image_augmentation_on_spectra_is_refused(data_dir):
     c.data.features = "fft2"
     with pytest.raises(ValueError, match="features='fft2'"):
         pipeline.validate_config(c)
+
+
+def test_cnn_on_a_row_of_statistics_is_refused(data_dir):
+    c = config(data_dir)
+    c.model.name, c.data.features = "cnn", "gradstats"
+    with pytest.raises(ValueError, match="features='gradstats' gives a 1 x n row"):
+        pipeline.validate_config(c)

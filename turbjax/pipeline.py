@@ -64,6 +64,11 @@ def check_sections_agree(config) -> None:
             f"config.data.features={d.features!r} are spectra (already invariant to shifts and the mirror); "
             f"use --config.data.features=pixels or --config.training.augment='()' --config.training.shift=0"
         )
+    if m.name == "cnn" and d.features not in ("pixels", "fft2"):
+        fail(
+            f"config.data.features={d.features!r} gives a 1 x n row per sample, not an image: the cnn needs "
+            f"features 'pixels' or 'fft2'; use --config.model.name=mlp for {d.features!r}"
+        )
     heldout = {float(h) for h in d.heldout} if d.split == "heldout_re" else set()
     train_re = sorted({float(r) for r in d.reynolds} - heldout)
     if len(train_re) == 1:
