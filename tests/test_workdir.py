@@ -59,3 +59,20 @@ def test_config_round_trips_through_config_json(tmp_path):
     back = W.load_run_config(tmp_path)
     assert json.loads(back.to_json_best_effort()) == json.loads(c.to_json_best_effort())
     assert back.data.reynolds == c.data.reynolds and isinstance(back.model.hidden, tuple)
+
+
+def test_a_config_json_from_before_a_field_existed_reads_with_that_fields_default(tmp_path):
+    """Runs written before a field was added load (evaluate) and resume (train) as if it had its default."""
+    import json
+
+    from turbjax.configs import default
+    from turbjax.workdir import check_workdir, config_json, load_run_config
+
+    c = default.get_config()
+    old = config_json(c)
+    del old["data"]["test_sample_every_steps"], old["training"]["augment"]
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    loaded = load_run_config(tmp_path)
+    assert loaded.data.test_sample_every_steps == c.data.test_sample_every_steps
+    assert tuple(loaded.training.augment) == tuple(c.training.augment)
+    assert check_workdir(c, tmp_path)  # no "another config" error

@@ -253,7 +253,8 @@ def init_or_resume(trainer, config, ckpt) -> dict:
     latest = ckpt.latest_step()
     if latest is None:
         return jax.jit(trainer.init)(hparams, jax.random.key(int(config.training.seed)))
-    state = restore_state(trainer, config, ckpt, latest)
+    abstract = jax.eval_shape(trainer.init, hparams, jax.random.key(0))
+    state, latest = ckpt.restore_latest_good(abstract)  # falls back past damaged checkpoints (and says so)
     print(f"turbjax: resuming from the checkpoint at epoch {latest} in {ckpt.directory}", flush=True)
     return state
 

@@ -64,14 +64,24 @@ def load_run_config(workdir) -> config_dict.ConfigDict:
     path = Path(workdir) / "config.json"
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: is {workdir} a turbjax.train workdir?")
-    raw = json.loads(path.read_text())
+    return config_dict.ConfigDict(_tuples(with_defaults(json.loads(path.read_text()))))
 
-    def tuples(x):  # JSON turned tuples into lists
-        if isinstance(x, dict):
-            return {k: tuples(v) for k, v in x.items()}
-        return tuple(tuples(v) for v in x) if isinstance(x, list) else x
 
-    return config_dict.ConfigDict(tuples(raw))
+def _tuples(x):  # JSON turned tuples into lists
+    if isinstance(x, dict):
+        return {k: _tuples(v) for k, v in x.items()}
+    return tuple(_tuples(v) for v in x) if isinstance(x, list) else x
+
+
+def with_defaults(stored: dict) -> dict:
+    """A stored config.json completed with today's defaults for the fields added since it was written (a run
+    from before a field existed behaved as its default does)."""
+    from turbjax.configs import default  # lazy: keeps this module free of the config package at import
+
+    out = config_json(default.get_config())
+    for section, fields in stored.items():
+        out[section] = {**out.get(section, {}), **fields} if isinstance(fields, dict) else fields
+    return out
 
 
 def check_workdir(config, workdir: Path) -> bool:
@@ -80,7 +90,7 @@ def check_workdir(config, workdir: Path) -> bool:
     path = workdir / "config.json"
     if not path.exists():
         return False
-    old = json.loads(path.read_text())
+    old = with_defaults(json.loads(path.read_text()))
     new = config_json(config)
     for section in ("model", "data", "optim", "training"):
         diff = {
