@@ -65,6 +65,8 @@ def model_overrides(name: str, epochs: int) -> dict:
         return common | {"model.name": "mlp", "model.hidden": (100, 100)}
     if name == "mlp_fft2":  # the log power spectrum of the window: blind to where the vortices are
         return common | {"model.name": "mlp", "model.hidden": (100, 100), "data.features": "fft2"}
+    if name == "mlp_gradstats":  # seven statistics of the window (enstrophy, gradient moments, kurtosis, ...)
+        return common | {"model.name": "mlp", "model.hidden": (64, 64), "data.features": "gradstats"}
     if name == "cnn":  # global average pooling (translation invariance) + the mirror and streamwise shifts
         return common | {
             "model.name": "cnn", "model.cnn_features": (16, 32, 32), "model.cnn_dense": (32,),
@@ -73,7 +75,7 @@ def model_overrides(name: str, epochs: int) -> dict:
     raise ValueError(f"unknown model {name!r}; expected one of {MODELS}")
 
 
-MODELS = ("linear", "mlp_pixels", "mlp_fft2", "cnn")
+MODELS = ("linear", "mlp_pixels", "mlp_fft2", "mlp_gradstats", "cnn")
 SPLITS = ("random", "time", "realization", "heldout_re", "flagship")
 
 
@@ -135,7 +137,8 @@ def ensure_datasets(seed_dir: Path, ensemble_dir: Path, splits, small: bool) -> 
 
         print(f"generalization: generating the seed data set into {seed_dir}", flush=True)
         generate(list(SEED_RE), seed_dir, preset="quick" if small else "seed", progress=True)
-    if need_ens and not discovery.available_reynolds(ensemble_dir, "turbjax", ENSEMBLE_REALIZATIONS):
+    have_ens = ensemble_dir.is_dir() and discovery.available_reynolds(ensemble_dir, "turbjax", ENSEMBLE_REALIZATIONS)
+    if need_ens and not have_ens:
         from turbjax.simulate import PRESETS, generate
 
         preset = "ensemble_small" if small else "ensemble"
