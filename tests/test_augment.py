@@ -1,5 +1,5 @@
-"""Augmentation: mirror is an involution that fixes y-antisymmetric fields, crops are slices, evaluation uses the
-centred window, draws depend only on (key, epoch, step), bad settings are refused; in the training core:
+"""Augmentation: mirror is an involution that fixes y-antisymmetric fields, crops are slices, evaluation uses
+the centred window, draws depend only on (key, epoch, step), bad settings are refused; in the training core:
 chunked/resumed augmented runs equal one call, vmap over keys equals separate runs, centred-window training
 equals training on pre-cropped data, and predict/evaluate crop the centre."""
 
@@ -105,7 +105,8 @@ def test_defaults_and_a_command_line_string():
     assert aug.make_augment((), None, 0) is None  # nothing to do: the training step sees the rows as stored
 
 
-# --- in the training core -------------------------------------------------------------------------------------
+# --- in the training core
+# -------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

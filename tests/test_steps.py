@@ -1,5 +1,6 @@
-"""One optimizer step alone: the SGD step is params - lr * grad(loss + penalty) (an independent jax.grad of the
-penalized objective), the L-BFGS step reports the penalized objective and lowers it, penalties skip biases."""
+"""One optimizer step alone: the SGD step is params - lr * grad(loss + penalty) (an independent jax.grad of
+the penalized objective), the L-BFGS step reports the penalized objective and lowers it, penalties skip
+biases."""
 
 from __future__ import annotations
 

@@ -40,6 +40,7 @@ def initial_state(p: FlowParams, seeds, dtype) -> np.ndarray:
     for b, seed in enumerate(seeds):
         if seed >= 0:
             uy = p.perturbation * perturbation_uy(p, int(seed))
-            # + 0.0 turns the -0.0 of a zero amplitude times a negative value into +0.0 (the rest state's bits).
+            # + 0.0 turns the -0.0 of a zero amplitude times a negative value into +0.0 (the rest state's
+            # bits).
             out[b] = lattice.equilibrium(np.zeros_like(uy), np.zeros_like(uy), uy) + 0.0
     return out

@@ -3,8 +3,8 @@
 One step (vmapped over the batch axis by the runner):
     state g* (post-collision deviations, nine ghosted planes)
       -> pull streaming (static slices) with the boundary rules of `boundaries` as `where` on iota masks:
-           inlet x = 0 and walls y = 0, ny-1: bounce-back with wall velocity (U, 0): g_j = g*_opp(j) + 6 w_j c_j.u_w
-           outlet x = nx-1: zero gradient, the unknown populations are those streamed into column nx-2
+           inlet x = 0 and walls y = 0, ny-1: bounce-back with wall velocity (U, 0): g_j = g*_opp(j) + 6 w_j
+           c_j.u_w outlet x = nx-1: zero gradient, the unknown populations are those streamed into column nx-2
       -> MRT collision -> new g*
     and, on a small patch around the cylinder, the same update recomputed with Bouzidi's interpolated
     bounce-back (solid nodes held at rest), written back with a static dynamic-update-slice.
