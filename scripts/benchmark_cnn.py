@@ -26,14 +26,14 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from configs import cnn as cnn_config
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from configs import cnn as cnn_config  # noqa: E402 (after the sys.path edit above)
 
 
 def load_data(data_dir: str):

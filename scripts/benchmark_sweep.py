@@ -173,8 +173,8 @@ def main(argv=None) -> None:
     losses = {"sequential": np.asarray(loss_seq)}
     for name, rows, cols, shared in variants:
         if shared:
-            blocks = [(hp_of(lr_SL[s:s + rows, l:l + cols]), keys_S[s:s + rows])
-                      for s in range(0, S, rows) for l in range(0, L, cols)]
+            blocks = [(hp_of(lr_SL[s:s + rows, j:j + cols]), keys_S[s:s + rows])
+                      for s in range(0, S, rows) for j in range(0, L, cols)]
         else:
             flat_lr, flat_keys = lr_SL.reshape(n, 1), np.repeat(keys_S, L, axis=0)
             blocks = [(hp_of(flat_lr[i:i + rows]), flat_keys[i:i + rows]) for i in range(0, n, rows)]
@@ -190,8 +190,8 @@ def main(argv=None) -> None:
             grid = np.zeros((S, L, args.epochs), np.float32)
             it = iter(outs)
             for s in range(0, S, rows):
-                for l in range(0, L, cols):
-                    grid[s:s + rows, l:l + cols] = np.asarray(next(it))
+                for j in range(0, L, cols):
+                    grid[s:s + rows, j:j + cols] = np.asarray(next(it))
             losses[name] = grid
         else:
             losses[name] = np.concatenate([np.asarray(o) for o in outs]).reshape(S, L, -1)

@@ -34,14 +34,14 @@ import time
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from configs import default
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from configs import default  # noqa: E402 (after the sys.path edit above)
 
 
 def banner(msg: str) -> None:
@@ -125,10 +125,10 @@ def floors(n: int, f: int, batch: int = 32, hidden=(100, 100)) -> dict:
                 acts.append(lax.dot_general(acts[-1], w, dot_t))
             d = acts[-1]
             grads = []
-            for w, a_in in zip(reversed(ws), reversed(acts[:-1])):
+            for w, a_in in zip(reversed(ws), reversed(acts[:-1]), strict=True):
                 grads.append(lax.dot_general(d, a_in, dot_w))
                 d = d @ w
-            return [w - 1e-9 * g for w, g in zip(ws, reversed(grads))], None
+            return [w - 1e-9 * g for w, g in zip(ws, reversed(grads), strict=True)], None
         return lax.scan(step, ws, jnp.arange(steps))[0]
 
     params = ({f"w{k}": w for k, w in enumerate(ws)}

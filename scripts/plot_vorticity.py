@@ -44,7 +44,8 @@ def main(argv=None) -> None:
     files = files[:4]
     fig, axes = plt.subplots(2, 2, figsize=(11, 6), constrained_layout=True, squeeze=False)
     im = None
-    for ax, path in zip(axes.ravel(), files):
+    # 4 axes, up to 4 files: with fewer files the remaining axes stay empty
+    for ax, path in zip(axes.ravel(), files, strict=False):
         vel, meta = snapshots.load_snapshots(path)
         w = vorticity(vel[args.frame])
         nx, ny = w.shape

@@ -35,24 +35,24 @@ import sys
 import time
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
+import matplotlib
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import jax
-import jax.numpy as jnp
-import matplotlib
-
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import numpy as np
+import matplotlib.pyplot as plt  # noqa: E402 (after selecting the Agg backend)
 
-from configs.default import get_config
-from turbjax.autodiff import train_scratch_mlp
-from turbjax.data.standardize import fit_standardizer, standardize
-from turbjax.data.synthetic import small_reynolds_arrays
-from turbjax.training.loop import make_train
-from turbjax.training.optimizers import default_hparams
+from configs.default import get_config  # noqa: E402 (after the sys.path edit above)
+from turbjax.autodiff import train_scratch_mlp  # noqa: E402 (after the sys.path edit above)
+from turbjax.data.standardize import fit_standardizer, standardize  # noqa: E402 (after the sys.path edit above)
+from turbjax.data.synthetic import small_reynolds_arrays  # noqa: E402 (after the sys.path edit above)
+from turbjax.training.loop import make_train  # noqa: E402 (after the sys.path edit above)
+from turbjax.training.optimizers import default_hparams  # noqa: E402 (after the sys.path edit above)
 
 REYNOLDS = (300.0, 600.0, 900.0, 1200.0)
 

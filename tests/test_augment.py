@@ -10,9 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from ml_collections import ConfigDict
-from train_helpers import standardized_data, vorticity_arrays
 
 from configs import default
+from train_helpers import standardized_data, vorticity_arrays
 from turbjax.training import augment as aug
 from turbjax.training.loop import make_train
 from turbjax.training.optimizers import default_hparams
@@ -128,7 +128,7 @@ def config(**training):
 
 
 def tree_equal(a, b):
-    return all(np.array_equal(u, v) for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+    return all(np.array_equal(u, v) for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))
 
 
 def test_augmented_runs_in_chunks_equal_one_call(wide):
@@ -176,7 +176,7 @@ def test_vmapped_augmented_runs_equal_separate_runs(wide):
     train = jax.jit(t.train)
     for i in range(2):
         s, _ = train(hp, keys[i], wide)
-        for a, b in zip(jax.tree.leaves(s["params"]), jax.tree.leaves(sweep["params"])):
+        for a, b in zip(jax.tree.leaves(s["params"]), jax.tree.leaves(sweep["params"]), strict=True):
             np.testing.assert_allclose(b[i], a, rtol=2e-4, atol=2e-5)
 
 

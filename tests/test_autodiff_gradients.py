@@ -62,9 +62,9 @@ def check_gradients(loss_fn, grads_fn, args, argnums, variants=((),)):
     with jax.enable_x64():
         args = tuple(jnp.asarray(a, dtype=jnp.float64) for a in args)
         results = gradient_check(loss_fn, grads_fn, argnums, variants)(*args)
-    for (hand, auto, fd), variant in zip(results, variants):
+    for (hand, auto, fd), variant in zip(results, variants, strict=True):
         assert len(hand) == len(auto) == len(fd) == len(argnums), variant
-        for i, h, a, f in zip(argnums, hand, auto, fd):
+        for i, h, a, f in zip(argnums, hand, auto, fd, strict=True):
             assert h.shape == args[i].shape, (variant, h.shape, args[i].shape)
             assert_grad_matches(h, a, f)
     return results[0][0]

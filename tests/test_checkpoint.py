@@ -26,7 +26,7 @@ def test_keeps_last_k_and_best_and_round_trips(tmp_path):
     ro = Checkpointer(tmp_path / "ck", read_only=True)
     assert ro.all_steps() == [10, 20, 25] and ro.best_step() == 10 and ro.latest_step() == 25
     restored = ro.restore(jax.eval_shape(state), 25)
-    for a, b in zip(jax.tree_util.tree_leaves(restored), jax.tree_util.tree_leaves(state())):
+    for a, b in zip(jax.tree_util.tree_leaves(restored), jax.tree_util.tree_leaves(state()), strict=True):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
 
@@ -55,7 +55,7 @@ def numbered(epoch):
 def assert_same(a, b):
     la, lb = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
     assert len(la) == len(lb) > 0
-    for x, y in zip(la, lb):
+    for x, y in zip(la, lb, strict=True):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 

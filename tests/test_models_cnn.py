@@ -31,7 +31,7 @@ def cast(tree, dtype):
 
 def assert_trees_close(a, b, dtype):
     assert jax.tree_util.tree_structure(a) == jax.tree_util.tree_structure(b)
-    for u, v in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+    for u, v in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b), strict=True):
         assert u.dtype == v.dtype == dtype
         np.testing.assert_allclose(np.asarray(u), np.asarray(v), **TOL[dtype])
 

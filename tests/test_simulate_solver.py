@@ -29,7 +29,7 @@ def test_quick_preset_writes_valid_files(quick_files):
     out, paths = quick_files
     p = PRESETS["quick"]
     assert paths == [snapshots.snapshot_path(out, 300), snapshots.snapshot_path(out, 1200)]
-    for re, path in zip([300, 1200], paths):
+    for re, path in zip([300, 1200], paths, strict=True):
         vel, meta = snapshots.load_snapshots(path)
         assert vel.shape == (p.frames, p.nx, p.ny, 2) and vel.dtype == np.float32
         assert np.isfinite(vel).all()
@@ -48,7 +48,7 @@ def test_quick_preset_writes_valid_files(quick_files):
 def test_quick_preset_sheds(quick_files):
     _, paths = quick_files
     p = PRESETS["quick"]
-    for re, path in zip([300, 1200], paths):
+    for re, path in zip([300, 1200], paths, strict=True):
         _, meta = snapshots.load_snapshots(path)
         late = meta["probe_uy"][p.steps // 2 :]
         # The wake oscillates: large transverse velocity swings with many sign changes ...

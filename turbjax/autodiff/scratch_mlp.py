@@ -66,7 +66,7 @@ def init(key: jax.Array, sizes, *, method: str = "he", dtype=jnp.float32):
         raise ValueError(f"sizes={sizes}: expected (D_in, *hidden, D_out) with every width >= 1")
     keys = jax.random.split(key, len(sizes) - 1)
     params = []
-    for i, (k, d_in, d_out) in enumerate(zip(keys, sizes[:-1], sizes[1:])):
+    for i, (k, d_in, d_out) in enumerate(zip(keys, sizes[:-1], sizes[1:], strict=True)):
         last = i == len(sizes) - 2
         if method == "he":
             std = np.sqrt((1.0 if last else 2.0) / d_in)

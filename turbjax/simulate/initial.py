@@ -26,7 +26,8 @@ def perturbation_uy(p: FlowParams, seed: int) -> np.ndarray:
     xs = rng.uniform(cx + r, cx + 6 * r, BLOBS)
     ys = rng.uniform(cy - 1.5 * r, cy + 1.5 * r, BLOBS)
     amps = rng.uniform(-1.0, 1.0, BLOBS)
-    uy = sum(a * np.exp(-((X - x) ** 2 + (Y - y) ** 2) / (2 * r * r)) for a, x, y in zip(amps, xs, ys))
+    uy = sum(a * np.exp(-((X - x) ** 2 + (Y - y) ** 2) / (2 * r * r))
+             for a, x, y in zip(amps, xs, ys, strict=True))
     uy = np.where((X - cx) ** 2 + (Y - cy) ** 2 <= r * r, 0.0, uy)
     return uy / np.abs(uy).max()
 

@@ -71,7 +71,7 @@ def equilibrium(rho, jx, jy):
 def _lin(coeffs, planes):
     """sum_i coeffs[i] * planes[i] written out term by term, skipping zeros and multiplications by +-1."""
     acc = None
-    for c, p in zip(coeffs, planes):
+    for c, p in zip(coeffs, planes, strict=True):
         c = float(c)
         if c == 0:
             continue
