@@ -1,8 +1,8 @@
 """A 16-trial sweep (4 learning rates x 4 seeds) as one vmapped program vs the same 16 trials one after
 another.
 
-    python scripts/benchmark_sweep.py                     # seed-data sizes: 1920 x 4096, MLP (100, 100),
-    batch 32 python scripts/benchmark_sweep.py --epochs 2 --train 480 --features 1024   # quick
+    python scripts/benchmark_sweep.py            # seed-data sizes: 1920 x 4096, MLP (100, 100), batch 32
+    python scripts/benchmark_sweep.py --epochs 2 --train 480 --features 1024   # quick
 
 Same data, model (MLP, Adam, batch 32) and trials in every variant, all measured in this run:
 

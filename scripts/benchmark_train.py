@@ -111,8 +111,8 @@ def floors(n: int, f: int, batch: int = 32, hidden=(100, 100)) -> dict:
     sizes = (f,) + tuple(hidden) + (1,)
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.normal(size=(steps * batch, f)), jnp.float32)
-    ws = [jnp.asarray(rng.normal(size=(o, i)) / np.sqrt(i), jnp.float32) for i,
-          o in itertools.pairwise(sizes)]
+    ws = [jnp.asarray(rng.normal(size=(o, i)) / np.sqrt(i), jnp.float32)
+          for i, o in itertools.pairwise(sizes)]
     dot_t = (((1,), (1,)), ((), ()))  # x_BxI @ W_OxI^T
     dot_w = (((0,), (0,)), ((), ()))  # d_BxO^T @ a_BxI -> (O, I)
 

@@ -1,10 +1,9 @@
 """The from-scratch MLP (hand-written backprop, SGD) beside the Flax MLP of turbjax's training core, on the
 same standardized data: loss curves and test R^2.
 
-    python scripts/scratch_mlp.py                                  # seed data set in data/vortex_street
-    python scripts/scratch_mlp.py --data-dir DIR --downsample 2    # any turbjax data directory, smaller
-    inputs python scripts/scratch_mlp.py --synthetic --hidden 64 --batch-size 16 --out /tmp/x.png   # no data
-    needed
+    python scripts/scratch_mlp.py                                 # seed data set in data/vortex_street
+    python scripts/scratch_mlp.py --data-dir DIR --downsample 2   # any turbjax data directory, smaller inputs
+    python scripts/scratch_mlp.py --synthetic --hidden 64 --batch-size 16 --out /tmp/x.png  # no data needed
 
 Data: `build_dataset` with configs/default.py's data config (crop 64 x 64 = 4096 features, random 80/20 split;
 `--data-dir`, `--downsample`, `--sample-every` override it), or with `--synthetic` a small analytic stand-in
@@ -21,11 +20,13 @@ Output: the figure (`--out`, default docs/scratch_vs_flax_loss.png): train loss 
 standardized units, semilog) and test R^2 per epoch; printed final test R^2 of both models. The two train
 losses are measured slightly differently: the scratch MLP's on the whole training set after each epoch, the
 training core's as the mean over the epoch's minibatches while it trains (the parameters change during the
-epoch). Measured on the seed data set (`python scripts/scratch_mlp.py --course`, 2-core CPU shared with other
-    jobs): scratch MLP (100, 100), SGD 0.01, batch 32, 100 epochs: test R^2 0.9994 (12-29 s incl. compile,
-    load-dependent) Flax MLP (100, 100), Adam 1e-3 cosine, batch 32, 100 epochs: test R^2 0.9999 (14-26 s
-    incl. compile) course recipe (raw targets, summed gradients, unit-normal init, ReLU output): train loss
-    3.4e5, R^2 -5.0; the same with a linear output: nan
+epoch).
+Measured on the seed data set (`python scripts/scratch_mlp.py --course`, 2-core CPU shared with other jobs):
+    scratch MLP (100, 100), SGD 0.01, batch 32, 100 epochs: test R^2 0.9994 (12-29 s incl. compile,
+      load-dependent)
+    Flax MLP (100, 100), Adam 1e-3 cosine, batch 32, 100 epochs: test R^2 0.9999 (14-26 s incl. compile)
+    course recipe (raw targets, summed gradients, unit-normal init, ReLU output): train loss 3.4e5, R^2 -5.0;
+    the same with a linear output: nan
 """
 
 from __future__ import annotations
