@@ -9,11 +9,12 @@ Times, in interleaved rounds (every variant once per round, so all see the same 
     xla           the same network with flax.linen.Conv (model.cnn_conv="xla"): the "before" figure
     gap           the global-average-pooling head (model.cnn_head="gap") on the same 64 x 64 data
     gap_64x112    the GAP head on random 64 x 112 images (same number of rows)
-    torch         when `torch` is importable: the same layers in PyTorch eager (Conv2d, ReLU, AvgPool2d, Linear),
-                  fused Adam, batch 32, a fresh permutation every epoch, on the same training arrays
+    torch         when `torch` is importable: the same layers in PyTorch eager (Conv2d, ReLU, AvgPool2d,
+                  Linear), fused Adam, batch 32, a fresh permutation every epoch, on the same training arrays
 and prints best and median seconds per epoch, the ratios to the default, the FLOPs of an epoch and the
 fraction of a 2048^3 float32 matmul's rate (measured here, same script) that the best epoch reaches.
-Without the seed data it uses random arrays of the seed data's shapes (1920 x 64*64 train, 480 test) and says so.
+Without the seed data it uses random arrays of the seed data's shapes (1920 x 64*64 train, 480 test) and says
+so.
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from configs import cnn as cnn_config
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from configs import cnn as cnn_config  # noqa: E402 (after the sys.path edit above)
 
 
 def load_data(data_dir: str):
@@ -60,7 +61,8 @@ def random_data(image_shape, n_train: int = 1920, n_test: int = 480) -> dict:
 
 
 def make_turbjax(data: dict, image_shape, epochs: int, **model):
-    """A function running `epochs` epochs (one compiled chunk) and the seconds of the first (compiling) call."""
+    """A function running `epochs` epochs (one compiled chunk) and the seconds of the first (compiling)
+    call."""
     from turbjax.training.loop import make_train
     from turbjax.training.optimizers import default_hparams
 
@@ -95,7 +97,8 @@ def make_torch(data: dict, image_shape, threads: int | None):
         nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
         nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
-        nn.Flatten(), nn.Linear(16 * (image_shape[0] // 8) * (image_shape[1] // 8), 32), nn.ReLU(), nn.Linear(32, 1))
+        nn.Flatten(), nn.Linear(16 * (image_shape[0] // 8) * (image_shape[1] // 8), 32), nn.ReLU(),
+        nn.Linear(32, 1))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
     x = torch.from_numpy(np.asarray(data["X_train"]).reshape(-1, 1, *image_shape).copy())
     y = torch.from_numpy(np.asarray(data["y_train"]).copy())
@@ -197,17 +200,21 @@ def main() -> None:
     ref = "patches" if "patches" in times else next(iter(times))
     out = {"data": summary, "num_train": n, "num_test": n_test, "rounds": args.rounds, "notes": notes,
            "matmul_2048_gflops": peak / 1e9, "variants": {}}
-    print(f"\n=== seconds per epoch, {args.rounds} interleaved rounds (Adam, batch 32, test evaluation included) ===")
-    print(f"{'variant':12s} {'best s':>8s} {'median s':>9s}  {'best / ' + ref:>16s} {'median / ' + ref:>16s}   GFLOP/epoch  GFLOP/s  of matmul peak")
+    print(f"\n=== seconds per epoch, {args.rounds} interleaved rounds (Adam, batch 32, test evaluation "
+          "included) ===")
+    print(f"{'variant':12s} {'best s':>8s} {'median s':>9s}  {'best / ' + ref:>16s} {'median / ' + ref:>16s} "
+          "  GFLOP/epoch  GFLOP/s  of matmul peak")
     for name, t in times.items():
         best, med = float(np.min(t)), float(np.median(t))
         shape = wide if name == "gap_64x112" else image_shape
         head = "gap" if name.startswith("gap") else "flatten"
         flops = cnn_flops_per_epoch(n, n_test, shape, head=head)
         rate = flops / best
-        out["variants"][name] = {"s_per_epoch_best": best, "s_per_epoch_median": med, "flops_per_epoch": flops,
+        out["variants"][name] = {"s_per_epoch_best": best, "s_per_epoch_median": med,
+                                 "flops_per_epoch": flops,
                                  "gflops_best": rate / 1e9, "fraction_of_matmul_peak": rate / peak,
-                                 "ratio_best": best / np.min(times[ref]), "ratio_median": med / np.median(times[ref])}
+                                 "ratio_best": best / np.min(times[ref]),
+                                 "ratio_median": med / np.median(times[ref])}
         v = out["variants"][name]
         print(f"{name:12s} {best:8.3f} {med:9.3f}  {v['ratio_best']:16.2f} {v['ratio_median']:16.2f}   "
               f"{flops / 1e9:11.2f} {rate / 1e9:8.1f}  {100 * rate / peak:5.1f} %")

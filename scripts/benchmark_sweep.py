@@ -1,23 +1,25 @@
-"""A 16-trial sweep (4 learning rates x 4 seeds) as one vmapped program vs the same 16 trials one after another.
+"""A 16-trial sweep (4 learning rates x 4 seeds) as one vmapped program vs the same 16 trials one after
+another.
 
-    python scripts/benchmark_sweep.py                     # seed-data sizes: 1920 x 4096, MLP (100, 100), batch 32
+    python scripts/benchmark_sweep.py            # seed-data sizes: 1920 x 4096, MLP (100, 100), batch 32
     python scripts/benchmark_sweep.py --epochs 2 --train 480 --features 1024   # quick
 
 Same data, model (MLP, Adam, batch 32) and trials in every variant, all measured in this run:
 
-  sequential   the single-trial program `jax.jit(trainer.train)` compiled once (the learning rate and the key are
-               arguments), called 16 times, one after another
+  sequential   the single-trial program `jax.jit(trainer.train)` compiled once (the learning rate and the key
+               are arguments), called 16 times, one after another
   vmap flat    one program, `jax.vmap` over 16 trials, each with its own key (its own minibatch order)
-  vmap nested  one program, the sweep's layout: outer vmap over the 4 seeds, inner vmap over the 4 learning rates
-               with the key unbatched, so a seed's 4 trials share the minibatch gather and their first-layer
-               products are one matrix product x_BxF . W_Fx(4*H) (turbjax.sweep, share_data_order=True)
+  vmap nested  one program, the sweep's layout: outer vmap over the 4 seeds, inner vmap over the 4 learning
+               rates with the key unbatched, so a seed's 4 trials share the minibatch gather and their
+               first-layer products are one matrix product x_BxF . W_Fx(4*H) (turbjax.sweep,
+               share_data_order=True)
   nested 1xK   the same program over blocks of K learning rates of one seed, compiled once, run 16/K times
                (turbjax.sweep's trials_per_program=K; the automatic choice on a CPU is printed and included)
 
 Each is timed with compilation (compile + one run) and without (the best of --repeats runs after compiling);
-the speed-up is sequential / vmapped. The three variants compute the same trials (checked: final losses agree).
-With --hlo the dot (matrix product) shapes XLA emitted for each program are printed. The data are random
-(timings do not depend on the values): --train rows of --features features, 20% more rows as test set.
+the speed-up is sequential / vmapped. The three variants compute the same trials (checked: final losses
+agree). With --hlo the dot (matrix product) shapes XLA emitted for each program are printed. The data are
+random (timings do not depend on the values): --train rows of --features features, 20% more rows as test set.
 """
 
 from __future__ import annotations
@@ -46,10 +48,12 @@ SEEDS = (0, 1, 2, 3)
 
 
 def dot_shapes(compiled_text: str) -> Counter:
-    """Counter of the dot (matrix product) instructions in compiled HLO: output shape and dimension numbers."""
+    """Counter of the dot (matrix product) instructions in compiled HLO: output shape and dimension
+    numbers."""
     found = Counter()
     for line in compiled_text.splitlines():
-        m = re.search(r"=\s*(f32\[[\d,]*\])\{[\d,]*\}\s+dot\([^)]*\),\s*((?:[a-z_]+_dims=\{[\d,]*\},?\s*)+)", line)
+        m = re.search(r"=\s*(f32\[[\d,]*\])\{[\d,]*\}\s+dot\([^)]*\),\s*((?:[a-z_]+_dims=\{[\d,]*\},?\s*)+)",
+                      line)
         if m:
             found[f"{m.group(1)} = dot({m.group(2).strip().rstrip(',')})"] += 1
     return found
@@ -100,8 +104,8 @@ def main(argv=None) -> None:
     base = default_hparams(c.optim)
     n = len(LRS) * len(SEEDS)
     print(
-        f"jax {jax.__version__}, {jax.devices()[0].device_kind} x{jax.device_count()}, {os.cpu_count()} CPUs, "
-        f"{time.strftime('%Y-%m-%d %H:%M:%S')}; {n} trials = {len(LRS)} lr x {len(SEEDS)} seeds; "
+        f"jax {jax.__version__}, {jax.devices()[0].device_kind} x{jax.device_count()}, {os.cpu_count()} "
+        f"CPUs, {time.strftime('%Y-%m-%d %H:%M:%S')}; {n} trials = {len(LRS)} lr x {len(SEEDS)} seeds; "
         f"{args.train} x {args.features} train rows, MLP {c.model.hidden}, Adam, batch {args.batch}, "
         f"{args.epochs} epochs ({trainer.steps_per_epoch} steps each)",
         flush=True,
@@ -112,7 +116,8 @@ def main(argv=None) -> None:
     keys_S = np.stack([np.asarray(jax.random.PRNGKey(s)) for s in SEEDS])
 
     def hp_of(lr):
-        return {k: (jnp.asarray(lr, jnp.float32) if k == "learning_rate" else jnp.broadcast_to(v, np.shape(lr)))
+        return {k: (jnp.asarray(lr, jnp.float32) if k == "learning_rate"
+                    else jnp.broadcast_to(v, np.shape(lr)))
                 for k, v in base.items()}
 
     results = {}
@@ -151,7 +156,8 @@ def main(argv=None) -> None:
 
     S, L = len(SEEDS), len(LRS)
     # (name, rows, cols, shared): one compiled program over a rows x cols block of trials, called
-    # n / (rows * cols) times; shared: a row's trials share the key (nested vmap), else one trial per row (flat)
+    # n / (rows * cols) times; shared: a row's trials share the key (nested vmap), else one trial per row
+    # (flat)
     variants = [("vmap flat 16", 16, 1, False), ("vmap nested 4x4", 4, 4, True)]
     for k in args.per_program:
         if k < n and L % k == 0:
@@ -167,8 +173,8 @@ def main(argv=None) -> None:
     losses = {"sequential": np.asarray(loss_seq)}
     for name, rows, cols, shared in variants:
         if shared:
-            blocks = [(hp_of(lr_SL[s:s + rows, l:l + cols]), keys_S[s:s + rows])
-                      for s in range(0, S, rows) for l in range(0, L, cols)]
+            blocks = [(hp_of(lr_SL[s:s + rows, j:j + cols]), keys_S[s:s + rows])
+                      for s in range(0, S, rows) for j in range(0, L, cols)]
         else:
             flat_lr, flat_keys = lr_SL.reshape(n, 1), np.repeat(keys_S, L, axis=0)
             blocks = [(hp_of(flat_lr[i:i + rows]), flat_keys[i:i + rows]) for i in range(0, n, rows)]
@@ -184,8 +190,8 @@ def main(argv=None) -> None:
             grid = np.zeros((S, L, args.epochs), np.float32)
             it = iter(outs)
             for s in range(0, S, rows):
-                for l in range(0, L, cols):
-                    grid[s:s + rows, l:l + cols] = np.asarray(next(it))
+                for j in range(0, L, cols):
+                    grid[s:s + rows, j:j + cols] = np.asarray(next(it))
             losses[name] = grid
         else:
             losses[name] = np.concatenate([np.asarray(o) for o in outs]).reshape(S, L, -1)

@@ -34,14 +34,14 @@ import time
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from configs import default
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from configs import default  # noqa: E402 (after the sys.path edit above)
 
 
 def banner(msg: str) -> None:
@@ -56,7 +56,8 @@ def synthetic_seed_like(directory: Path) -> None:
 
     for i, re in enumerate((300.0, 600.0, 900.0, 1200.0)):
         v = vortex_street_velocity(re, nx=256, ny=128, frames=600, seed=i)
-        snapshots.save_snapshots(snapshots.snapshot_path(directory, re), v, reynolds=re, dx=1 / 128, dt=1 / 128,
+        snapshots.save_snapshots(snapshots.snapshot_path(directory, re), v, reynolds=re, dx=1 / 128,
+                                 dt=1 / 128,
                           frame_stride=10, first_step=42000)
 
 
@@ -85,12 +86,14 @@ def nominal_peak() -> tuple[float | None, str]:
         return None, "unknown (no /proc/cpuinfo)"
     mhz = [float(line.split(":")[1]) for line in info.splitlines() if line.startswith("cpu MHz")]
     flags = next((line for line in info.splitlines() if line.startswith("flags")), "")
-    model = next((line.split(":")[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    model = next((line.split(":")[1].strip() for line in info.splitlines() if line.startswith("model name")),
+                 "?")
     cores = os.cpu_count() or 1
     per_cycle = 32 if ("avx2" in flags and "fma" in flags) else 16 if "avx" in flags else 8
     if not mhz:
         return None, model
-    return cores * (max(mhz) / 1e3) * 1e9 * per_cycle, f"{model}, {cores} cores at {max(mhz):.0f} MHz, {per_cycle} FLOP/cycle"
+    return (cores * (max(mhz) / 1e3) * 1e9 * per_cycle,
+            f"{model}, {cores} cores at {max(mhz):.0f} MHz, {per_cycle} FLOP/cycle")
 
 
 def floors(n: int, f: int, batch: int = 32, hidden=(100, 100)) -> dict:
@@ -108,7 +111,8 @@ def floors(n: int, f: int, batch: int = 32, hidden=(100, 100)) -> dict:
     sizes = (f,) + tuple(hidden) + (1,)
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.normal(size=(steps * batch, f)), jnp.float32)
-    ws = [jnp.asarray(rng.normal(size=(o, i)) / np.sqrt(i), jnp.float32) for i, o in itertools.pairwise(sizes)]
+    ws = [jnp.asarray(rng.normal(size=(o, i)) / np.sqrt(i), jnp.float32)
+          for i, o in itertools.pairwise(sizes)]
     dot_t = (((1,), (1,)), ((), ()))  # x_BxI @ W_OxI^T
     dot_w = (((0,), (0,)), ((), ()))  # d_BxO^T @ a_BxI -> (O, I)
 
@@ -121,13 +125,14 @@ def floors(n: int, f: int, batch: int = 32, hidden=(100, 100)) -> dict:
                 acts.append(lax.dot_general(acts[-1], w, dot_t))
             d = acts[-1]
             grads = []
-            for w, a_in in zip(reversed(ws), reversed(acts[:-1])):
+            for w, a_in in zip(reversed(ws), reversed(acts[:-1]), strict=True):
                 grads.append(lax.dot_general(d, a_in, dot_w))
                 d = d @ w
-            return [w - 1e-9 * g for w, g in zip(ws, reversed(grads))], None
+            return [w - 1e-9 * g for w, g in zip(ws, reversed(grads), strict=True)], None
         return lax.scan(step, ws, jnp.arange(steps))[0]
 
-    params = {f"w{k}": w for k, w in enumerate(ws)} | {f"b{k}": jnp.zeros(w.shape[0]) for k, w in enumerate(ws)}
+    params = ({f"w{k}": w for k, w in enumerate(ws)}
+              | {f"b{k}": jnp.zeros(w.shape[0]) for k, w in enumerate(ws)})
     tx = optax.adam(1e-3)
 
     @jax.jit
@@ -139,7 +144,8 @@ def floors(n: int, f: int, batch: int = 32, hidden=(100, 100)) -> dict:
         return lax.scan(step, (params, opt_state), None, length=steps)[0]
 
     st = (params, tx.init(params))
-    return {"products_s": best_of(lambda: products(ws, x)), "adam_s": best_of(lambda: adam(*st)), "steps": steps}
+    return {"products_s": best_of(lambda: products(ws, x)), "adam_s": best_of(lambda: adam(*st)),
+            "steps": steps}
 
 
 def make_turbjax(data: dict, epochs: int):
@@ -217,7 +223,8 @@ def time_to_accuracy(data_dir: str, target: float, variant: str) -> dict:
         raise ValueError(f"unknown time-to-accuracy variant {variant!r}; expected default, short, constant")
     with tempfile.TemporaryDirectory() as workdir:
         r = train_and_evaluate(c, workdir)
-    return {"variant": variant, "seconds_to_target": r["seconds_to_target"], "target_epoch": r["target_epoch"],
+    return {"variant": variant, "seconds_to_target": r["seconds_to_target"],
+            "target_epoch": r["target_epoch"],
             "epochs_run": r["epochs"],
             "final_test_r2": r["test_r2"], "wall_seconds": r["wall_seconds"]}
 
@@ -226,8 +233,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=default.get_data_config().dir, help="data directory (seed data)")
     p.add_argument("--epochs", type=int, default=5, help="epochs per timed turbjax chunk")
-    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (turbjax chunk, sklearn float32 epoch, sklearn float64 epoch)")
-    p.add_argument("--tta", default="default,short", help="comma list of time-to-accuracy runs: default,short,constant,none")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (turbjax chunk, sklearn float32 "
+                                                         "epoch, sklearn float64 epoch)")
+    p.add_argument("--tta", default="default,short", help="comma list of time-to-accuracy runs: "
+                                                          "default,short,constant,none")
     p.add_argument("--out", default=None, help="write the figures as JSON here")
     args = p.parse_args()
 
@@ -239,10 +248,10 @@ def main() -> None:
     synthetic = bool(missing_files(dcfg))
     tmp = None
     if synthetic:
-        banner(f"NO SEED DATA in {args.data}: FALLING BACK TO ANALYTIC SYNTHETIC FILES (turbjax.data.synthetic).\n"
-               "Throughput figures are valid; accuracy and time-to-accuracy figures are NOT the seed data's.\n"
-               "Generate the seed data with `python -m turbjax.simulate --re 300 600 900 1200 --out "
-               f"{args.data}` and rerun.")
+        banner(f"NO SEED DATA in {args.data}: FALLING BACK TO ANALYTIC SYNTHETIC FILES "
+               "(turbjax.data.synthetic).\nThroughput figures are valid; accuracy and time-to-accuracy "
+               "figures are NOT the seed data's.\nGenerate the seed data with `python -m turbjax.simulate "
+               f"--re 300 600 900 1200 --out {args.data}` and rerun.")
         tmp = tempfile.TemporaryDirectory()
         synthetic_seed_like(Path(tmp.name))
         dcfg.dir = tmp.name
@@ -272,7 +281,8 @@ def main() -> None:
     tj = t["turbjax"]
     rate = flops_epoch / tj["s_per_epoch_min"]
     speedups = {name: {"best": t[name]["s_per_epoch_min"] / tj["s_per_epoch_min"],
-                       "median": t[name]["s_per_epoch_median"] / tj["s_per_epoch_median"]} for name in sk_epochs}
+                       "median": t[name]["s_per_epoch_median"] / tj["s_per_epoch_median"]}
+                for name in sk_epochs}
     floor_s = fl["products_s"] + fl["adam_s"]
     out = {
         "synthetic_data": synthetic,
@@ -289,11 +299,13 @@ def main() -> None:
     }
     print("\n=== throughput: MLP (100, 100), relu, batch 32, Adam 1e-3, same data; "
           f"{args.rounds} interleaved rounds ===")
-    print("                               best ms/epoch   median ms/epoch   median CPU ms/epoch   speed-up best (median)")
+    print("                               best ms/epoch   median ms/epoch   median CPU ms/epoch   speed-up "
+          "best (median)")
     for name, label in (("turbjax", "turbjax (float32)"), ("sklearn_float32", "scikit-learn, float32 data"),
                         ("sklearn_float64", "scikit-learn, float64 data")):
         r = t[name]
-        sp = f"{speedups[name]['best']:10.1f} x ({speedups[name]['median']:.1f} x)" if name in speedups else ""
+        sp = (f"{speedups[name]['best']:10.1f} x ({speedups[name]['median']:.1f} x)" if name in speedups
+              else "")
         print(f"{label:28s} {1e3 * r['s_per_epoch_min']:14.1f} {1e3 * r['s_per_epoch_median']:17.1f} "
               f"{1e3 * r['cpu_s_per_epoch_median']:21.1f}   {sp}")
     print(f"(target: >= 10 x; turbjax compile + first {args.epochs} epochs: {first:.1f} s)")
@@ -308,7 +320,8 @@ def main() -> None:
     for name in sk_epochs:
         need = t[name]["s_per_epoch_min"] / 10
         verdict = ("within reach" if floor_s <= need else
-                   "out of reach with XLA's products" if ideal_s <= need else "OUT OF REACH even at the measured peak")
+                   "out of reach with XLA's products" if ideal_s <= need else
+                   "OUT OF REACH even at the measured peak")
         print(f"10 x {name}: needs <= {1e3 * need:.1f} ms/epoch; lower bound {1e3 * floor_s:.1f} (XLA), "
               f"{1e3 * ideal_s:.1f} (at peak) -> {verdict}")
     print(f"FLOP rate      {rate / 1e9:8.1f} GFLOP/s (best round) = {flops_epoch / 1e9:.2f} GFLOP/epoch "

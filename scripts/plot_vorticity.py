@@ -24,7 +24,8 @@ from turbjax.data import snapshots
 
 
 def vorticity(velocity: np.ndarray) -> np.ndarray:
-    """(nx, ny, 2) velocity -> (nx, ny) vorticity, central differences (one-sided at the edges), lattice units."""
+    """(nx, ny, 2) velocity -> (nx, ny) vorticity, central differences (one-sided at the edges), lattice
+    units."""
     ux, uy = velocity[..., 0].astype(np.float64), velocity[..., 1].astype(np.float64)
     return np.gradient(uy, axis=0) - np.gradient(ux, axis=1)
 
@@ -35,14 +36,16 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=Path("vorticity.png"))
     ap.add_argument("--frame", type=int, default=-1, help="frame index (default: the last)")
     args = ap.parse_args(argv)
-    files = sorted(args.data_dir.glob("vortex_street_Re_*.npz"), key=lambda p: snapshots.load_snapshots(p)[1]["reynolds"])
+    files = sorted(args.data_dir.glob("vortex_street_Re_*.npz"),
+                   key=lambda p: snapshots.load_snapshots(p)[1]["reynolds"])
     if not files:
         raise SystemExit(f"no vortex_street_Re_*.npz files in {args.data_dir}; generate them with "
                          f"`python -m turbjax.simulate --re 300 600 900 1200 --out {args.data_dir}`")
     files = files[:4]
     fig, axes = plt.subplots(2, 2, figsize=(11, 6), constrained_layout=True, squeeze=False)
     im = None
-    for ax, path in zip(axes.ravel(), files):
+    # 4 axes, up to 4 files: with fewer files the remaining axes stay empty
+    for ax, path in zip(axes.ravel(), files, strict=False):
         vel, meta = snapshots.load_snapshots(path)
         w = vorticity(vel[args.frame])
         nx, ny = w.shape

@@ -1,9 +1,9 @@
-"""The from-scratch MLP (hand-written backprop, SGD) beside the Flax MLP of turbjax's training core, on the same
-standardized data: loss curves and test R^2.
+"""The from-scratch MLP (hand-written backprop, SGD) beside the Flax MLP of turbjax's training core, on the
+same standardized data: loss curves and test R^2.
 
-    python scripts/scratch_mlp.py                                  # seed data set in data/vortex_street
-    python scripts/scratch_mlp.py --data-dir DIR --downsample 2    # any turbjax data directory, smaller inputs
-    python scripts/scratch_mlp.py --synthetic --hidden 64 --batch-size 16 --out /tmp/x.png   # no data needed
+    python scripts/scratch_mlp.py                                 # seed data set in data/vortex_street
+    python scripts/scratch_mlp.py --data-dir DIR --downsample 2   # any turbjax data directory, smaller inputs
+    python scripts/scratch_mlp.py --synthetic --hidden 64 --batch-size 16 --out /tmp/x.png  # no data needed
 
 Data: `build_dataset` with configs/default.py's data config (crop 64 x 64 = 4096 features, random 80/20 split;
 `--data-dir`, `--downsample`, `--sample-every` override it), or with `--synthetic` a small analytic stand-in
@@ -17,11 +17,13 @@ the pure whole-run function behind `python -m turbjax.train`. `--course` also ru
 targets, summed gradients, unit-normal init, ReLU output) to show what goes wrong.
 
 Output: the figure (`--out`, default docs/scratch_vs_flax_loss.png): train loss (1/2 mean squared error in
-standardized units, semilog) and test R^2 per epoch; printed final test R^2 of both models. The two train losses
-are measured slightly differently: the scratch MLP's on the whole training set after each epoch, the training
-core's as the mean over the epoch's minibatches while it trains (the parameters change during the epoch).
+standardized units, semilog) and test R^2 per epoch; printed final test R^2 of both models. The two train
+losses are measured slightly differently: the scratch MLP's on the whole training set after each epoch, the
+training core's as the mean over the epoch's minibatches while it trains (the parameters change during the
+epoch).
 Measured on the seed data set (`python scripts/scratch_mlp.py --course`, 2-core CPU shared with other jobs):
-    scratch MLP (100, 100), SGD 0.01, batch 32, 100 epochs: test R^2 0.9994 (12-29 s incl. compile, load-dependent)
+    scratch MLP (100, 100), SGD 0.01, batch 32, 100 epochs: test R^2 0.9994 (12-29 s incl. compile,
+      load-dependent)
     Flax MLP (100, 100), Adam 1e-3 cosine, batch 32, 100 epochs: test R^2 0.9999 (14-26 s incl. compile)
     course recipe (raw targets, summed gradients, unit-normal init, ReLU output): train loss 3.4e5, R^2 -5.0;
     the same with a linear output: nan
@@ -34,24 +36,24 @@ import sys
 import time
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
+import matplotlib
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import jax
-import jax.numpy as jnp
-import matplotlib
-
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import numpy as np
+import matplotlib.pyplot as plt  # noqa: E402 (after selecting the Agg backend)
 
-from configs.default import get_config
-from turbjax.autodiff import train_scratch_mlp
-from turbjax.data.standardize import fit_standardizer, standardize
-from turbjax.data.synthetic import small_reynolds_arrays
-from turbjax.training.loop import make_train
-from turbjax.training.optimizers import default_hparams
+from configs.default import get_config  # noqa: E402 (after the sys.path edit above)
+from turbjax.autodiff import train_scratch_mlp  # noqa: E402 (after the sys.path edit above)
+from turbjax.data.standardize import fit_standardizer, standardize  # noqa: E402 (after the sys.path edit above)
+from turbjax.data.synthetic import small_reynolds_arrays  # noqa: E402 (after the sys.path edit above)
+from turbjax.training.loop import make_train  # noqa: E402 (after the sys.path edit above)
+from turbjax.training.optimizers import default_hparams  # noqa: E402 (after the sys.path edit above)
 
 REYNOLDS = (300.0, 600.0, 900.0, 1200.0)
 
@@ -84,12 +86,14 @@ def train_flax(arrays, sy, config):
     data["y_mean"] = jnp.asarray(np.asarray(sy.mean), jnp.float32).reshape(-1)
     data["y_scale"] = jnp.asarray(np.asarray(sy.scale), jnp.float32).reshape(-1)
     trainer = make_train(config, data)
-    _, metrics = jax.jit(trainer.train)(default_hparams(config.optim), jax.random.key(config.training.seed), data)
+    _, metrics = jax.jit(trainer.train)(default_hparams(config.optim), jax.random.key(config.training.seed),
+                                        data)
     return {k: np.asarray(v) for k, v in jax.device_get(metrics).items()}
 
 
 def plot_curves(curves: dict[str, dict[str, np.ndarray]], out: Path, title: str = "") -> None:
-    """One line per run: train loss (log scale) and test R^2 against epoch. Non-finite points are not drawn."""
+    """One line per run: train loss (log scale) and test R^2 against epoch. Non-finite points are not
+    drawn."""
     fig, (ax_loss, ax_r2) = plt.subplots(1, 2, figsize=(11, 4))
     for name, history in curves.items():
         epochs = np.arange(1, len(history["train_loss"]) + 1)
@@ -111,7 +115,8 @@ def plot_curves(curves: dict[str, dict[str, np.ndarray]], out: Path, title: str 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "scratch_vs_flax_loss.png")
-    parser.add_argument("--data-dir", default=None, help="turbjax data directory (default: configs/default.py's)")
+    parser.add_argument("--data-dir", default=None, help="turbjax data directory (default: "
+                                                         "configs/default.py's)")
     parser.add_argument("--downsample", type=int, default=None, help="spatial block-mean factor of the crop")
     parser.add_argument("--sample-every", type=int, default=None, help="simulation steps between samples")
     parser.add_argument("--synthetic", action="store_true", help="small analytic stand-in data instead")
@@ -161,13 +166,14 @@ def main(argv=None) -> None:
     seconds = time.perf_counter() - start
     o = config.optim
     print(
-        f"Flax MLP {tuple(args.hidden)}, {o.name} {o.learning_rate:g} ({o.schedule}), batch {args.batch_size}: "
-        f"final train loss {flax['train_loss'][-1]:.4g}, test R^2 {flax['test_r2'][-1]:.4f} "
-        f"({seconds:.1f} s incl. compile)"
+        f"Flax MLP {tuple(args.hidden)}, {o.name} {o.learning_rate:g} ({o.schedule}), batch "
+        f"{args.batch_size}: final train loss {flax['train_loss'][-1]:.4g}, test R^2 "
+        f"{flax['test_r2'][-1]:.4f} ({seconds:.1f} s incl. compile)"
     )
     curves = {
         f"scratch MLP {tuple(args.hidden)}: SGD {args.lr:g}, hand-written backprop": history,
-        f"Flax MLP {tuple(args.hidden)}: {o.name} {o.learning_rate:g}, {o.schedule} (turbjax training core)": flax,
+        f"Flax MLP {tuple(args.hidden)}: {o.name} {o.learning_rate:g}, {o.schedule} "
+        "(turbjax training core)": flax,
     }
     if args.course:
         course_data = (data[0], raw[1], data[2], raw[3])

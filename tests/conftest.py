@@ -14,6 +14,7 @@ def write_quick_grid_synthetic(directory, reynolds=(300.0, 600.0, 900.0, 1200.0)
 
     for i, re in enumerate(reynolds):
         v = vortex_street_velocity(re, nx=96, ny=64, frames=frames, dx=1 / 64, frame_dt=0.25, seed=i)
-        snapshots.save_snapshots(snapshots.snapshot_path(directory, re), v, reynolds=re, dx=1 / 64, dt=1 / 64, frame_stride=10,
+        snapshots.save_snapshots(snapshots.snapshot_path(directory, re), v, reynolds=re, dx=1 / 64, dt=1 / 64,
+                                 frame_stride=10,
                           first_step=0)
     return directory

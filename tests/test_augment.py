@@ -1,5 +1,5 @@
-"""Augmentation: mirror is an involution that fixes y-antisymmetric fields, crops are slices, evaluation uses the
-centred window, draws depend only on (key, epoch, step), bad settings are refused; in the training core:
+"""Augmentation: mirror is an involution that fixes y-antisymmetric fields, crops are slices, evaluation uses
+the centred window, draws depend only on (key, epoch, step), bad settings are refused; in the training core:
 chunked/resumed augmented runs equal one call, vmap over keys equals separate runs, centred-window training
 equals training on pre-cropped data, and predict/evaluate crop the centre."""
 
@@ -10,9 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from ml_collections import ConfigDict
-from train_helpers import standardized_data, vorticity_arrays
 
 from configs import default
+from train_helpers import standardized_data, vorticity_arrays
 from turbjax.training import augment as aug
 from turbjax.training.loop import make_train
 from turbjax.training.optimizers import default_hparams
@@ -105,7 +105,8 @@ def test_defaults_and_a_command_line_string():
     assert aug.make_augment((), None, 0) is None  # nothing to do: the training step sees the rows as stored
 
 
-# --- in the training core -------------------------------------------------------------------------------------
+# --- in the training core
+# -------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +128,7 @@ def config(**training):
 
 
 def tree_equal(a, b):
-    return all(np.array_equal(u, v) for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+    return all(np.array_equal(u, v) for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))
 
 
 def test_augmented_runs_in_chunks_equal_one_call(wide):
@@ -175,7 +176,7 @@ def test_vmapped_augmented_runs_equal_separate_runs(wide):
     train = jax.jit(t.train)
     for i in range(2):
         s, _ = train(hp, keys[i], wide)
-        for a, b in zip(jax.tree.leaves(s["params"]), jax.tree.leaves(sweep["params"])):
+        for a, b in zip(jax.tree.leaves(s["params"]), jax.tree.leaves(sweep["params"]), strict=True):
             np.testing.assert_allclose(b[i], a, rtol=2e-4, atol=2e-5)
 
 

@@ -62,9 +62,9 @@ def check_gradients(loss_fn, grads_fn, args, argnums, variants=((),)):
     with jax.enable_x64():
         args = tuple(jnp.asarray(a, dtype=jnp.float64) for a in args)
         results = gradient_check(loss_fn, grads_fn, argnums, variants)(*args)
-    for (hand, auto, fd), variant in zip(results, variants):
+    for (hand, auto, fd), variant in zip(results, variants, strict=True):
         assert len(hand) == len(auto) == len(fd) == len(argnums), variant
-        for i, h, a, f in zip(argnums, hand, auto, fd):
+        for i, h, a, f in zip(argnums, hand, auto, fd, strict=True):
             assert h.shape == args[i].shape, (variant, h.shape, args[i].shape)
             assert_grad_matches(h, a, f)
     return results[0][0]
@@ -121,7 +121,8 @@ def test_double_well_backward_is_elementwise_and_scales_with_adjoint():
         np.testing.assert_allclose(
             g.double_well_backward(cache, 2.5), 2.5 * g.double_well_grad(x), rtol=1e-13
         )
-        # The vector-Jacobian product of an elementwise map with a ones cotangent is the elementwise derivative.
+        # The vector-Jacobian product of an elementwise map with a ones cotangent is the elementwise
+        # derivative.
         _, vjp = jax.vjp(g.double_well, x)
         np.testing.assert_allclose(g.double_well_backward(cache), vjp(jnp.ones_like(x))[0], rtol=1e-13)
 
@@ -197,7 +198,8 @@ def test_two_layer_swapping_the_layers_sigma_prime_is_wrong():
     assert not np.allclose(wrong, right, rtol=1e-3)
 
 
-# ------------------------------------------------------------------------------ linear and logistic regression
+# ------------------------------------------------------------------------------ linear and logistic
+# regression
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -97,7 +97,7 @@ def test_backward_matches_jax_grad(sizes, n, seed):
         np.testing.assert_allclose(value, value_ad, rtol=1e-13, err_msg=str(variant))
         assert jax.tree.structure(grads) == jax.tree.structure(grads_ad) == jax.tree.structure(params)
         flat, flat_ad = jax.tree.leaves(grads), jax.tree.leaves(grads_ad)
-        for g, g_ad in zip(flat, flat_ad):
+        for g, g_ad in zip(flat, flat_ad, strict=True):
             np.testing.assert_allclose(g, g_ad, rtol=1e-12, atol=1e-14, err_msg=str(variant))
         assert any(np.abs(g).max() > 0 for g in flat), variant
 
@@ -109,7 +109,7 @@ def test_summed_gradient_is_batch_size_times_averaged_gradient():
     for output_activation in mlp.OUTPUT_ACTIVATIONS:
         g_sum = results["sum", output_activation][0][1]
         g_mean = results["mean", output_activation][0][1]
-        for a, b in zip(jax.tree.leaves(g_sum), jax.tree.leaves(g_mean)):
+        for a, b in zip(jax.tree.leaves(g_sum), jax.tree.leaves(g_mean), strict=True):
             np.testing.assert_allclose(np.asarray(a), 6 * np.asarray(b), rtol=1e-13, atol=1e-15)
 
 

@@ -26,7 +26,7 @@ def test_keeps_last_k_and_best_and_round_trips(tmp_path):
     ro = Checkpointer(tmp_path / "ck", read_only=True)
     assert ro.all_steps() == [10, 20, 25] and ro.best_step() == 10 and ro.latest_step() == 25
     restored = ro.restore(jax.eval_shape(state), 25)
-    for a, b in zip(jax.tree_util.tree_leaves(restored), jax.tree_util.tree_leaves(state())):
+    for a, b in zip(jax.tree_util.tree_leaves(restored), jax.tree_util.tree_leaves(state()), strict=True):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
 
@@ -35,7 +35,8 @@ def test_other_architecture_is_a_clear_error(tmp_path):
     ck = Checkpointer(tmp_path / "ck")
     ck.save(1, state(3), 1.0)
     ck.wait()
-    with pytest.raises(CheckpointMismatchError, match=r"params/dense/kernel: checkpoint \(2, 3\) vs model \(2, 4\)"):
+    with pytest.raises(CheckpointMismatchError, match=r"params/dense/kernel: checkpoint \(2, 3\) vs model "
+                                                      r"\(2, 4\)"):
         ck.restore(jax.eval_shape(lambda: state(4)), 1)
     ck.close()
 
@@ -54,12 +55,13 @@ def numbered(epoch):
 def assert_same(a, b):
     la, lb = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
     assert len(la) == len(lb) > 0
-    for x, y in zip(la, lb):
+    for x, y in zip(la, lb, strict=True):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
 def cut_files(directory, keep=100, only=None):
-    """Truncate the files under `directory` (those under `only`, if given) to `keep` bytes: the user's damage."""
+    """Truncate the files under `directory` (those under `only`, if given) to `keep` bytes: the user's
+    damage."""
     root = directory / only if only else directory
     files = [f for f in root.rglob("*") if f.is_file() and f.stat().st_size > keep]
     assert files
@@ -69,7 +71,8 @@ def cut_files(directory, keep=100, only=None):
 
 
 def snapshot(directory):
-    return {str(f.relative_to(directory)): f.read_bytes() for f in sorted(directory.rglob("*")) if f.is_file()}
+    return {str(f.relative_to(directory)): f.read_bytes() for f in sorted(directory.rglob("*"))
+            if f.is_file()}
 
 
 LOSSES = {2: 3.0, 4: 2.5, 6: 2.0, 8: 0.1, 10: 0.9, 12: 0.8}  # epoch 8 the best: BestN keeps it for ever
@@ -90,9 +93,10 @@ DAMAGE = {  # name: (what to cut, the reason's words)
 
 @pytest.mark.parametrize("damage", DAMAGE)
 def test_damaged_latest_falls_back_and_later_saves_match_an_undamaged_run(tmp_path, capsys, damage):
-    """Epoch 8 (the best by test loss) damaged after it was written: restore_latest_good returns epoch 6, moves
-    8 to damaged/8 byte for byte, and re-saving 8, 10, 12 leaves the same steps and best as a run that was never
-    damaged. Left to orbax, the save of 8 raises StepAlreadyExistsError and the damaged 8 stays the best."""
+    """Epoch 8 (the best by test loss) damaged after it was written: restore_latest_good returns epoch 6,
+    moves 8 to damaged/8 byte for byte, and re-saving 8, 10, 12 leaves the same steps and best as a run that
+    was never damaged. Left to orbax, the save of 8 raises StepAlreadyExistsError and the damaged 8 stays the
+    best."""
     control = Checkpointer(tmp_path / "control", keep=2)
     save_all(control, [2, 4, 6, 8, 10, 12])
     ck = Checkpointer(tmp_path / "ck", keep=2)
@@ -163,7 +167,8 @@ def test_restoring_a_damaged_step_read_only_names_it_and_the_others(tmp_path):
     cut_files(tmp_path / "ck" / "6")
     before = snapshot(tmp_path / "ck")
     ro = Checkpointer(tmp_path / "ck", read_only=True)
-    with pytest.raises(CheckpointDamagedError, match=r"epoch 6 in .*ck/6 is damaged .*_METADATA.* epochs \[2, 4\]"):
+    with pytest.raises(CheckpointDamagedError, match=r"epoch 6 in .*ck/6 is damaged .*_METADATA.* epochs "
+                                                     r"\[2, 4\]"):
         ro.restore(jax.eval_shape(state), 6)
     with pytest.raises(FileNotFoundError, match=r"no checkpoint at epoch 5; it holds epochs \[2, 4, 6\]"):
         ro.restore(jax.eval_shape(state), 5)

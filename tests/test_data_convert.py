@@ -27,8 +27,8 @@ def test_round_trip_course_file_to_turbjax_file(tmp_path):
     np.testing.assert_array_equal(velocity[..., 1], raw[..., 1].astype(np.float32))
     assert meta["reynolds"] == 900.0 and meta["frame_stride"] == 2 and meta["first_step"] == 42000
     assert meta["dx"] == 1 / 128 and meta["dt"] == 1 / 128 and meta["generator"] == "course"
-    # The course's vorticity from the converted file equals the original's to float32 rounding: 4 rounded inputs
-    # and 3 float32 operations, each off by at most eps/2 of a value <= 4 max|raw|.
+    # The course's vorticity from the converted file equals the original's to float32 rounding: 4 rounded
+    # inputs and 3 float32 operations, each off by at most eps/2 of a value <= 4 max|raw|.
     bound = 7 * np.finfo(np.float32).eps / 2 * 4 * np.abs(raw).max()
     np.testing.assert_allclose(vorticity_forward(velocity), vorticity_course(raw), rtol=0, atol=bound)
 

@@ -43,8 +43,8 @@ def test_course_file_round_trip_with_opt_in(tmp_path):
 
 def test_course_file_refused_without_opt_in(tmp_path):
     path = write_course(tmp_path, 300, course_raw(frames=2))
-    with pytest.raises(PermissionError, match=r"refusing to read the course file .*Re_300_largefile.npz: it is a "
-                       r"pickle, and loading a pickle can run arbitrary code.*trust_pickle=True.*"
+    with pytest.raises(PermissionError, match=r"refusing to read the course file .*Re_300_largefile.npz: it "
+                       r"is a pickle, and loading a pickle can run arbitrary code.*trust_pickle=True.*"
                        r"python -m turbjax.data.convert --trust-pickle"):
         cp.load_course_velocity(path)
     with pytest.raises(PermissionError, match="refusing to read the course file"):
@@ -59,7 +59,8 @@ class Evil:
 def test_restricted_unpickler_rejects_anything_but_arrays(tmp_path, capsys):
     path = tmp_path / COURSE_FILE_TEMPLATE.format(re=300)
     path.write_bytes(pickle.dumps(Evil(), protocol=2))
-    with pytest.raises(ValueError, match=r"cannot read the course file .*refusing to load global (__builtin__|builtins).print"):
+    with pytest.raises(ValueError, match=r"cannot read the course file .*refusing to load global "
+                                         r"(__builtin__|builtins).print"):
         cp.load_course_velocity(path, trust_pickle=True)
     assert "would have run" not in capsys.readouterr().out
 
@@ -67,7 +68,8 @@ def test_restricted_unpickler_rejects_anything_but_arrays(tmp_path, capsys):
 def test_course_reader_rejects_non_pickles_and_non_arrays(tmp_path):
     path = tmp_path / COURSE_FILE_TEMPLATE.format(re=300)
     np.savez(path, velocity=np.zeros(3))
-    with pytest.raises(ValueError, match=r"is not a course file .* it looks like a zip/.npz archive.*format='turbjax'"):
+    with pytest.raises(ValueError, match=r"is not a course file .* it looks like a zip/.npz "
+                                         r"archive.*format='turbjax'"):
         cp.load_course_velocity(path, trust_pickle=True)
     path.write_bytes(pickle.dumps([1, 2], protocol=2))
     with pytest.raises(TypeError, match=r"holds a list, expected a numpy array"):
@@ -77,18 +79,19 @@ def test_course_reader_rejects_non_pickles_and_non_arrays(tmp_path):
 
 
 def test_find_data_files_names_missing_dir_and_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"data directory .*nowhere does not exist; `python -m turbjax.simulate "
-                       r"--re 300 600 900 1200 --out .*nowhere` generates data"):
+    with pytest.raises(FileNotFoundError, match=r"data directory .*nowhere does not exist; `python -m "
+                       r"turbjax.simulate --re 300 600 900 1200 --out .*nowhere` generates data"):
         find_data_files(tmp_path / "nowhere", (300.0,))
     v = np.zeros((2, 4, 3, 2), np.float32)
     save_snapshots(snapshot_path(tmp_path, 300), v, reynolds=300, dx=1, dt=1, frame_stride=10, first_step=0)
     assert missing_data_files(tmp_path, (300.0, 600.0)) == [tmp_path / "vortex_street_Re_600.npz"]
-    with pytest.raises(FileNotFoundError, match=r"missing 1 'turbjax' data file\(s\): .*vortex_street_Re_600.npz; "
-                       r"`python -m turbjax.simulate"):
+    with pytest.raises(FileNotFoundError, match=r"missing 1 'turbjax' data file\(s\): "
+                       r".*vortex_street_Re_600.npz; `python -m turbjax.simulate"):
         find_data_files(tmp_path, (300.0, 600.0))
     assert find_data_files(tmp_path, (300,)) == {(300.0, -1): tmp_path / "vortex_street_Re_300.npz"}
     assert available_reynolds(tmp_path) == [300.0]
-    with pytest.raises(ValueError, match=r"unknown data format 'hdf5'; expected one of \('turbjax', 'course'\)"):
+    with pytest.raises(ValueError, match=r"unknown data format 'hdf5'; expected one of \('turbjax', "
+                                         r"'course'\)"):
         data_path(tmp_path, 300, "hdf5")
 
 
@@ -97,9 +100,11 @@ def test_course_directory_listing_and_names(tmp_path):
         write_course(tmp_path, re, course_raw(frames=1, nx=3, ny=3))
     assert available_reynolds(tmp_path, "course") == [300.0, 1200.0]
     assert course_reynolds("x/vortex_street_velocities_Re_1200_largefile.npz") == 1200.0
-    with pytest.raises(ValueError, match=r"cannot read a Reynolds number from the file name 'velocities.npz'"):
+    with pytest.raises(ValueError,
+                       match=r"cannot read a Reynolds number from the file name 'velocities.npz'"):
         course_reynolds("velocities.npz")
-    with pytest.raises(FileNotFoundError, match=r"missing 1 'course' data file\(s\).*put the course's files there"):
+    with pytest.raises(FileNotFoundError, match=r"missing 1 'course' data file\(s\).*put the course's files "
+                                                r"there"):
         find_data_files(tmp_path, (300, 600), "course")
 
 
@@ -129,15 +134,16 @@ def test_nonfinite_course_file_is_reported_on_read(tmp_path):
     raw = course_raw(frames=5)
     raw[4, 2, 2, 1] = np.nan
     path = write_course(tmp_path, 900, raw)
-    with pytest.raises(ValueError, match=r"Re_900_largefile.npz: 1 of 5 frames contain NaN or inf \(frames 4\)"):
+    with pytest.raises(ValueError, match=r"Re_900_largefile.npz: 1 of 5 frames contain NaN or inf \(frames "
+                                         r"4\)"):
         read_velocity(path, "course", trust_pickle=True)
 
 
 def test_frame_stride_conversion():
     assert frame_stride_for(10, 2) == 5  # course files: 2 steps per frame
     assert frame_stride_for(10, 10) == 1  # turbjax seed files
-    with pytest.raises(ValueError, match=r"sample_every_steps=7 is not a multiple of the 2 simulation steps between "
-                       r"frames of a.npz; choose a multiple of 2"):
+    with pytest.raises(ValueError, match=r"sample_every_steps=7 is not a multiple of the 2 simulation steps "
+                       r"between frames of a.npz; choose a multiple of 2"):
         frame_stride_for(7, 2, "a.npz")
     with pytest.raises(ValueError, match=r"sample_every_steps=0 must be a positive integer"):
         frame_stride_for(0, 2)
@@ -184,7 +190,8 @@ def test_streamed_read_reports_nonfinite_frames_it_skips_too(tmp_path):
     raw[3, 0, 0, 0] = np.inf  # not a kept frame with stride 5, still reported
     raw[20, 15, 11, 1] = np.nan
     path = write_course(tmp_path, 300, raw)
-    with pytest.raises(ValueError, match=r"Re_300_largefile.npz: 2 of 40 frames contain NaN or inf \(frames 3, 20\)"):
+    with pytest.raises(ValueError, match=r"Re_300_largefile.npz: 2 of 40 frames contain NaN or inf \(frames "
+                                         r"3, 20\)"):
         cp.read_course_frames(path, trust_pickle=True, stride=5, chunk_bytes=5000)
 
 

@@ -225,12 +225,16 @@ def test_default_config_is_valid():
 @pytest.mark.parametrize(
     ("overrides", "error", "message"),
     [
-        ({"format": "hdf5"}, ValueError, r"unknown data format 'hdf5'; expected one of \('turbjax', 'course'\)"),
-        ({"format": "course"}, PermissionError, (r"format='course' reads the course's original files, but it is a "
-                                                r"pickle.*trust_pickle=True.*turbjax.data.convert")),
-        ({"vorticity": "upwind"}, ValueError, r"unknown vorticity 'upwind'; expected one of \('central', 'course'\)"),
-        ({"target": "class"}, ValueError, r"unknown target 'class'; expected one of \('reynolds', 'forecast'\)"),
-        ({"split": "kfold"}, ValueError, r"unknown split 'kfold'; expected one of \('random', 'time', 'realization', 'heldout_re', 'external'\)"),
+        ({"format": "hdf5"}, ValueError, r"unknown data format 'hdf5'; expected one of \('turbjax', "
+                                         r"'course'\)"),
+        ({"format": "course"}, PermissionError, (r"format='course' reads the course's original files, but it "
+                                                r"is a pickle.*trust_pickle=True.*turbjax.data.convert")),
+        ({"vorticity": "upwind"}, ValueError, r"unknown vorticity 'upwind'; expected one of \('central', "
+                                              r"'course'\)"),
+        ({"target": "class"}, ValueError, r"unknown target 'class'; expected one of \('reynolds', "
+                                          r"'forecast'\)"),
+        ({"split": "kfold"}, ValueError, r"unknown split 'kfold'; expected one of \('random', 'time', "
+                                         r"'realization', 'heldout_re', 'external'\)"),
         ({"crop_x": (224, 160)}, ValueError, r"crop_x=\(224, 160\) must satisfy 0 <= start < stop"),
         ({"crop_y": (-2, 10)}, ValueError, r"crop_y=\(-2, 10\) must satisfy 0 <= start < stop"),
         ({"crop_y": (1, 2, 3)}, ValueError, r"crop_y=\(1, 2, 3\) must be a pair of integers"),
@@ -241,13 +245,16 @@ def test_default_config_is_valid():
         ({"gap": -1}, ValueError, r"gap=-1 must be an integer >= 0"),
         ({"horizon": 0}, ValueError, r"horizon=0 must be an integer >= 1"),
         ({"sample_every_steps": 0}, ValueError, r"sample_every_steps=0 must be an integer >= 1"),
-        ({"reynolds": (300.0, -1.0)}, ValueError, r"reynolds=\(300.0, -1.0\) must be a sequence of positive numbers"),
+        ({"reynolds": (300.0, -1.0)}, ValueError, r"reynolds=\(300.0, -1.0\) must be a sequence of positive "
+                                                  r"numbers"),
         ({"reynolds": (300.0, 300.0)}, ValueError, r"reynolds=\(300.0, 300.0\) contains duplicates"),
         ({"split": "heldout_re", "heldout": (450.0,)}, ValueError,
-         r"held-out Reynolds number\(s\) \[450.0\] are not in the data \(which has \[300.0, 600.0, 900.0, 1200.0\]\)"),
+         r"held-out Reynolds number\(s\) \[450.0\] are not in the data \(which has \[300.0, 600.0, 900.0, "
+         r"1200.0\]\)"),
         ({"split": "heldout_re", "heldout": (300.0, 600.0, 900.0, 1200.0)}, ValueError,
          r"holds out every Reynolds number"),
-        ({"split": "heldout_re", "heldout": ()}, ValueError, r"heldout=\(\) must name at least one held-out Reynolds number"),
+        ({"split": "heldout_re", "heldout": ()}, ValueError,
+         r"heldout=\(\) must name at least one held-out Reynolds number"),
         ({"split": "time", "target": "forecast", "horizon": 5, "gap": 2}, ValueError,
          r"gap=2 samples < horizon=5 samples: with the 'time' split and target 'forecast'"),
     ],
@@ -268,23 +275,24 @@ def test_validate_names_a_missing_field():
 
 
 def test_build_errors_missing_directory(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"data directory .*absent does not exist; `python -m turbjax.simulate "
-                       r"--re 300 600 900 1200 --out .*absent` generates data"):
+    with pytest.raises(FileNotFoundError, match=r"data directory .*absent does not exist; `python -m "
+                       r"turbjax.simulate --re 300 600 900 1200 --out .*absent` generates data"):
         build_dataset(small_config(tmp_path / "absent"))
 
 
 def test_build_errors_crop_outside_the_grid(turbjax_dir):
-    with pytest.raises(ValueError, match=r"crop_x=\(0, 30\) lies outside the grid x range \[0, 24\) of the 24x16 "
-                       r"'central' vorticity grid of a 24x16 velocity grid \(.*vortex_street_Re_300.npz\)"):
+    with pytest.raises(ValueError, match=r"crop_x=\(0, 30\) lies outside the grid x range \[0, 24\) of the "
+                       r"24x16 'central' vorticity grid of a 24x16 velocity grid "
+                       r"\(.*vortex_street_Re_300.npz\)"):
         build_dataset(small_config(turbjax_dir, crop_x=(0, 30)))
-    with pytest.raises(ValueError, match=r"crop_y=\(4, 16\) lies outside the grid y range \[0, 15\) of the 23x15 "
-                       r"'course' vorticity grid"):
+    with pytest.raises(ValueError, match=r"crop_y=\(4, 16\) lies outside the grid y range \[0, 15\) of the "
+                       r"23x15 'course' vorticity grid"):
         build_dataset(small_config(turbjax_dir, crop_y=(4, 16), vorticity="course"))
 
 
 def test_build_errors_stride_not_divisible(turbjax_dir):
-    with pytest.raises(ValueError, match=r"sample_every_steps=15 is not a multiple of the 10 simulation steps between "
-                       r"frames of .*vortex_street_Re_300.npz; choose a multiple of 10"):
+    with pytest.raises(ValueError, match=r"sample_every_steps=15 is not a multiple of the 10 simulation "
+                       r"steps between frames of .*vortex_street_Re_300.npz; choose a multiple of 10"):
         build_dataset(small_config(turbjax_dir, sample_every_steps=15))
 
 
@@ -298,11 +306,13 @@ def test_build_errors_mismatched_files(tmp_path):
     save_snapshots(snapshot_path(tmp_path, 300), v, reynolds=300, dx=1, dt=1, frame_stride=10, first_step=0)
     save_snapshots(snapshot_path(tmp_path, 600), v, reynolds=650, dx=1, dt=1, frame_stride=10, first_step=0)
     kw = {"reynolds": (300.0, 600.0), "crop_x": (0, 4), "crop_y": (0, 4), "split": "time", "gap": 0}
-    with pytest.raises(ValueError, match=r"vortex_street_Re_600.npz says reynolds=650 but its name is for Re 600"):
+    with pytest.raises(ValueError, match=r"vortex_street_Re_600.npz says reynolds=650 but its name is for Re "
+                                         r"600"):
         build_dataset(small_config(tmp_path, **kw))
     save_snapshots(snapshot_path(tmp_path, 600), v[:, :7], reynolds=600, dx=1, dt=1, frame_stride=10,
                       first_step=0)
-    with pytest.raises(ValueError, match=r"vortex_street_Re_600.npz has a 7x6 grid but the files before it have 8x6"):
+    with pytest.raises(ValueError, match=r"vortex_street_Re_600.npz has a 7x6 grid but the files before it "
+                                         r"have 8x6"):
         build_dataset(small_config(tmp_path, **kw))
 
 
@@ -311,8 +321,8 @@ def test_validate_checks_the_crop_against_a_given_grid():
     validate_data_config(cfg, grid=(256, 128))
     cfg.vorticity = "course"
     validate_data_config(cfg, grid=(256, 128))
-    with pytest.raises(ValueError, match=r"crop_x=\(160, 224\) lies outside the grid x range \[0, 199\) of the "
-                       r"199x99 'course' vorticity grid of a 200x100 velocity grid"):
+    with pytest.raises(ValueError, match=r"crop_x=\(160, 224\) lies outside the grid x range \[0, 199\) of "
+                       r"the 199x99 'course' vorticity grid of a 200x100 velocity grid"):
         validate_data_config(cfg, grid=(200, 100))
 
 

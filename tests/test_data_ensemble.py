@@ -26,7 +26,8 @@ def write_series(directory, re, k=-1, *, origin=(0, 0), window=None, period=PERI
     probe = None
     if probe_period is not None:
         probe = np.sin(2 * np.pi * np.arange(FRAMES * STRIDE) / probe_period)
-    save_snapshots(snapshot_path(directory, re, k), stored, reynolds=re, dx=1 / 16, dt=1 / 16, frame_stride=STRIDE,
+    save_snapshots(snapshot_path(directory, re, k), stored, reynolds=re, dx=1 / 16, dt=1 / 16,
+                   frame_stride=STRIDE,
                    first_step=first_step, probe_uy=probe, probe_xy=(0.5, 0.5), extra=extra)
     return v
 
@@ -60,10 +61,12 @@ def test_every_reynolds_number_and_realization_found(ensemble):
     assert ds.classes == (300.0, 450.0, 600.0, 750.0)
     n = 4 * 3 * FRAMES
     assert len(ds) + len(ds.test.X) + ds.dropped == n
-    keys = {(r, k, f) for sub in (ds.train, ds.test) for r, k, f in zip(sub.re.tolist(), sub.realization.tolist(),
+    keys = {(r, k, f) for sub in (ds.train, ds.test) for r, k,
+            f in zip(sub.re.tolist(), sub.realization.tolist(),
                                                                           sub.frame.tolist(), strict=True)}
     assert len(keys) == n and {k for _, k, _ in keys} == {0, 1, 2}
-    plain = build_dataset(config(ensemble, reynolds=(), split="time"))  # realizations=(): the plain files only
+    # realizations=(): the plain files only
+    plain = build_dataset(config(ensemble, reynolds=(), split="time"))
     assert plain.classes == (300.0,) and set(plain.train.realization.tolist()) == {-1}
 
 
@@ -72,8 +75,10 @@ def test_excluded_and_missing(ensemble, tmp_path):
                               split="time"))
     assert ds.classes == (300.0, 600.0)
     assert missing_files(config(ensemble, reynolds=(300.0, 900.0), realizations=(0, 5))) == [
-        snapshot_path(ensemble, 300.0, 5), snapshot_path(ensemble, 900.0, 0), snapshot_path(ensemble, 900.0, 5)]
-    with pytest.raises(FileNotFoundError, match=r"missing 1 'turbjax' data file\(s\): .*vortex_street_Re_450_r3.npz"):
+        snapshot_path(ensemble, 300.0, 5), snapshot_path(ensemble, 900.0, 0),
+        snapshot_path(ensemble, 900.0, 5)]
+    with pytest.raises(FileNotFoundError, match=r"missing 1 'turbjax' data file\(s\): "
+                                                r".*vortex_street_Re_450_r3.npz"):
         build_dataset(config(ensemble, reynolds=(450.0,), realizations=(3,)))
     with pytest.raises(ValueError, match=r"no 'turbjax' data files for realizations=\(7,\) in .*; `python -m "
                        r"turbjax.simulate"):
@@ -84,10 +89,13 @@ def test_old_files_read_with_the_contract_defaults(tmp_path):
     v = np.zeros((2, 4, 3, 2), np.float32)
     save_snapshots(snapshot_path(tmp_path, 300), v, reynolds=300, dx=1, dt=1, frame_stride=10, first_step=0)
     _, meta = load_snapshots(snapshot_path(tmp_path, 300))
-    assert meta["realization"] == -1 and meta["perturbation_seed"] == -1 and meta["perturbation_amplitude"] == 0
-    assert meta["origin"] == (0, 0) and meta["grid_shape"] == (4, 3) and np.isnan(meta["shedding_period_steps"])
+    assert (meta["realization"] == -1 and meta["perturbation_seed"] == -1
+            and meta["perturbation_amplitude"] == 0)
+    assert (meta["origin"] == (0, 0) and meta["grid_shape"] == (4, 3)
+            and np.isnan(meta["shedding_period_steps"]))
     with pytest.raises(ValueError, match=r"extra key 'seed' is not one of the format's optional keys"):
-        save_snapshots(snapshot_path(tmp_path, 600), v, reynolds=600, dx=1, dt=1, frame_stride=10, first_step=0,
+        save_snapshots(snapshot_path(tmp_path, 600), v, reynolds=600, dx=1, dt=1, frame_stride=10,
+                       first_step=0,
                        extra={"seed": 3})
     assert not snapshot_path(tmp_path, 600).exists()
 
@@ -103,8 +111,9 @@ def test_stored_window_gives_the_full_grids_numbers_bit_for_bit(tmp_path):
         a, b = build_dataset(config(full, **kw)), build_dataset(config(part, **kw))
         np.testing.assert_array_equal(a.train.X, b.train.X)
         np.testing.assert_array_equal(a.test.X, b.test.X)
-    with pytest.raises(ValueError, match=r"needs velocity cells x \[2, 14\) .* stores only x \[5, 19\) y \[1, 15\); "
-                       r"choose crop_x, crop_y \(full-grid coordinates\) inside the stored window"):
+    with pytest.raises(ValueError, match=r"needs velocity cells x \[2, 14\) .* stores only x \[5, 19\) "
+                       r"y \[1, 15\); choose crop_x, crop_y \(full-grid coordinates\) "
+                       r"inside the stored window"):
         build_dataset(config(part, reynolds=(300.0,), realizations=(0,), crop_x=(4, 12), split="time"))
 
 
@@ -121,7 +130,8 @@ def _no_leak(ds, gap_steps=0):
             assert min(te) - max(tr) >= gap_steps
 
 
-@pytest.mark.parametrize(("unit", "gap", "steps"), [("samples", 2, 30), ("steps", 25, 25), ("periods", 1, PERIOD)])
+@pytest.mark.parametrize(("unit", "gap", "steps"),
+                         [("samples", 2, 30), ("steps", 25, 25), ("periods", 1, PERIOD)])
 def test_time_split_gap_units(ensemble, unit, gap, steps):
     ds = build_dataset(config(ensemble, reynolds=(300.0, 600.0), realizations=(0, 1), split="time", gap=gap,
                               gap_unit=unit))
@@ -135,7 +145,8 @@ def test_time_split_gap_units(ensemble, unit, gap, steps):
 def test_period_from_the_probe_when_the_file_has_none(tmp_path):
     for re in (300.0, 600.0):
         write_series(tmp_path, re, 0, period=np.nan, probe_period=11.0)
-    ds = build_dataset(config(tmp_path, reynolds=(), realizations=(0,), split="time", gap=4, gap_unit="periods"))
+    ds = build_dataset(config(tmp_path, reynolds=(), realizations=(0,), split="time", gap=4,
+                              gap_unit="periods"))
     _no_leak(ds, 44)
     assert ds.dropped == 2 * 4  # 44 steps: the 4 samples 10, ..., 40 steps before the first test sample
     assert "periods of 11-11 steps" in ds.description
@@ -167,7 +178,8 @@ def test_heldout_reynolds_numbers_in_a_heldout_time_window(ensemble):
 def test_external_split(ensemble, tmp_path):
     for re in (450.0, 600.0):
         write_series(tmp_path, re)
-    cfg = config(ensemble, reynolds=(), realizations=(0, 1, 2), exclude_reynolds=(450.0, 600.0), split="external",
+    cfg = config(ensemble, reynolds=(), realizations=(0, 1, 2), exclude_reynolds=(450.0, 600.0),
+                 split="external",
                  test_dir=str(tmp_path))
     ds = build_dataset(cfg)
     assert set(ds.train.re.tolist()) == {300.0, 750.0} and set(ds.test.re.tolist()) == {450.0, 600.0}
@@ -186,25 +198,31 @@ def test_external_split(ensemble, tmp_path):
     [
         ({"realizations": (0, -1)}, r"realizations=\(0, -1\) must be a tuple of realization indices k >= 0"),
         ({"realizations": (1, 1)}, r"realizations=\(1, 1\) contains duplicates"),
-        ({"gap_unit": "seconds"}, r"unknown gap_unit 'seconds'; expected one of \('samples', 'steps', 'periods'\)"),
+        ({"gap_unit": "seconds"}, r"unknown gap_unit 'seconds'; expected one of \('samples', 'steps', "
+                                  r"'periods'\)"),
         ({"features": "wavelets"}, r"unknown features 'wavelets'; expected one of \('pixels', 'fft2'"),
         ({"heldout_time": 1}, r"heldout_time=1 must be True or False"),
         ({"remove_mean": "yes"}, r"remove_mean='yes' must be True or False"),
-        ({"exclude_reynolds": (300.0, 600.0, 900.0, 1200.0)}, r"exclude_reynolds=.* removes every Reynolds number"),
+        ({"exclude_reynolds": (300.0, 600.0, 900.0, 1200.0)},
+         r"exclude_reynolds=.* removes every Reynolds number"),
         ({"exclude_reynolds": ("a",)}, r"exclude_reynolds=\('a',\) must be a sequence of positive numbers"),
         ({"test_reynolds": (0.0,)}, r"test_reynolds=\(0.0,\) must be a sequence of positive numbers"),
         ({"split": "realization", "realizations": (0, 1), "train_realizations": (0, 1)},
          r"train_realizations=\(0, 1\) must be a non-empty proper subset of realizations=\(0, 1\)"),
-        ({"split": "realization"}, r"train_realizations=\(0, 1\) must be a non-empty proper subset of realizations=\(\)"),
-        ({"split": "external"}, r"split='external' tests on all frames of data.test_dir: set --config.data.test_dir"),
-        ({"format": "course", "trust_pickle": True, "realizations": (0,)}, r"the course's files have no realizations"),
+        ({"split": "realization"}, r"train_realizations=\(0, 1\) must be a non-empty proper subset of "
+                                   r"realizations=\(\)"),
+        ({"split": "external"}, r"split='external' tests on all frames of data.test_dir: set "
+                                r"--config.data.test_dir"),
+        ({"format": "course", "trust_pickle": True, "realizations": (0,)},
+         r"the course's files have no realizations"),
         ({"target": "forecast", "features": "fft2"}, r"features='fft2' with target 'forecast'"),
         ({"split": "time", "target": "forecast", "gap_unit": "steps", "gap": 100},
          r"gap=100 steps < horizon=1 samples"),
     ],
 )
 def test_validate_new_fields(overrides, message):
-    cfg = get_data_config().to_dict()  # a plain dict: ConfigDict's type safety would refuse some of these first
+    # a plain dict: ConfigDict's type safety would refuse some of these first
+    cfg = get_data_config().to_dict()
     for key, value in overrides.items():
         cfg[key] = value
     with pytest.raises(ValueError, match=message):

@@ -12,12 +12,14 @@ def test_pca_matches_sklearn():
     X = rng.normal(size=(200, 30)) @ rng.normal(size=(30, 30)) + 5.0
     ours = pca(X, k=3)
     ref = sklearn.PCA(n_components=3).fit(X)
-    np.testing.assert_allclose(np.asarray(ours.explained_variance_ratio), ref.explained_variance_ratio_, rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(ours.explained_variance_ratio), ref.explained_variance_ratio_,
+                               rtol=1e-4)
     # axes agree up to sign; the scores are the centred data in those axes
     for i in range(3):
         c = np.asarray(ours.components[i])
         assert abs(abs(c @ ref.components_[i]) - 1) < 1e-4
-    np.testing.assert_allclose(np.asarray(ours.scores), (X - X.mean(0)) @ np.asarray(ours.components).T, atol=1e-3)
+    np.testing.assert_allclose(np.asarray(ours.scores), (X - X.mean(0)) @ np.asarray(ours.components).T,
+                               atol=1e-3)
 
 
 def test_pca_recovers_the_direction_of_a_line():

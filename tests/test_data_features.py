@@ -20,7 +20,8 @@ def images(h=16, w=12, n=3, seed=0):
     return np.random.default_rng(seed).normal(size=(n, h, w)) + 0.3
 
 
-@given(sx=st.integers(0, 15), sy=st.integers(0, 11), name=st.sampled_from(SPECTRA), remove_mean=st.booleans())
+@given(sx=st.integers(0, 15), sy=st.integers(0, 11), name=st.sampled_from(SPECTRA),
+       remove_mean=st.booleans())
 @settings(max_examples=40, deadline=None)
 def test_circular_shift_leaves_spectral_features_unchanged(sx, sy, name, remove_mean):
     x = images()
@@ -67,20 +68,23 @@ def test_features_in_the_data_set(tmp_path):
         save_snapshots(snapshot_path(tmp_path, re), v, reynolds=re, dx=1 / 16, dt=1 / 16, frame_stride=10,
                        first_step=0)
     cfg = get_data_config()
-    cfg.dir, cfg.reynolds, cfg.crop_x, cfg.crop_y, cfg.split, cfg.gap = str(tmp_path), res, (4, 20), (2, 14), "time", 0
+    cfg.dir, cfg.reynolds, cfg.crop_x, cfg.crop_y = str(tmp_path), res, (4, 20), (2, 14)
+    cfg.split, cfg.gap = "time", 0
     pixels = build_dataset(cfg)
     for name in SPECTRAL:
         cfg.features = name
         ds = build_dataset(cfg)
         assert ds.image_shape == image_shape_for(cfg) == feature_shape(name, (16, 12))
-        assert ds.train.X.shape == (len(pixels), int(np.prod(ds.image_shape))) and ds.train.X.dtype == np.float32
+        assert (ds.train.X.shape == (len(pixels), int(np.prod(ds.image_shape)))
+                and ds.train.X.dtype == np.float32)
         np.testing.assert_allclose(ds.train.X, compute_features(pixels.reshape(pixels.train.X), name).reshape(
             len(pixels), -1), rtol=1e-6)
         assert f"features ({name})" in ds.summary()
     # The pixels themselves are the cropped vorticity.
     np.testing.assert_array_equal(pixels.reshape(pixels.test.X[:1])[0],
                                   vorticity(vortex_street_velocity(300.0, nx=24, ny=16, frames=8, dx=1 / 16,
-                                                                   seed=300), 1.0)[pixels.test.frame[0], 4:20, 2:14])
+                                                                   seed=300), 1.0)
+                                  [pixels.test.frame[0], 4:20, 2:14])
 
 
 def test_gradient_statistics_are_blind_to_shifts_and_the_mirror():
@@ -88,7 +92,8 @@ def test_gradient_statistics_are_blind_to_shifts_and_the_mirror():
 
     w = np.random.default_rng(1).normal(size=(3, 16, 12))
     ref = gradient_statistics(w, periodic=True)
-    np.testing.assert_allclose(gradient_statistics(np.roll(w, (5, 3), axis=(1, 2)), periodic=True), ref, rtol=1e-12)
+    shifted = np.roll(w, (5, 3), axis=(1, 2))
+    np.testing.assert_allclose(gradient_statistics(shifted, periodic=True), ref, rtol=1e-12)
     np.testing.assert_allclose(gradient_statistics(-w[:, :, ::-1], periodic=True), ref, rtol=1e-12)
     np.testing.assert_allclose(gradient_statistics(-w[:, :, ::-1]), gradient_statistics(w), rtol=1e-12)
 

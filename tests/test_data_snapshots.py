@@ -16,7 +16,8 @@ RES = (300.0, 600.0)
 
 def write(directory, re, frames=6):
     v = np.random.default_rng(int(re)).normal(size=(frames, 12, 10, 2)).astype(np.float32)
-    return save_snapshots(snapshot_path(directory, re), v, reynolds=re, dx=1, dt=1, frame_stride=10, first_step=0,
+    return save_snapshots(snapshot_path(directory, re), v, reynolds=re, dx=1, dt=1, frame_stride=10,
+                          first_step=0,
                           probe_uy=np.zeros(60), probe_xy=(0.1, 0.2))
 
 
@@ -32,8 +33,8 @@ def test_truncated_turbjax_file_is_one_line_naming_it(tmp_path, keep):
     size = path.stat().st_size
     truncate(path, int(size * keep) if isinstance(keep, float) else keep)
     for read in (load_snapshots, snapshot_header):
-        with pytest.raises(ValueError, match=r"vortex_street_Re_600.npz is damaged or truncated \(.*\); regenerate "
-                           r"it with `python -m turbjax.simulate --re RE --out ") as info:
+        with pytest.raises(ValueError, match=r"vortex_street_Re_600.npz is damaged or truncated \(.*\); "
+                           r"regenerate it with `python -m turbjax.simulate --re RE --out ") as info:
             read(path)
         assert "\n" not in str(info.value)
 
@@ -49,8 +50,8 @@ def test_corrupt_velocity_bytes_are_found_by_the_header_check(tmp_path):
     with zipfile.ZipFile(path, "w") as z:
         for name, data in members.items():
             z.writestr(name, data)
-    with pytest.raises(ValueError, match=r"Re_300.npz is damaged or truncated \(.*velocity.npy holds \d+ bytes, its "
-                       r"header \(6, 12, 10, 2\) float32 needs \d+\)"):
+    with pytest.raises(ValueError, match=r"Re_300.npz is damaged or truncated \(.*velocity.npy holds \d+ "
+                       r"bytes, its header \(6, 12, 10, 2\) float32 needs \d+\)"):
         snapshot_header(path)
 
 
@@ -72,20 +73,21 @@ def test_build_dataset_reports_a_damaged_file_before_reading_data(tmp_path, monk
 def test_a_pickle_named_as_a_turbjax_file(tmp_path):
     path = snapshot_path(tmp_path, 300)
     np.zeros((2, 3, 3, 2)).dump(path)
-    with pytest.raises(ValueError, match=r"Re_300.npz is a pickle, not a turbjax .npz file; for the course's files "
-                       r"use format='course'"):
+    with pytest.raises(ValueError, match=r"Re_300.npz is a pickle, not a turbjax .npz file; for the course's "
+                       r"files use format='course'"):
         snapshot_header(path)
 
 
-@pytest.mark.parametrize("frames", [40, 2])  # streamed data (> 64 kB) and data small enough to read with the header
+# streamed data (> 64 kB) and data small enough to read with the header
+@pytest.mark.parametrize("frames", [40, 2])
 def test_truncated_course_pickle_says_bytes_expected_and_found(tmp_path, frames):
     path = tmp_path / COURSE_FILE_TEMPLATE.format(re=300)
     np.random.default_rng(0).normal(size=(frames, 16, 12, 2)).dump(path)
     size = truncate(path, -1000 if frames == 40 else -100)
     found = size - (1000 if frames == 40 else 100)
-    with pytest.raises(ValueError, match=rf"cannot read the course file .*Re_300_largefile.npz: it is truncated: its "
-                       rf"array data needs (\d+) bytes \(plus a few closing ones\), the file has {found}; copy the file "
-                       rf"again") as info:
+    with pytest.raises(ValueError, match=r"cannot read the course file .*Re_300_largefile.npz: it is "
+                       r"truncated: its array data needs (\d+) bytes \(plus a few closing ones\), the file "
+                       rf"has {found}; copy the file again") as info:
         read_course_frames(path, trust_pickle=True)
     import re
 
@@ -100,6 +102,6 @@ def test_course_pickle_cut_after_its_data(tmp_path):
     path = tmp_path / COURSE_FILE_TEMPLATE.format(re=300)
     np.zeros((40, 16, 12, 2)).dump(path)
     size = truncate(path, -3)
-    with pytest.raises(ValueError, match=rf"it is truncated: the pickle ends early, after all of the file's {size - 3} "
-                       r"bytes were read; copy the file again"):
+    with pytest.raises(ValueError, match=r"it is truncated: the pickle ends early, after all of the file's "
+                       rf"{size - 3} bytes were read; copy the file again"):
         course_header(path, trust_pickle=True)

@@ -38,8 +38,9 @@ def test_random_split_counts_disjoint_complete_deterministic():
 
 def test_random_split_error_when_a_class_gets_no_test_sample():
     re = np.array([300.0] * 9 + [600.0])  # a single 600 sample can never be on both sides
-    with pytest.raises(ValueError, match=r"the 'random' split leaves no (train|test) sample for Reynolds number"
-                       r"\(s\) \[600.0\]; use more samples or another test_fraction \(now 0.5, 5 of 10 samples\)"):
+    with pytest.raises(ValueError, match=r"the 'random' split leaves no (train|test) sample for Reynolds "
+                       r"number\(s\) \[600.0\]; use more samples or another test_fraction \(now 0.5, 5 of 10 "
+                       r"samples\)"):
         random_split(re, 0.5, seed=0)
 
 
@@ -70,8 +71,8 @@ def test_time_split_on_shuffled_input_uses_positions_not_order():
 
 def test_time_split_errors():
     re, position = samples(10)
-    with pytest.raises(ValueError, match=r"leaves Reynolds number 300 with 0 train and 2 test samples \(series of 10 "
-                       r"samples, test_fraction=0.2, gap=8\)"):
+    with pytest.raises(ValueError, match=r"leaves Reynolds number 300 with 0 train and 2 test samples "
+                       r"\(series of 10 samples, test_fraction=0.2, gap=8\)"):
         time_split(re, position, 0.2, 8)
     with pytest.raises(ValueError, match=r"gap=-1 must be a non-negative integer"):
         time_split(re, position, 0.2, -1)
@@ -90,8 +91,8 @@ def test_heldout_re_split_sets():
 
 def test_heldout_re_errors():
     re, _ = samples(3)
-    with pytest.raises(ValueError, match=r"held-out Reynolds number\(s\) \[450.0\] are not in the data \(which has "
-                       r"\[300.0, 600.0, 900.0, 1200.0\]\)"):
+    with pytest.raises(ValueError, match=r"held-out Reynolds number\(s\) \[450.0\] are not in the data "
+                       r"\(which has \[300.0, 600.0, 900.0, 1200.0\]\)"):
         heldout_re_split(re, (450.0,))
     with pytest.raises(ValueError, match="holds out every Reynolds number in the data"):
         heldout_re_split(re, RES)
@@ -103,7 +104,8 @@ def test_make_split_dispatch_and_unknown_name():
     re, position = samples(10)
     s = make_split("time", re, position, test_fraction=0.2, gap=1, heldout=(), seed=0)
     assert s.dropped == 4
-    with pytest.raises(ValueError, match=r"unknown split 'kfold'; expected one of \('random', 'time', 'realization', 'heldout_re', 'external'\)"):
+    with pytest.raises(ValueError, match=r"unknown split 'kfold'; expected one of \('random', 'time', "
+                                         r"'realization', 'heldout_re', 'external'\)"):
         make_split("kfold", re, position, test_fraction=0.2, gap=1, heldout=(), seed=0)
 
 
@@ -121,7 +123,8 @@ def test_time_split_with_a_time_separation_per_series(n_per, frac, sep, k):
     for g in np.unique(group):
         tr, te = position[s.train][group[s.train] == g], position[s.test][group[s.test] == g]
         assert len(te) == round(n_per * frac) and te.min() - tr.max() >= sep
-        following = tr.max() + 5  # the sample after the last train one: the first test one, or too close to it
+        # the sample after the last train one: the first test one, or too close to it
+        following = tr.max() + 5
         assert following == te.min() or te.min() - following < sep
 
 
@@ -130,8 +133,8 @@ def test_realization_split_sets_and_errors():
     s = realization_split(realization, (2, 0))
     assert set(realization[s.train]) == {0, 2} and set(realization[s.test]) == {1} and s.dropped == 0
     for bad in ((), (0, 1, 2), (5,)):
-        with pytest.raises(ValueError, match=r"must be a non-empty proper subset of the realizations in the data "
-                           r"\(0, 1, 2\)"):
+        with pytest.raises(ValueError, match=r"must be a non-empty proper subset of the realizations in the "
+                           r"data \(0, 1, 2\)"):
             realization_split(realization, bad)
 
 
@@ -140,7 +143,8 @@ def test_heldout_re_with_a_heldout_time_window():
     time = time_split(re, position, 0.25, 2)
     s = heldout_re_split(re, (600.0,), time=time)
     assert set(re[s.test]) == {600.0} and 600.0 not in set(re[s.train])
-    assert position[s.test].min() == 75 and position[s.train].max() == 60  # test: last 5; train: before the gap
+    # test: last 5; train: before the gap
+    assert position[s.test].min() == 75 and position[s.train].max() == 60
     assert len(s.train) == 3 * 13 and len(s.test) == 5 and s.dropped == re.size - 44
 
 

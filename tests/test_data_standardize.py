@@ -65,7 +65,8 @@ def test_stats_are_a_pytree_and_jit():
     assert isinstance(stats, Standardizer)
     assert len(jax.tree.leaves(stats)) == 2
     z = jax.jit(standardize)(x, stats)
-    np.testing.assert_allclose(np.asarray(jax.jit(unstandardize)(z, stats)), np.asarray(x), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(jax.jit(unstandardize)(z, stats)), np.asarray(x), rtol=1e-5,
+                               atol=1e-4)
 
 
 def test_needs_a_sample():

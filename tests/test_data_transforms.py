@@ -29,7 +29,8 @@ def test_default_crop_is_the_courses_window():
 @pytest.mark.parametrize(
     ("cx", "cy", "message"),
     [
-        ((3, 13), (0, 8), r"crop_x=\(3, 13\) lies outside the grid x range of size 12: expected 0 <= start < stop <= 12"),
+        ((3, 13), (0, 8), r"crop_x=\(3, 13\) lies outside the grid x range of size 12: expected 0 <= start < "
+                          r"stop <= 12"),
         ((5, 5), (0, 8), r"crop_x=\(5, 5\) lies outside"),
         ((0, 12), (-1, 4), r"crop_y=\(-1, 4\) lies outside the grid y range of size 8"),
         ((0, 12), "ab", r"crop_y='ab' must be a pair of integers"),

@@ -104,5 +104,6 @@ def test_jit_matches_numpy_float32():
 def test_grid_shapes():
     assert vorticity_grid_shape(256, 128, "central") == (256, 128)
     assert vorticity_grid_shape(256, 128, "course") == (255, 127)
-    with pytest.raises(ValueError, match=r"unknown vorticity scheme 'upwind'; expected one of \('central', 'course'\)"):
+    with pytest.raises(ValueError, match=r"unknown vorticity scheme 'upwind'; expected one of \('central', "
+                                         r"'course'\)"):
         vorticity_grid_shape(4, 4, "upwind")

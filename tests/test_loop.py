@@ -8,9 +8,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from train_helpers import standardized_data, vorticity_arrays
 
 from configs import default
+from train_helpers import standardized_data, vorticity_arrays
 from turbjax.models.ridge import ridge_fit
 from turbjax.training.loop import all_finite, epoch_batches, epoch_is_good, make_train, undo_if_diverged
 from turbjax.training.optimizers import default_hparams, set_hyperparams
@@ -77,7 +77,8 @@ def test_vmapped_learning_rates_equal_separate_runs(core, data):
     sweep, m_sweep = jax.jit(jax.vmap(t.train, in_axes=(0, 0, None)))(hp_T, keys, data)
     for i in range(2):
         s, m = core["train"](hp | {"learning_rate": lrs[i]}, keys[i], data)
-        for a, b in zip(jax.tree_util.tree_leaves(s["params"]), jax.tree_util.tree_leaves(sweep["params"])):
+        for a, b in zip(jax.tree_util.tree_leaves(s["params"]), jax.tree_util.tree_leaves(sweep["params"]),
+                        strict=True):
             np.testing.assert_allclose(b[i], a, rtol=2e-4, atol=2e-5)
         np.testing.assert_allclose(m_sweep["test_r2"][i], m["test_r2"], rtol=1e-4, atol=1e-5)
     assert not np.allclose(m_sweep["train_loss"][0], m_sweep["train_loss"][1])  # the two runs differ
@@ -207,7 +208,7 @@ def test_undo_if_diverged_returns_exactly_the_old_state_or_the_new_one():
     undone_not = undo_if_diverged(jnp.bool_(True), new, old)
     assert all(
         np.array_equal(a, b, equal_nan=True)
-        for a, b in zip(jax.tree.leaves(undone_not), jax.tree.leaves(new))
+        for a, b in zip(jax.tree.leaves(undone_not), jax.tree.leaves(new), strict=True)
     )
 
 

@@ -10,7 +10,8 @@ from turbjax.training import losses
 def test_mse_is_half_sklearn_mse():
     rng = np.random.default_rng(0)
     y, p = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
-    np.testing.assert_allclose(losses.mse(jnp.asarray(p), jnp.asarray(y)), 0.5 * mean_squared_error(y, p), rtol=1e-6)
+    np.testing.assert_allclose(losses.mse(jnp.asarray(p), jnp.asarray(y)), 0.5 * mean_squared_error(y, p),
+                               rtol=1e-6)
 
 
 def test_weights_mask_padded_rows():
@@ -32,7 +33,8 @@ def test_cross_entropy_matches_sklearn_log_loss():
     logits = rng.normal(size=(40, 4))
     labels = np.arange(40) % 4
     prob = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    np.testing.assert_allclose(losses.cross_entropy(jnp.asarray(logits), labels), log_loss(labels, prob), rtol=1e-5)
+    np.testing.assert_allclose(losses.cross_entropy(jnp.asarray(logits), labels), log_loss(labels, prob),
+                               rtol=1e-5)
     z = rng.normal(size=(40, 1))
     b = (np.arange(40) % 2).astype(np.int32)
     np.testing.assert_allclose(

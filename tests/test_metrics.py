@@ -42,6 +42,7 @@ def test_r2_of_targets_that_take_one_value_is_undefined():
     assert np.isnan(metrics.r2_score(y, y + 10.0))
     assert np.isnan(metrics.r2_score(y, y))
     assert np.isnan(metrics.r2_score(y[:, None], y[:, None] - 3.0))
-    # in float32 the mean of 480 values of 600 is off by rounding (sum of squares ~2e-6, not 0): still undefined
+    # in float32 the mean of 480 values of 600 is off by rounding (sum of squares ~2e-6, not 0): still
+    # undefined
     y32 = np.full(480, 600.0, np.float32)
     assert np.isnan(metrics.r2_score(y32, y32 + 1.0))

@@ -1,6 +1,6 @@
-"""The CNN's convolutions as matrix products (turbjax.models.conv) == flax.linen.Conv / lax.conv_general_dilated:
-forward outputs and gradients with the same parameters, float32 and float64; the same parameter tree; the
-global-average-pooling head."""
+"""The CNN's convolutions as matrix products (turbjax.models.conv) == flax.linen.Conv /
+lax.conv_general_dilated: forward outputs and gradients with the same parameters, float32 and float64; the
+same parameter tree; the global-average-pooling head."""
 
 from __future__ import annotations
 
@@ -31,13 +31,14 @@ def cast(tree, dtype):
 
 def assert_trees_close(a, b, dtype):
     assert jax.tree_util.tree_structure(a) == jax.tree_util.tree_structure(b)
-    for u, v in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+    for u, v in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b), strict=True):
         assert u.dtype == v.dtype == dtype
         np.testing.assert_allclose(np.asarray(u), np.asarray(v), **TOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
-@pytest.mark.parametrize("k,c_in,c_out,shape", [(3, 1, 4, (9, 7)), (3, 5, 3, (6, 6)), (2, 3, 2, (5, 8)), (5, 2, 3, (4, 7))])
+@pytest.mark.parametrize("k,c_in,c_out,shape",
+                         [(3, 1, 4, (9, 7)), (3, 5, 3, (6, 6)), (2, 3, 2, (5, 8)), (5, 2, 3, (4, 7))])
 def test_conv2d_same_equals_lax_conv_forward_and_gradients(dtype, k, c_in, c_out, shape):
     with jax.enable_x64(dtype == jnp.float64):
         rng = np.random.default_rng(k + c_in)
@@ -47,7 +48,8 @@ def test_conv2d_same_equals_lax_conv_forward_and_gradients(dtype, k, c_in, c_out
         g = jnp.asarray(rng.normal(size=(3,) + shape + (c_out,)), dtype)  # a cotangent: tests every output
 
         def ref(x, kern, bias):
-            return lax.conv_general_dilated(x, kern, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")) + bias
+            return lax.conv_general_dilated(x, kern, (1, 1), "SAME",
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC")) + bias
 
         def ours(x, kern, bias):
             y = conv2d_same(jnp.transpose(x, (3, 0, 1, 2)), kern, bias)
@@ -116,7 +118,8 @@ def test_gap_head_is_independent_of_the_image_size():
     )
     p112 = m112.init(jax.random.key(0), jnp.zeros((1, 64 * 112)))
     assert jax.tree_util.tree_map(jnp.shape, params) == jax.tree_util.tree_map(jnp.shape, p112)
-    assert sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(params)) == 8 * 9 + 8 + 16 * 72 + 16 + 16 * 144 + 16 + 16 * 32 + 32 + 33
+    assert (sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(params))
+            == 8 * 9 + 8 + 16 * 72 + 16 + 16 * 144 + 16 + 16 * 32 + 32 + 33)
     # a 64 x 56 tile that is zero in its outer columns and rows: with zero padding at the image border, its
     # convolutions see the same neighbourhoods when tiled (the receptive field reaches 7 pixels)
     tile = np.zeros((3, 64, 56), np.float32)
@@ -125,7 +128,8 @@ def test_gap_head_is_independent_of_the_image_size():
     gap_wide = m112.apply(params, jnp.asarray(wide))
     # reference: the same network on the 64x56 tile (its own model, same parameters)
     m56 = build_model(model_config(cnn_head="gap"), num_outputs=1, image_shape=(64, 56))
-    np.testing.assert_allclose(gap_wide, m56.apply(params, jnp.asarray(tile.reshape(3, -1))), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gap_wide, m56.apply(params, jnp.asarray(tile.reshape(3, -1))), rtol=1e-5,
+                               atol=1e-5)
 
 
 def test_bad_head_or_conv_names_the_value():

@@ -1,7 +1,8 @@
 """notebooks/lecture.ipynb runs end to end in its small size (TURBJAX_NOTEBOOK=small: analytic stand-in data,
 a few epochs) without a cell error, and the numbers it computes state facts: the course's double-well check
-values, hand-written gradients equal to jax.grad, the data set's shapes, a flagged (not crashing) divergence at
-learning rate 1. Also: the committed notebook is the one scripts/build_notebook.py writes (same cell sources).
+values, hand-written gradients equal to jax.grad, the data set's shapes, a flagged (not crashing) divergence
+at learning rate 1. Also: the committed notebook is the one scripts/build_notebook.py writes (same cell
+sources).
 
 The kernel is the interpreter running pytest (a kernel spec written to a temporary directory), so nothing
 needs to be registered with Jupyter beforehand. About 1.5 minutes on a loaded 2-core CPU (the notebook's
@@ -54,7 +55,8 @@ def executed(tmp_path_factory):
         "TURBJAX_ROOT": str(ROOT),
         "JAX_PLATFORMS": "cpu",
         "MPLBACKEND": "Agg",
-        "TMPDIR": str(tmp),  # the notebook's work dir (mkdtemp: data files, runs) goes under pytest's tmp_path
+        # the notebook's work dir (mkdtemp: data files, runs) goes under pytest's tmp_path
+        "TMPDIR": str(tmp),
         "JUPYTER_PATH": str(_kernel_spec_dir(tmp)),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
@@ -122,6 +124,8 @@ def test_committed_notebook_matches_builder():
     builder = runpy.run_path(str(ROOT / "scripts" / "build_notebook.py"))
     built = builder["build"]()
     committed = nbformat.read(NOTEBOOK, as_version=4)
-    assert [(c.cell_type, c.source) for c in committed.cells] == [(c.cell_type, c.source) for c in built.cells], (
-        "notebooks/lecture.ipynb differs from scripts/build_notebook.py: rebuild it and re-execute the full size"
+    assert ([(c.cell_type, c.source) for c in committed.cells]
+            == [(c.cell_type, c.source) for c in built.cells]), (
+        "notebooks/lecture.ipynb differs from scripts/build_notebook.py: rebuild it and re-execute the full "
+        "size"
     )

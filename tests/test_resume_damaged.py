@@ -9,10 +9,10 @@ import shutil
 
 import numpy as np
 import pytest
+
 from conftest import write_quick_grid_synthetic
 from test_checkpoint import cut_files, snapshot
 from test_train import EPOCHS, RES, assert_identical, config, restore_params
-
 from turbjax.evaluate import evaluate_workdir
 from turbjax.train import train_and_evaluate
 from turbjax.training.checkpoint import CheckpointDamagedError, Checkpointer
@@ -84,6 +84,7 @@ def test_evaluate_names_a_damaged_checkpoint(reference, tmp_path):
     with pytest.raises(CheckpointDamagedError) as err:
         evaluate_workdir(workdir, checkpoint="latest")
     msg = str(err.value)
-    assert f"epoch {EPOCHS} in {workdir / 'checkpoints' / str(EPOCHS)} is damaged and cannot be restored (" in msg
+    assert (f"epoch {EPOCHS} in {workdir / 'checkpoints' / str(EPOCHS)} is damaged and cannot be restored ("
+            in msg)
     assert "do not parse as JSON: _CHECKPOINT_METADATA" in msg and f"are epochs {others}" in msg
     assert snapshot(workdir) == before

@@ -137,8 +137,10 @@ def test_cli_reports_bad_ensemble_input_in_one_line(capsys):
 
 def _cli(args, extra_env, ndev=1):
     env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES=str(ndev),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])), **extra_env)
-    return subprocess.Popen([sys.executable, "-m", "turbjax.simulate", *args, "--no-progress"], cwd=ROOT, env=env,
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+               **extra_env)
+    return subprocess.Popen([sys.executable, "-m", "turbjax.simulate", *args, "--no-progress"], cwd=ROOT,
+                            env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -154,13 +156,14 @@ def test_two_processes_write_exactly_the_files_of_one_process(tmp_path):
                   "JAX_NUM_PROCESSES": "2", "JAX_PROCESS_ID": str(i)}) for i in range(2)]
     procs.append(_cli([*args, "--out", str(tmp_path / "one")], {}, ndev=2))
     outs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-3000:]
-    assert "process 0 of 2" in outs[0][0] and "process 1 of 2" in outs[1][0] and "process 0 of 1" in outs[2][0]
+    assert ("process 0 of 2" in outs[0][0] and "process 1 of 2" in outs[1][0]
+            and "process 0 of 1" in outs[2][0])
     assert outs[0][0].count("wrote ") == outs[1][0].count("wrote ") == 3
     one, two = sorted((tmp_path / "one").iterdir()), sorted((tmp_path / "two").iterdir())
     assert [f.name for f in one] == [f.name for f in two] and len(one) == 6
-    for a, b in zip(one, two):
+    for a, b in zip(one, two, strict=True):
         with np.load(a) as fa, np.load(b) as fb:
             assert fa.files == fb.files
             for k in fa.files:

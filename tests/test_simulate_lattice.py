@@ -87,7 +87,8 @@ def taylor_green(n, u0, dtype, steps, s_nu=1 / 0.8, naive_f32=False):
     for t in steps:
         g = run_domain(Domain(n, n), g0, s_nu, 1.2, t, naive_f32=naive_f32)
         u = np.asarray(velocity(g), np.float64)
-        out.append(np.sum(u[..., 1] * np.sin(k * X) * np.cos(k * Y)) / np.sum((np.sin(k * X) * np.cos(k * Y)) ** 2))
+        out.append(np.sum(u[..., 1] * np.sin(k * X) * np.cos(k * Y))
+                   / np.sum((np.sin(k * X) * np.cos(k * Y)) ** 2))
     return np.array(out), k, (1 / s_nu - 0.5) / 3
 
 
@@ -102,9 +103,9 @@ def test_taylor_green_vortex_decays_at_the_viscous_rate():
 
 def test_float32_deviation_storage_tracks_float64_where_naive_float32_does_not():
     """Same Taylor-Green run in float64, float32 (deviations g = f - w, as the solver stores them) and float32
-    storing f itself (rounded to float32 after every step). At u0 = 1e-4 the deviations keep the vortex amplitude
-    within 1e-4 relative of float64 after 400 steps (measured: 3.5e-6); storing f loses the small velocity in the
-    rounding of f ~ w_i ~ 0.1..0.44 and violates that bound (measured: 7.7e-3)."""
+    storing f itself (rounded to float32 after every step). At u0 = 1e-4 the deviations keep the vortex
+    amplitude within 1e-4 relative of float64 after 400 steps (measured: 3.5e-6); storing f loses the small
+    velocity in the rounding of f ~ w_i ~ 0.1..0.44 and violates that bound (measured: 7.7e-3)."""
     steps, u0 = [400], 1e-4
     with jax.enable_x64(True):
         a64, _, _ = taylor_green(32, u0, jnp.float64, steps)

@@ -21,5 +21,6 @@ def test_seed_preset_strouhal_within_10_percent_of_roshko():
         series = sim.probe_uy[k][p.steps // 2 :]
         st = strouhal(series, 1, p.diameter_cells, p.inflow, min_periods=10)
         sts.append(st)
-        print(f"Re {re:g}: St {st:.4f}, Roshko {roshko_strouhal(re):.4f}, ratio {st / roshko_strouhal(re):.3f}")
+        print(f"Re {re:g}: St {st:.4f}, Roshko {roshko_strouhal(re):.4f}, ratio "
+              f"{st / roshko_strouhal(re):.3f}")
     np.testing.assert_allclose(sts, roshko_strouhal(RES), rtol=0.10)

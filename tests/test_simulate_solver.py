@@ -29,7 +29,7 @@ def test_quick_preset_writes_valid_files(quick_files):
     out, paths = quick_files
     p = PRESETS["quick"]
     assert paths == [snapshots.snapshot_path(out, 300), snapshots.snapshot_path(out, 1200)]
-    for re, path in zip([300, 1200], paths):
+    for re, path in zip([300, 1200], paths, strict=True):
         vel, meta = snapshots.load_snapshots(path)
         assert vel.shape == (p.frames, p.nx, p.ny, 2) and vel.dtype == np.float32
         assert np.isfinite(vel).all()
@@ -38,7 +38,8 @@ def test_quick_preset_writes_valid_files(quick_files):
         assert meta["first_step"] == p.steps - (p.frames - 1) * p.save_every
         assert meta["generator"] == "turbjax.simulate quick"
         assert meta["probe_uy"].shape == (p.steps,)
-        # Velocity in lattice units: the mean streamwise velocity is about the inflow, at rest in the cylinder.
+        # Velocity in lattice units: the mean streamwise velocity is about the inflow, at rest in the
+        # cylinder.
         assert 0.8 * p.inflow < vel[..., 0].mean() < 1.2 * p.inflow
         ic, jc = int(p.centre[0] / p.dx), int(p.centre[1] / p.dx)
         assert np.all(vel[:, ic, jc] == 0)
@@ -47,7 +48,7 @@ def test_quick_preset_writes_valid_files(quick_files):
 def test_quick_preset_sheds(quick_files):
     _, paths = quick_files
     p = PRESETS["quick"]
-    for re, path in zip([300, 1200], paths):
+    for re, path in zip([300, 1200], paths, strict=True):
         _, meta = snapshots.load_snapshots(path)
         late = meta["probe_uy"][p.steps // 2 :]
         # The wake oscillates: large transverse velocity swings with many sign changes ...
@@ -78,10 +79,12 @@ def test_strouhal_of_a_pure_tone():
         ({"reynolds": [300, -5]}, r"Reynolds number must be finite and positive, got -5\.0"),
         ({"reynolds": [float("inf")]}, "Reynolds number must be finite and positive"),
         ({"params": {"inflow": 0.2}}, r"Mach number .* = 0\.346 >= 0\.3"),
-        ({"params": {"centre": (1.99, 0.5)}}, r"cylinder of radius 0\.05 at centre \(1\.99, 0\.5\) is not inside"),
+        ({"params": {"centre": (1.99, 0.5)}}, r"cylinder of radius 0\.05 at centre \(1\.99, 0\.5\) is not "
+                                              r"inside"),
         ({"params": {"centre": (0.3, 0.97)}}, "not inside the domain"),
         ({"params": {"bulk_viscosity": 0.0}}, "bulk relaxation time"),
-        ({"frames": 700, "save_every": 10, "steps": 6000}, r"frames \* save_every = 700 \* 10 = 7000 exceeds steps"),
+        ({"frames": 700, "save_every": 10, "steps": 6000}, r"frames \* save_every = 700 \* 10 = 7000 exceeds "
+                                                           r"steps"),
         ({"steps": 0}, "steps must be a positive integer"),
         ({"dtype": "float16"}, "dtype must be one of"),
         ({"preset": "fast"}, "unknown preset 'fast'"),
@@ -112,7 +115,8 @@ def test_cylinder_too_close_to_a_wall_is_rejected():
 
 
 def test_diverging_run_stops_with_step_re_and_tau_and_writes_nothing(tmp_path):
-    # Mach 0.29 and a vanishing bulk and shear viscosity: valid input that blows up within a few hundred steps.
+    # Mach 0.29 and a vanishing bulk and shear viscosity: valid input that blows up within a few hundred
+    # steps.
     p = PRESETS["quick"].replace(inflow=0.17, bulk_viscosity=1e-6)
     with pytest.raises(FloatingPointError, match=r"diverged .* by step \d+ at Re = 1e\+07 .*tau = 0\.5"):
         generate([1e7], tmp_path, preset=p, steps=2000, frames=10, progress=False)
@@ -145,8 +149,10 @@ print(json.dumps(dict(devices=len(jax.devices()), sharded_over=many.n_devices, s
 
 
 def test_reynolds_axis_sharded_over_four_cpu_devices_gives_identical_results():
-    env = dict(os.environ, JAX_NUM_CPU_DEVICES="4", JAX_PLATFORMS="cpu", PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    out = subprocess.run([sys.executable, "-c", SHARDED], check=False, env=env, capture_output=True, text=True, timeout=300)
+    env = dict(os.environ, JAX_NUM_CPU_DEVICES="4", JAX_PLATFORMS="cpu",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    out = subprocess.run([sys.executable, "-c", SHARDED], check=False, env=env, capture_output=True,
+                         text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert r["devices"] == 4 and r["sharded_over"] == 4 and r["single"] == 1
@@ -156,7 +162,8 @@ def test_reynolds_axis_sharded_over_four_cpu_devices_gives_identical_results():
 
 def test_cli_float64_run_writes_files_and_reports_mlups(tmp_path, capsys):
     out = tmp_path / "data"
-    rc = cli_main(["--re", "500", "--out", str(out), "--preset", "quick", "--steps", "200", "--save-every", "5",
+    rc = cli_main(["--re", "500", "--out", str(out), "--preset", "quick", "--steps", "200", "--save-every",
+                   "5",
                    "--frames", "4", "--dtype", "float64", "--no-progress"])
     assert rc == 0
     text = capsys.readouterr().out

@@ -1,5 +1,6 @@
-"""One optimizer step alone: the SGD step is params - lr * grad(loss + penalty) (an independent jax.grad of the
-penalized objective), the L-BFGS step reports the penalized objective and lowers it, penalties skip biases."""
+"""One optimizer step alone: the SGD step is params - lr * grad(loss + penalty) (an independent jax.grad of
+the penalized objective), the L-BFGS step reports the penalized objective and lowers it, penalties skip
+biases."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def test_sgd_step_is_minus_lr_times_the_gradient_of_the_penalized_objective():
     new, _, loss, total = minibatch_step(PARAMS, tx.init(PARAMS), b, HP, loss_fn=loss_fn, tx=tx)
     grads = jax.grad(lambda p: loss_fn(p, *b) + penalty(p, HP["l2"], HP["l1"]))(PARAMS)
     expected = jax.tree.map(lambda p, g: p - lr * g, PARAMS, grads)
-    for a, e in zip(jax.tree.leaves(new), jax.tree.leaves(expected)):
+    for a, e in zip(jax.tree.leaves(new), jax.tree.leaves(expected), strict=True):
         np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(loss, loss_fn(PARAMS, *b), rtol=1e-7)
     assert total == loss  # SGD/Adam judge divergence on the data loss
@@ -51,7 +52,7 @@ def test_padded_rows_do_not_move_the_sgd_step():
     x2, y2 = x.at[6:].set(1e6), y.at[6:].set(-1e6)  # the weight-0 rows can hold anything
     a = minibatch_step(PARAMS, tx.init(PARAMS), (x, y, w), HP, loss_fn=loss_fn, tx=tx)[0]
     b = minibatch_step(PARAMS, tx.init(PARAMS), (x2, y2, w), HP, loss_fn=loss_fn, tx=tx)[0]
-    for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_allclose(u, v, rtol=1e-6)
 
 

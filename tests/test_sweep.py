@@ -15,9 +15,9 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
-from train_helpers import standardized_data, vorticity_arrays
 
 from configs import default
+from train_helpers import standardized_data, vorticity_arrays
 from turbjax import sweep
 from turbjax.training.checkpoint import Checkpointer
 from turbjax.training.loop import make_train

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_quick_grid_synthetic
 
 from configs import sweep_test
+from conftest import write_quick_grid_synthetic
 from turbjax import sweep
 
 ROOT = Path(__file__).resolve().parent.parent

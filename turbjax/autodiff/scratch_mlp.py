@@ -4,13 +4,14 @@ layer); the whole training run is one jitted program (epochs and minibatches are
 
 Why the course's NumPy MLP returned R^2 = nan on the Reynolds data, and what fixes each cause
 -------------------------------------------------------------------------------------------------
-Targets are Reynolds numbers of order 1000 and inputs are ~4096 vorticity pixels. The four causes below are the
-ones named in issue 6 (the course's code itself is not in this repository). Each of the first three, switched
-on alone at a learning rate that trains the fixed recipe, makes SGD overflow to inf and then nan (and R^2 of
-nan predictions is nan); tests/test_autodiff_scratch_mlp.py shows each one on a small synthetic data set.
+Targets are Reynolds numbers of order 1000 and inputs are ~4096 vorticity pixels. The four causes below are
+the ones named in issue 6 (the course's code itself is not in this repository). Each of the first three,
+switched on alone at a learning rate that trains the fixed recipe, makes SGD overflow to inf and then nan (and
+R^2 of nan predictions is nan); tests/test_autodiff_scratch_mlp.py shows each one on a small synthetic data
+set.
 
-1. Unscaled targets. With y ~ 1000 the initial errors y_hat - y are ~1000, so the first gradients and steps are
-   ~1000 times larger than for standardized targets at the same learning rate; the weights overshoot, the
+1. Unscaled targets. With y ~ 1000 the initial errors y_hat - y are ~1000, so the first gradients and steps
+   are ~1000 times larger than for standardized targets at the same learning rate; the weights overshoot, the
    errors grow, and the loss explodes. Fix: standardize y with the training mean and std (and X per
    feature); R^2 is unchanged by that affine map, and predictions map back with y = y_std * y_hat + y_mean.
 2. Summed instead of averaged gradients. With L = sum over the batch, the gradient (and so the step) grows
@@ -65,7 +66,7 @@ def init(key: jax.Array, sizes, *, method: str = "he", dtype=jnp.float32):
         raise ValueError(f"sizes={sizes}: expected (D_in, *hidden, D_out) with every width >= 1")
     keys = jax.random.split(key, len(sizes) - 1)
     params = []
-    for i, (k, d_in, d_out) in enumerate(zip(keys, sizes[:-1], sizes[1:])):
+    for i, (k, d_in, d_out) in enumerate(zip(keys, sizes[:-1], sizes[1:], strict=True)):
         last = i == len(sizes) - 2
         if method == "he":
             std = np.sqrt((1.0 if last else 2.0) / d_in)
@@ -205,8 +206,9 @@ def train_scratch_mlp(
 
     The data are used as given (data-agnostic): standardize X (per feature) and y (training mean and std)
     before calling (scripts/scratch_mlp.py shows how); see the module docstring for what raw targets of order
-    1000 do. Training runs in float32 whatever the input dtype. x_* are (N, D); y_* are (N,) or (N, K). Each epoch visits floor(N / batch_size) minibatches of a
-    fresh random permutation (the remainder is dropped for that epoch).
+    1000 do. Training runs in float32 whatever the input dtype. x_* are (N, D); y_* are (N,) or (N, K). Each
+    epoch visits floor(N / batch_size) minibatches of a fresh random permutation (the remainder is dropped for
+    that epoch).
 
     history: numpy arrays of length `epochs`,
       "train_loss": 1/2 mean_n |y_hat_n - y_n|^2 on the whole training set after the epoch (always the mean

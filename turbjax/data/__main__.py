@@ -40,11 +40,13 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m turbjax.data", description=__doc__.split("\n\n")[0])
     p.add_argument("--dir", default=cfg.dir)
     p.add_argument("--format", default=cfg.format, choices=FORMATS)
-    p.add_argument("--trust-pickle", action="store_true", help="read the course's pickled files (can run code)")
+    p.add_argument("--trust-pickle", action="store_true", 
+                   help="read the course's pickled files (can run code)")
     p.add_argument("--vorticity", default=cfg.vorticity)
     p.add_argument("--split", default=cfg.split)
     p.add_argument("--target", default=cfg.target)
-    p.add_argument("--synthetic", action="store_true", help="first write missing files with the analytic stand-in")
+    p.add_argument("--synthetic", action="store_true", 
+                   help="first write missing files with the analytic stand-in")
     p.add_argument("--frames", type=int, default=600, help="frames per synthetic file")
     args = p.parse_args(argv)
     cfg.dir, cfg.format, cfg.trust_pickle = args.dir, args.format, args.trust_pickle

@@ -54,7 +54,8 @@ def _realizations(value, name: str) -> tuple[int, ...]:
 
 
 def _check_choices(cfg) -> None:
-    for name, allowed in (("vorticity", SCHEMES), ("target", TARGETS), ("split", SPLITS), ("gap_unit", GAP_UNITS),
+    for name, allowed in (("vorticity", SCHEMES), ("target", TARGETS), ("split", SPLITS),
+                          ("gap_unit", GAP_UNITS),
                           ("features", FEATURES)):
         if get(cfg, name) not in allowed:
             fail(f"unknown {name} {cfg[name]!r}; expected one of {allowed}")
@@ -92,12 +93,13 @@ def _check_window(cfg, grid) -> None:
 
 def _check_split(cfg, reynolds) -> None:
     split = cfg["split"]
-    gap, horizon = positive_int(get(cfg, "gap"), "gap", minimum=0), positive_int(get(cfg, "horizon"), "horizon")
+    gap = positive_int(get(cfg, "gap"), "gap", minimum=0)
+    horizon = positive_int(get(cfg, "horizon"), "horizon")
     if split == "time" and cfg["target"] == "forecast" and (cfg["gap_unit"] != "samples" or gap < horizon):
         fail(
-            f"gap={gap} {cfg['gap_unit']} < horizon={horizon} samples: with the 'time' split and target 'forecast' "
-            f"the targets of the last training samples would be test inputs; set gap >= horizon (gap_unit "
-            f"'samples')"
+            f"gap={gap} {cfg['gap_unit']} < horizon={horizon} samples: with the 'time' split and target "
+            "'forecast' the targets of the last training samples would be test inputs; set gap >= horizon "
+            f"(gap_unit 'samples')"
         )
     if cfg["target"] == "forecast" and cfg["features"] != "pixels":
         fail(f"features={cfg['features']!r} with target 'forecast': forecasts predict the vorticity window; "

@@ -2,10 +2,10 @@
 
     python -m turbjax.data.convert --trust-pickle SRC_DIR_OR_FILES... --out DIR
 
-Each course file `vortex_street_velocities_Re_{Re}_largefile.npz` (a pickled float64 ndarray (T, nx, ny, 2) with
-components (-ux, uy), written by `ndarray.dump`) becomes `DIR/vortex_street_Re_{Re:g}.npz` holding float32
-(ux, uy) (component 0 negated) and the course run's metadata: frame_stride=2, first_step=42000, dx=dt=1/128,
-Re from the file name, generator "course". One file in memory at a time.
+Each course file `vortex_street_velocities_Re_{Re}_largefile.npz` (a pickled float64 ndarray (T, nx, ny, 2)
+with components (-ux, uy), written by `ndarray.dump`) becomes `DIR/vortex_street_Re_{Re:g}.npz` holding
+float32 (ux, uy) (component 0 negated) and the course run's metadata: frame_stride=2, first_step=42000,
+dx=dt=1/128, Re from the file name, generator "course". One file in memory at a time.
 
 The converted files are float32: vorticity computed from them matches the float64 original to float32
 rounding, not bit for bit. For the course's exact arrays read the originals with trust_pickle=True.
@@ -50,7 +50,8 @@ def course_files(sources) -> list[Path]:
 
 
 def convert_file(src: str | Path, out_dir: str | Path, *, trust_pickle: bool = False) -> Path:
-    """Convert one course file (streamed: the float32 output plus one chunk in memory); returns the path written."""
+    """Convert one course file (streamed: the float32 output plus one chunk in memory); returns the path
+    written."""
     src = Path(src)
     reynolds = course_reynolds(src)
     header = cp.course_header(src, trust_pickle=trust_pickle)
@@ -90,8 +91,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not args.trust_pickle:
         parser.error(
-            "the course's files are pickles, and loading a pickle can run arbitrary code; pass --trust-pickle "
-            "if you trust them (turbjax then resolves only numpy-array globals while reading)"
+            "the course's files are pickles, and loading a pickle can run arbitrary code; pass "
+            "--trust-pickle if you trust them (turbjax then resolves only numpy-array globals while reading)"
         )
     try:
         files = course_files(args.sources)

@@ -31,8 +31,8 @@ COURSE_DT = 1.0 / 128
 COURSE_SHAPE = (3000, 256, 128, 2)
 PICKLE_HINT = (
     "it is a pickle, and loading a pickle can run arbitrary code. If you trust the file, opt in with "
-    "trust_pickle=True (config: --config.data.trust_pickle=True), or convert it once to turbjax's safe format "
-    "with `python -m turbjax.data.convert --trust-pickle {src} --out DIR` and use format='turbjax'"
+    "trust_pickle=True (config: --config.data.trust_pickle=True), or convert it once to turbjax's safe "
+    "format with `python -m turbjax.data.convert --trust-pickle {src} --out DIR` and use format='turbjax'"
 )
 # numpy 2 pickles arrays via numpy._core.multiarray._reconstruct, numpy 1 via numpy.core.multiarray.
 _RECONSTRUCT_MODULES = ("numpy.core.multiarray", "numpy._core.multiarray")
@@ -58,7 +58,8 @@ class _ArrayRecipe:
 
 def _latin1_encode(text, encoding="latin1"):
     if encoding != "latin1":
-        raise pickle.UnpicklingError(f"only latin1-encoded array bytes are allowed in a course file, got {encoding!r}")
+        raise pickle.UnpicklingError("only latin1-encoded array bytes are allowed in a course file, got "
+                                     f"{encoding!r}")
     if isinstance(text, _Deferred):
         return text
     if isinstance(text, str):
@@ -72,9 +73,10 @@ class Truncated(ValueError):
 
 class _CourseUnpickler(pickle._Unpickler):
     """Reads the structure of a pickled numpy array without its data, and without calling anything but numpy's
-    dtype constructor: globals are resolved from an allowlist (a file that names any other callable is refused),
-    `_reconstruct` is replaced by a recipe that records shape, dtype and order, and the long latin1 string that
-    holds the data (protocol 2, as written by `ndarray.dump`) is skipped and recorded as an offset."""
+    dtype constructor: globals are resolved from an allowlist (a file that names any other callable is
+    refused), `_reconstruct` is replaced by a recipe that records shape, dtype and order, and the long latin1
+    string that holds the data (protocol 2, as written by `ndarray.dump`) is skipped and recorded as an
+    offset."""
 
     dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
 
@@ -89,10 +91,11 @@ class _CourseUnpickler(pickle._Unpickler):
         offset = self._source.tell()
         if offset + n > self._size:
             raise Truncated(
-                f"it is truncated: its array data needs {offset + n} bytes (plus a few closing ones), the file "
-                f"has {self._size}"
+                f"it is truncated: its array data needs {offset + n} bytes (plus a few closing ones), the "
+                f"file has {self._size}"
             )
-        if n >= self._stream_min_bytes and self.proto < 4:  # no framing below protocol 4: offsets are file offsets
+        # no framing below protocol 4: offsets are file offsets
+        if n >= self._stream_min_bytes and self.proto < 4:
             self._source.seek(n, os.SEEK_CUR)
             self.append(_Deferred(offset, n))
             return
@@ -132,17 +135,19 @@ def _parse(path: Path, stream_min_bytes: int):
         head = f.read(2)
         f.seek(0)
         if head[:1] != b"\x80":
-            kind = "a zip/.npz archive" if head == b"PK" else ("an .npy file" if head == b"\x93N" else "unknown")
+            kind = ("a zip/.npz archive" if head == b"PK" else
+                    "an .npy file" if head == b"\x93N" else "unknown")
             raise ValueError(
                 f"{path} is not a course file (a pickled numpy array written by ndarray.dump); it looks like "
                 f"{kind}. For turbjax's own .npz files use format='turbjax'"
             )
         try:
             return _CourseUnpickler(f, stream_min_bytes, size).load()
-        except (EOFError, IndexError, struct.error) as e:  # an opcode's argument runs past the end of the file
+        # an opcode's argument runs past the end of the file
+        except (EOFError, IndexError, struct.error) as e:
             raise ValueError(
-                f"cannot read the course file {path}: it is truncated: the pickle ends early, after all of the "
-                f"file's {size} bytes were read; copy the file again"
+                f"cannot read the course file {path}: it is truncated: the pickle ends early, after all of "
+                f"the file's {size} bytes were read; copy the file again"
             ) from e
         except Truncated as e:
             raise ValueError(f"cannot read the course file {path}: {e}; copy the file again") from e
@@ -170,15 +175,16 @@ def course_header(path: str | os.PathLike, *, trust_pickle: bool = False,
     shape = tuple(int(s) for s in shape)
     if isinstance(data, bytes):
         if len(data) != dtype.itemsize * math.prod(shape):
-            raise ValueError(f"cannot read the course file {path}: {len(data)} data bytes for shape {shape} {dtype}")
+            raise ValueError(f"cannot read the course file {path}: {len(data)} data bytes for shape {shape} "
+                             f"{dtype}")
         return CourseArray(path, shape, dtype, bool(fortran), data, 0, 0)
     return CourseArray(path, shape, dtype, bool(fortran), None, data.offset, data.length)
 
 
 def iter_course_frames(header: CourseArray, *, chunk_bytes: int = 1 << 23):
-    """Yield (first_frame, frames (k, *shape[1:])) blocks of a course file's array, in order, decoding its data
-    from the file a chunk at a time: memory stays at a few frames plus `chunk_bytes`, whatever the file size.
-    (Small arrays, read with the header, and Fortran-ordered ones come as a single block.)"""
+    """Yield (first_frame, frames (k, *shape[1:])) blocks of a course file's array, in order, decoding its
+    data from the file a chunk at a time: memory stays at a few frames plus `chunk_bytes`, whatever the file
+    size. (Small arrays, read with the header, and Fortran-ordered ones come as a single block.)"""
     shape, dtype = header.shape, header.dtype
     if header.data is not None or header.fortran or len(shape) < 1:
         order = "F" if header.fortran else "C"
@@ -199,8 +205,8 @@ def iter_course_frames(header: CourseArray, *, chunk_bytes: int = 1 << 23):
             frame += k
     if frame != shape[0] or buf:
         raise ValueError(
-            f"cannot read the course file {header.path}: its data holds {frame} whole frames (+{len(buf)} bytes), "
-            f"its header says {shape[0]}"
+            f"cannot read the course file {header.path}: its data holds {frame} whole frames (+{len(buf)} "
+            f"bytes), its header says {shape[0]}"
         )
 
 
@@ -215,17 +221,20 @@ def _decoded_chunks(header: CourseArray, chunk_bytes: int):
             if not chunk:
                 raise ValueError(
                     f"cannot read the course file {header.path}: it is truncated: expected "
-                    f"{header.offset + header.length} bytes of data, found {header.offset + header.length - remaining}"
+                    f"{header.offset + header.length} bytes of data, found "
+                    f"{header.offset + header.length - remaining}"
                 )
             remaining -= len(chunk)
             try:
                 yield decoder.decode(chunk, final=remaining == 0).encode("latin1")
             except UnicodeError as e:
-                raise ValueError(f"cannot read the course file {header.path}: corrupt array data ({e})") from e
+                raise ValueError(
+                    f"cannot read the course file {header.path}: corrupt array data ({e})") from e
 
 
 def read_course_frames(path: str | os.PathLike, *, trust_pickle: bool = False, stride: int = 1,
-                       x: slice = slice(None), y: slice = slice(None), chunk_bytes: int = 1 << 23) -> np.ndarray:
+                       x: slice = slice(None), y: slice = slice(None),
+                       chunk_bytes: int = 1 << 23) -> np.ndarray:
     """Frames 0, stride, 2 stride, ... of a course file, restricted to the cells [x, y], as read.
 
     Returns the raw components (n, len(x), len(y), 2), (-ux, uy), in the file's dtype (float64).

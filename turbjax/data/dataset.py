@@ -8,11 +8,11 @@ First the files are listed (every Reynolds number found in `dir` for reynolds=()
 ensemble's `_r{k}` files for `realizations`), every file's header is checked (shape, dtype, Reynolds number,
 realization, common grid, frame stride, crop window inside the stored window) and the split is made from the
 sample metadata, so configuration errors and damaged files are found before any data is read. Then, one file
-at a time: keep every `stride`-th frame and only the cells the crop window needs (plus a halo for the difference
-stencil; the course's pickles are streamed, so nothing else is ever in memory), compute the vorticity in lattice
-units (dx = 1 cell), crop, downsample, compute the features (`data.features`), cast to float32, and drop the
-file's array before the next. Cropping before differencing gives bit-for-bit the numbers of differencing the
-whole grid and cropping afterwards.
+at a time: keep every `stride`-th frame and only the cells the crop window needs (plus a halo for the
+difference stencil; the course's pickles are streamed, so nothing else is ever in memory), compute the
+vorticity in lattice units (dx = 1 cell), crop, downsample, compute the features (`data.features`), cast to
+float32, and drop the file's array before the next. Cropping before differencing gives bit-for-bit the numbers
+of differencing the whole grid and cropping afterwards.
 
 `gap` (time split, with gap_unit "samples") and `horizon` (forecast target) count samples, i.e. frames after
 the time stride.
@@ -111,7 +111,8 @@ class Dataset:
         h, w = self.image_shape
         text = (
             f"{len(self.train.X)} train / {len(self.test.X)} test samples of {h}x{w} = {self.n_features} "
-            f"features ({self.features}), Re {list(self.classes)}, split {self.split!r}, target {self.target!r}"
+            f"features ({self.features}), Re {list(self.classes)}, split {self.split!r}, target "
+            f"{self.target!r}"
         )
         if self.dropped:
             text += f", {self.dropped} samples dropped in the gap between train and test"
@@ -145,7 +146,8 @@ class _Source(NamedTuple):
 
 
 def _sources(cfg) -> list[_Source]:
-    train = _Source(Path(cfg["dir"]), cfg["format"], tuple(cfg["reynolds"]) or None, tuple(cfg["realizations"]),
+    train = _Source(Path(cfg["dir"]), cfg["format"], tuple(cfg["reynolds"]) or None,
+                    tuple(cfg["realizations"]),
                     tuple(float(r) for r in cfg["exclude_reynolds"]))
     if cfg["split"] != "external":
         return [train]
@@ -175,8 +177,8 @@ def _source_files(src: _Source) -> dict:
         reynolds = discovery.available_reynolds(src.directory, src.fmt, src.realizations)
     reynolds = [float(r) for r in reynolds if float(r) not in src.exclude]
     if not reynolds:
-        fail(f"no {src.fmt!r} data files for realizations={src.realizations} in {src.directory} (after excluding "
-             f"{list(src.exclude)}); {discovery.GENERATE_HINT.format(dir=src.directory)}")
+        fail(f"no {src.fmt!r} data files for realizations={src.realizations} in {src.directory} (after "
+             f"excluding {list(src.exclude)}); {discovery.GENERATE_HINT.format(dir=src.directory)}")
     return discovery.find_data_files(src.directory, sorted(reynolds), src.fmt, src.realizations)
 
 
@@ -262,19 +264,21 @@ def describe_split(cfg, s: _Samples, split) -> str:
         gap += f" (periods of {min(steps):.0f}-{max(steps):.0f} steps)"
     test_re = sorted(set(s.re[split.test].tolist()))
     if name == "random":
-        return f"random {frac:g} of all frames: interpolation in time (test frames have near-twins in training)"
+        return (f"random {frac:g} of all frames: interpolation in time "
+                "(test frames have near-twins in training)")
     if name == "time":
         return f"the last {frac:g} of each series, after a gap of {gap}: later frames of the same runs"
     if name == "realization":
         test_k = sorted(set(s.realization[split.test].tolist()))
-        return (f"independent realizations {test_k} (trained on {sorted(int(k) for k in cfg['train_realizations'])})"
-                f" at the same Reynolds numbers")
+        return (f"independent realizations {test_k} (trained on "
+                f"{sorted(int(k) for k in cfg['train_realizations'])}) at the same Reynolds numbers")
     if name == "heldout_re":
         late = f", only their last {frac:g} after a gap of {gap} (training on the others' early frames)"
         return f"Reynolds numbers {test_re} never seen in training" + (late if cfg["heldout_time"] else "")
     train_re = sorted(set(s.re[split.train].tolist()))
     return (f"every frame of {cfg['test_dir']} (Re {test_re}), trained on {cfg['dir']} (Re {train_re[0]:g}-"
-            f"{train_re[-1]:g}, {len(train_re)} values, without {sorted(float(r) for r in cfg['exclude_reynolds'])})")
+            f"{train_re[-1]:g}, {len(train_re)} values, without "
+            f"{sorted(float(r) for r in cfg['exclude_reynolds'])})")
 
 
 def _gather(cfg, s: _Samples):
@@ -282,7 +286,8 @@ def _gather(cfg, s: _Samples):
     horizon = int(cfg["horizon"]) if cfg["target"] == "forecast" else 0
     X = y = None
     for k, plan in enumerate(s.plans):
-        images = read_images(plan, source_config(cfg, s.sources[k]), "turbjax" if s.sources[k] else cfg["format"])
+        images = read_images(plan, source_config(cfg, s.sources[k]), "turbjax" if s.sources[k]
+                             else cfg["format"])
         x = flatten(compute_features(images, cfg["features"], remove_mean=cfg["remove_mean"]))
         if X is None:
             X = np.empty((s.offsets[-1], x.shape[1]), np.float32)
@@ -304,7 +309,8 @@ def build_dataset(cfg) -> Dataset:
     labels = np.searchsorted(np.asarray(classes), s.re).astype(np.int32)
 
     def subset(idx) -> Subset:
-        return Subset(X=X[idx], y=y[idx], labels=labels[idx], re=s.re[idx].astype(np.float32), frame=s.frame[idx],
+        return Subset(X=X[idx], y=y[idx], labels=labels[idx], re=s.re[idx].astype(np.float32),
+                      frame=s.frame[idx],
                       realization=s.realization[idx], step=s.step[idx])
 
     ds = Dataset(train=subset(split.train), test=subset(split.test), classes=classes,

@@ -29,7 +29,8 @@ def _check_format(fmt: str) -> None:
         raise ValueError(f"unknown data format {fmt!r}; expected one of {FORMATS}")
 
 
-def data_path(directory: str | os.PathLike, reynolds: float, fmt: str = "turbjax", realization: int = PLAIN) -> Path:
+def data_path(directory: str | os.PathLike, reynolds: float, fmt: str = "turbjax",
+              realization: int = PLAIN) -> Path:
     """The file holding (reynolds, realization) in `directory` for format "turbjax" or "course"."""
     _check_format(fmt)
     if fmt == "turbjax":
@@ -46,7 +47,8 @@ def series_keys(reynolds, realizations=()) -> list[tuple[float, int]]:
     return [(float(r), k) for r in reynolds for k in ks]
 
 
-def missing_data_files(directory: str | os.PathLike, reynolds, fmt: str = "turbjax", realizations=()) -> list[Path]:
+def missing_data_files(directory: str | os.PathLike, reynolds, fmt: str = "turbjax",
+                       realizations=()) -> list[Path]:
     """The expected files that do not exist, in the order of `reynolds` (then `realizations`)."""
     paths = (data_path(directory, r, fmt, k) for r, k in series_keys(reynolds, realizations))
     return [p for p in paths if not p.is_file()]
@@ -54,7 +56,8 @@ def missing_data_files(directory: str | os.PathLike, reynolds, fmt: str = "turbj
 
 def find_data_files(directory: str | os.PathLike, reynolds, fmt: str = "turbjax",
                     realizations=()) -> dict[tuple[float, int], Path]:
-    """{(Re, realization): path} for every requested file; a clear error naming the directory or missing files."""
+    """{(Re, realization): path} for every requested file; a clear error naming the directory or missing
+    files."""
     directory = Path(directory)
     hint = GENERATE_HINT.format(dir=directory)
     if fmt == "course":
@@ -120,7 +123,8 @@ def course_metadata(path: str | os.PathLike) -> dict:
 def read_velocity(path: str | os.PathLike, fmt: str = "turbjax", *, trust_pickle: bool = False,
                   check: bool = True) -> tuple[object, dict]:
     """(velocity, metadata) of one file. Components are as stored: (ux, uy) for "turbjax", (-ux, uy) for
-    "course" (metadata["components"] says which). Course metadata is the known constants of the course's run."""
+    "course" (metadata["components"] says which). Course metadata is the known constants of the course's
+    run."""
     _check_format(fmt)
     path = Path(path)
     if fmt == "turbjax":

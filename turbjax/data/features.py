@@ -4,11 +4,11 @@
   fft2        log power spectrum of the window, log(eps + P), P(kx, ky) = (|F(kx, ky)|^2 + |F(-kx, ky)|^2) / 2
               for 0 <= kx <= h/2, 0 <= ky <= w/2 (F = fft2 of the window, optionally mean-removed): a shift
               of the vortices changes only F's phase, so P does not see it. |F| of a real field is symmetric,
-              F(-k) = conj F(k), so half the plane holds everything (rfft2: ky >= 0); folding kx with -kx makes
-              P also invariant under the wake's mirror y -> -y with omega -> -omega (it maps |F(kx, ky)| to
-              |F(kx, -ky)| = |F(-kx, ky)|). (h//2 + 1, w//2 + 1) features.
-  radial      log of the power summed over rings of |k| (integer radius in units of the window's smaller side's
-              fundamental): the isotropic spectrum; 1 x n_bins features
+              F(-k) = conj F(k), so half the plane holds everything (rfft2: ky >= 0); folding kx with -kx
+              makes P also invariant under the wake's mirror y -> -y with omega -> -omega (it maps |F(kx, ky)|
+              to |F(kx, -ky)| = |F(-kx, ky)|). (h//2 + 1, w//2 + 1) features.
+  radial      log of the power summed over rings of |k| (integer radius in units of the window's smaller
+              side's fundamental): the isotropic spectrum; 1 x n_bins features
   streamwise  log of the power summed over all ky for each |kx| (streamwise wavenumber): 1 x (h//2 + 1)
   gradstats   seven statistics of the window, blind to where the vortices are and to the mirror: the logs
               of <w^2>, <|grad w|^2>, <(lap w)^2> (enstrophy and its higher moments: how sharp the vortex

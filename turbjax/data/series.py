@@ -35,23 +35,24 @@ class SeriesPlan(NamedTuple):
 
 
 def frame_stride_for(sample_every_steps: int, frame_stride: int, path="") -> int:
-    """Frames to skip so that samples are `sample_every_steps` simulation steps apart; error if not divisible."""
+    """Frames to skip so that samples are `sample_every_steps` simulation steps apart; error if not
+    divisible."""
     steps, per_frame = int(sample_every_steps), int(frame_stride)
     if steps != sample_every_steps or steps < 1:
         fail(f"sample_every_steps={sample_every_steps!r} must be a positive integer")
     if steps % per_frame:
         fail(
-            f"sample_every_steps={steps} is not a multiple of the {per_frame} simulation steps between frames "
-            f"of {path}; choose a multiple of {per_frame}"
+            f"sample_every_steps={steps} is not a multiple of the {per_frame} simulation steps between "
+            f"frames of {path}; choose a multiple of {per_frame}"
         )
     return steps // per_frame
 
 
 def probe_period_steps(path: Path, n_frames: int, frame_stride: int) -> float:
     """The shedding period in steps from a file's probe_uy: from the recorded window (the probe's last
-    n_frames * frame_stride entries, whether it covers only that window or the whole run), or, when that window
-    spans fewer than the 10 periods a reliable estimate needs (the seed files record ~5), from the last half of
-    the probe's record if it is longer (the seed runs: steps 24000-48000, long after the start-up)."""
+    n_frames * frame_stride entries, whether it covers only that window or the whole run), or, when that
+    window spans fewer than the 10 periods a reliable estimate needs (the seed files record ~5), from the last
+    half of the probe's record if it is longer (the seed runs: steps 24000-48000, long after the start-up)."""
     # Lazy: the data pipeline does not otherwise need the simulator package (and its solver).
     from turbjax.simulate.analysis import shedding_frequency
 
@@ -61,8 +62,8 @@ def probe_period_steps(path: Path, n_frames: int, frame_stride: int) -> float:
     except (OSError, ValueError, EOFError) as e:
         raise ValueError(snapshots.damaged_message(path, e)) from e
     if probe is None:
-        fail(f"{path} has no shedding_period_steps and no probe_uy to compute it from: gap_unit='periods' needs "
-             f"one; use gap_unit='steps' (or 'samples')")
+        fail(f"{path} has no shedding_period_steps and no probe_uy to compute it from: gap_unit='periods' "
+             f"needs one; use gap_unit='steps' (or 'samples')")
     window = n_frames * frame_stride
     try:
         return 1.0 / shedding_frequency(probe[-window:], 1.0)
@@ -72,7 +73,8 @@ def probe_period_steps(path: Path, n_frames: int, frame_stride: int) -> float:
                 return 1.0 / shedding_frequency(probe[-(probe.size // 2) :], 1.0)
             except ValueError:
                 pass
-        raise ValueError(f"{path}: cannot find the shedding period from probe_uy ({e}); use gap_unit='steps'") from e
+        raise ValueError(
+            f"{path}: cannot find the shedding period from probe_uy ({e}); use gap_unit='steps'") from e
 
 
 def _header(path: Path, fmt: str, trust_pickle: bool):
@@ -85,7 +87,8 @@ def _header(path: Path, fmt: str, trust_pickle: bool):
     return shape, dtype, meta | {"components": "ux,uy"}
 
 
-def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str, need_period: bool) -> SeriesPlan:
+def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
+                need_period: bool) -> SeriesPlan:
     """Everything about one file that needs only its header (see the module docstring)."""
     shape, dtype, meta = _header(path, fmt, cfg["trust_pickle"])
     if not np.isclose(float(meta["reynolds"]), reynolds):
@@ -105,7 +108,8 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str, ne
     if need_period:
         period = float(meta["shedding_period_steps"])
         if fmt == "course":
-            fail(f"{path}: the course's files have no probe to find the shedding period; use gap_unit='steps'")
+            fail(f"{path}: the course's files have no probe to find the shedding period; "
+                 "use gap_unit='steps'")
         if not math.isfinite(period) or period <= 0:
             period = probe_period_steps(path, t, int(meta["frame_stride"]))
     return SeriesPlan(path, reynolds, realization, t, grid, origin, (wx, wy), stride, meta["components"],
@@ -122,7 +126,8 @@ def read_images(plan: SeriesPlan, cfg, fmt: str) -> np.ndarray:
           "factor": cfg["downsample"], "where": str(plan.path), "grid": plan.grid,
           "components": plan.components}
     if fmt == "course":
-        xs, ys, _, _ = velocity_window(*plan.grid, crop_x=kw["crop_x"], crop_y=kw["crop_y"], scheme=kw["scheme"],
+        xs, ys, _, _ = velocity_window(*plan.grid, crop_x=kw["crop_x"], crop_y=kw["crop_y"],
+                                       scheme=kw["scheme"],
                                        where=kw["where"])
         block = course_pickle.read_course_frames(plan.path, trust_pickle=True, stride=plan.stride, x=xs, y=ys)
         return wake_vorticity(block, origin=(xs.start, ys.start), **kw)

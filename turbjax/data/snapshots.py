@@ -39,7 +39,8 @@ OPTIONAL_KEYS = {
     "grid_shape": None,
     "shedding_period_steps": math.nan,
 }
-_OPTIONAL_DTYPES = {"realization": np.int64, "perturbation_seed": np.int64, "perturbation_amplitude": np.float64,
+_OPTIONAL_DTYPES = {"realization": np.int64, "perturbation_seed": np.int64,
+                    "perturbation_amplitude": np.float64,
                     "origin": np.int64, "grid_shape": np.int64, "shedding_period_steps": np.float64}
 GENERATE_HINT = "`python -m turbjax.simulate --re 300 600 900 1200 --out {dir}` generates data"
 # Damaged-file errors numpy and zipfile raise on a truncated or corrupt archive.
@@ -54,7 +55,8 @@ def snapshot_path(directory: str | os.PathLike, reynolds: float, realization: in
 
 
 def _extra_arrays(extra: dict | None, path) -> dict:
-    """The contract's optional keys as npz arrays; an unknown key is refused (a typo would be lost silently)."""
+    """The contract's optional keys as npz arrays; an unknown key is refused (a typo would be lost
+    silently)."""
     out = {}
     for key, value in (extra or {}).items():
         if key not in OPTIONAL_KEYS:
@@ -145,7 +147,8 @@ def _open_snapshot(path: Path):
         raise FileNotFoundError(f"no snapshot file at {path}; {GENERATE_HINT.format(dir=path.parent)}")
     with open(path, "rb") as head:
         if head.read(1) == b"\x80":
-            raise ValueError(f"{path} is a pickle, not a turbjax .npz file; for the course's files use format='course'")
+            raise ValueError(f"{path} is a pickle, not a turbjax .npz file; for the course's files use "
+                             "format='course'")
     try:
         f = np.load(path, allow_pickle=False)
     except _DAMAGE as e:
@@ -197,12 +200,14 @@ def snapshot_header(path: str | os.PathLike) -> tuple[tuple[int, ...], np.dtype,
     expected = header_bytes + math.prod(shape) * np.dtype(dtype).itemsize
     if info.file_size != expected:
         raise ValueError(damaged_message(path, ValueError(
-            f"velocity.npy holds {info.file_size} bytes, its header {tuple(shape)} {np.dtype(dtype)} needs {expected}")))
+            f"velocity.npy holds {info.file_size} bytes, its header {tuple(shape)} {np.dtype(dtype)} needs "
+            f"{expected}")))
     return tuple(shape), np.dtype(dtype), meta
 
 
 def check_shape(shape, dtype, path: str | os.PathLike, expected: str = "(time, nx, ny, 2)") -> None:
-    """Shape (T, nx, ny, 2) with T >= 1 and a float32/float64 dtype; the error names the file and what to do."""
+    """Shape (T, nx, ny, 2) with T >= 1 and a float32/float64 dtype; the error names the file and what to
+    do."""
     shape = tuple(shape)
     if len(shape) != 4 or shape[-1] != 2 or shape[0] < 1:
         raise ValueError(
@@ -226,7 +231,8 @@ def nonfinite_frames(block: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~np.isfinite(block).reshape(block.shape[0], -1).all(axis=1))
 
 
-def check_velocity(velocity: np.ndarray, path: str | os.PathLike, expected: str = "(time, nx, ny, 2)") -> None:
+def check_velocity(velocity: np.ndarray, path: str | os.PathLike,
+                   expected: str = "(time, nx, ny, 2)") -> None:
     """Shape (T, nx, ny, 2) with T >= 1, a floating dtype, and finite values; errors name file and frames."""
     check_shape(velocity.shape, velocity.dtype, path, expected)
     bad = []

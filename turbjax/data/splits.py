@@ -117,9 +117,9 @@ def time_split(re, position, test_fraction: float, gap, *, separation=None, grou
             what = f"a gap of {float(np.max(sep[idx])):g} in time"
         if n_test < 1 or n_train < 1:
             fail(
-                f"the 'time' split leaves {_series_label(re, group, g)} with {max(n_train, 0)} train and {n_test} "
-                f"test samples (series of {n} samples, test_fraction={f}, {what}); use a longer series, a "
-                f"smaller gap or another test_fraction"
+                f"the 'time' split leaves {_series_label(re, group, g)} with {max(n_train, 0)} train and "
+                f"{n_test} test samples (series of {n} samples, test_fraction={f}, {what}); use a longer "
+                f"series, a smaller gap or another test_fraction"
             )
         train.append(idx[:n_train])
         test.append(idx[n - n_test :])
@@ -151,11 +151,13 @@ def realization_split(realization, train_realizations) -> Split:
     absent = [k for k in wanted if k not in present]
     if not wanted or absent or set(wanted) >= set(present):
         fail(
-            f"train_realizations={tuple(wanted)} must be a non-empty proper subset of the realizations in the data "
-            f"{tuple(present)} (set data.realizations to at least two of the ensemble's realizations)"
+            f"train_realizations={tuple(wanted)} must be a non-empty proper subset of the realizations in "
+            f"the data {tuple(present)} (set data.realizations to at least two of the ensemble's "
+            "realizations)"
         )
     is_train = np.isin(realization, wanted)
-    return Split(train=np.flatnonzero(is_train).astype(np.int64), test=np.flatnonzero(~is_train).astype(np.int64),
+    return Split(train=np.flatnonzero(is_train).astype(np.int64),
+                 test=np.flatnonzero(~is_train).astype(np.int64),
                  dropped=0)
 
 
@@ -164,7 +166,8 @@ def external_split(source) -> Split:
     source = np.asarray(source)
     if not np.any(source == 0) or not np.any(source == 1):
         fail("the 'external' split needs samples from both data.dir and data.test_dir")
-    return Split(train=np.flatnonzero(source == 0).astype(np.int64), test=np.flatnonzero(source == 1).astype(np.int64),
+    return Split(train=np.flatnonzero(source == 0).astype(np.int64),
+                 test=np.flatnonzero(source == 1).astype(np.int64),
                  dropped=0)
 
 
@@ -177,7 +180,8 @@ def make_split(name: str, re, position, *, test_fraction: float, gap, heldout, s
     if name == "time":
         return time_split(re, position, test_fraction, gap, separation=separation, group=group)
     if name == "heldout_re":
-        time = time_split(re, position, test_fraction, gap, separation=separation, group=group) if heldout_time \
+        time = time_split(re, position, test_fraction, gap, separation=separation,
+                          group=group) if heldout_time \
             else None
         return heldout_re_split(re, heldout, time=time)
     if name == "realization":

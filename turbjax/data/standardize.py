@@ -30,9 +30,11 @@ class Standardizer(NamedTuple):
 
 
 def fit_standardizer(x) -> Standardizer:
-    """Mean and population std over axis 0 (the samples); scale 1 (and mean = the value) for constant features."""
+    """Mean and population std over axis 0 (the samples); scale 1 (and mean = the value) for constant
+    features."""
     if x.ndim < 1 or x.shape[0] < 1:
-        raise ValueError(f"fit_standardizer needs at least one sample along axis 0, got shape {tuple(x.shape)}")
+        raise ValueError("fit_standardizer needs at least one sample along axis 0, got shape "
+                         f"{tuple(x.shape)}")
     xp = _xp(x)
     lo, hi = x.min(axis=0), x.max(axis=0)
     constant = hi == lo

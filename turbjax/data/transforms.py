@@ -1,7 +1,7 @@
 """Crop, time stride, spatial downsample, flatten and unflatten of vorticity stacks (T, nx, ny).
 
-Pure functions of their inputs; like `turbjax.data.vorticity` they run in the namespace of the input (numpy in,
-numpy out; jax in, jax out, jit-able with the integer arguments static).
+Pure functions of their inputs; like `turbjax.data.vorticity` they run in the namespace of the input (numpy
+in, numpy out; jax in, jax out, jit-able with the integer arguments static).
 
 The default crop, crop_x=(160, 224) and crop_y=(32, 96) on the vorticity grid, is the course's wake window:
 the last 127 x-cells of its 255-wide forward-difference grid (x >= 128), then [32:96, 32:96] -> 64 x 64.
@@ -25,7 +25,8 @@ def check_window(window, size: int, name: str, where: str = "") -> tuple[int, in
 
 
 def crop(omega, crop_x, crop_y):
-    """omega[:, x0:x1, y0:y1] for crop_x = (x0, x1), crop_y = (y0, y1); error if the window leaves the grid."""
+    """omega[:, x0:x1, y0:y1] for crop_x = (x0, x1), crop_y = (y0, y1); error if the window leaves the
+    grid."""
     if omega.ndim != 3:
         raise ValueError(f"crop expects a stack (T, nx, ny), got shape {tuple(omega.shape)}")
     x0, x1 = check_window(crop_x, omega.shape[1], "crop_x", f" x range of size {omega.shape[1]}")

@@ -7,20 +7,21 @@ bit for bit), a jax array is computed in jax.numpy and the function is jit-able.
 
 Schemes
   `vorticity(velocity, dx)`        second-order central differences inside; at the four edges the second-order
-                                   one-sided stencil (-3 f0 + 4 f1 - f2) / (2 dx) (mirrored at the far edge), so
-                                   the output keeps the grid (T, nx, ny) and is exact for fields that are
+                                   one-sided stencil (-3 f0 + 4 f1 - f2) / (2 dx) (mirrored at the far edge),
+                                   so the output keeps the grid (T, nx, ny) and is exact for fields that are
                                    quadratic in x and y, edges included.
-  `vorticity_forward(velocity)`    the course notebook's first-order forward differences on (ux, uy) in lattice
-                                   units (dx = 1): (T, nx - 1, ny - 1).
+  `vorticity_forward(velocity)`    the course notebook's first-order forward differences on (ux, uy) in
+                                   lattice units (dx = 1): (T, nx - 1, ny - 1).
   `vorticity_course(raw)`          the course notebook's exact expression on its own files, which store
                                    (-ux, uy); bit-for-bit equal to
                                    np.diff(raw, axis=1)[..., :-1, 1] + np.diff(raw, axis=2)[:, :-1, :, 0].
 
 The wake window of the data pipeline
   `velocity_window(...)`           the velocity cells a crop window of the vorticity grid needs (with a halo)
-  `wake_vorticity(velocity, ...)`  velocity -> cropped, downsampled float32 vorticity images, differencing only
-                                   the cells the window needs; bit-for-bit equal to differencing the whole grid
-                                   and cropping afterwards. Works on a stored sub-window of the grid (`origin`).
+  `wake_vorticity(velocity, ...)`  velocity -> cropped, downsampled float32 vorticity images, differencing
+                                   only the cells the window needs; bit-for-bit equal to differencing the
+                                   whole grid and cropping afterwards. Works on a stored sub-window of the
+                                   grid (`origin`).
 Velocity components are "ux,uy" (turbjax) or "-ux,uy" (the course's files): COMPONENTS.
 """
 
@@ -64,7 +65,8 @@ def derivative(f, axis: int, dx: float = 1.0):
     h2 = 2.0 * dx
     inner = (_take(f, axis, 2, None) - _take(f, axis, None, -2)) / h2
     first = (-3.0 * _take(f, axis, 0, 1) + 4.0 * _take(f, axis, 1, 2) - _take(f, axis, 2, 3)) / h2
-    last = (3.0 * _take(f, axis, n - 1, n) - 4.0 * _take(f, axis, n - 2, n - 1) + _take(f, axis, n - 3, n - 2)) / h2
+    last = (3.0 * _take(f, axis, n - 1, n) - 4.0 * _take(f, axis, n - 2, n - 1)
+            + _take(f, axis, n - 3, n - 2)) / h2
     return xp.concatenate([first, inner, last], axis=axis)
 
 
@@ -90,7 +92,8 @@ def vorticity_forward(velocity):
 
 
 def vorticity_course(raw):
-    """The course notebook's formula on its own files (components (-ux, uy)): (T, nx, ny, 2) -> (T, nx-1, ny-1).
+    """The course notebook's formula on its own files (components (-ux, uy)): (T, nx, ny, 2) -> (T, nx-1,
+    ny-1).
 
     Exactly `np.diff(raw, axis=1)[..., :-1, 1] + np.diff(raw, axis=2)[:, :-1, :, 0]`, term for term, so a
     float64 numpy input gives the course's float64 array bit for bit.
@@ -119,7 +122,8 @@ def velocity_window(nx: int, ny: int, *, crop_x, crop_y, scheme: str = "central"
     edge, is the same as on the whole grid. Error if the window leaves the scheme's vorticity grid.
     """
     gx, gy = vorticity_grid_shape(nx, ny, scheme)
-    grid = f"the {gx}x{gy} {scheme!r} vorticity grid of a {nx}x{ny} velocity grid" + (f" ({where})" if where else "")
+    grid = (f"the {gx}x{gy} {scheme!r} vorticity grid of a {nx}x{ny} velocity grid"
+            + (f" ({where})" if where else ""))
     x0, x1 = check_window(crop_x, gx, "crop_x", f" x range [0, {gx}) of {grid}")
     y0, y1 = check_window(crop_y, gy, "crop_y", f" y range [0, {gy}) of {grid}")
     if scheme == "course":
@@ -136,28 +140,32 @@ def stored_cells(xs: slice, ys: slice, origin, stored_shape, where: str = "") ->
     (ox, oy), (wx, wy) = (int(o) for o in origin), (int(s) for s in stored_shape)
     if xs.start < ox or xs.stop > ox + wx or ys.start < oy or ys.stop > oy + wy:
         raise ValueError(
-            f"the crop window needs velocity cells x [{xs.start}, {xs.stop}) y [{ys.start}, {ys.stop}) of the full "
-            f"grid (crop plus its {HALO}-cell vorticity halo), but {where or 'the file'} stores only x [{ox}, {ox + wx})"
-            f" y [{oy}, {oy + wy}); choose crop_x, crop_y (full-grid coordinates) inside the stored window"
+            f"the crop window needs velocity cells x [{xs.start}, {xs.stop}) y [{ys.start}, {ys.stop}) of "
+            f"the full grid (crop plus its {HALO}-cell vorticity halo), but {where or 'the file'} stores "
+            f"only x [{ox}, {ox + wx}) y [{oy}, {oy + wy}); choose crop_x, crop_y (full-grid coordinates) "
+            "inside the stored window"
         )
     return slice(xs.start - ox, xs.stop - ox), slice(ys.start - oy, ys.stop - oy)
 
 
 def wake_vorticity(velocity, *, components: str = "ux,uy", stride: int = 1, crop_x, crop_y,
                    scheme: str = "central", factor: int = 1, where: str = "", grid=None, origin=(0, 0)):
-    """Velocity (T, wx, wy, 2) -> float32 vorticity images (ceil(T / stride), h, w), cropping before differencing.
+    """Velocity (T, wx, wy, 2) -> float32 vorticity images (ceil(T / stride), h, w), cropping before
+    differencing.
 
     `components` is "ux,uy" (turbjax) or "-ux,uy" (the course's files). Scheme "course" on "-ux,uy" is the
     course's exact formula; on "ux,uy" the same forward differences (bit-for-bit the same numbers); scheme
     "central" is `vorticity(., dx=1)`. The crop window is on the vorticity grid of the scheme (course:
-    (nx - 1, ny - 1)) of the full grid `grid` (nx, ny); `velocity` holds the cells from full-grid cell `origin`
-    on (default: the whole grid). The result equals differencing the whole grid and cropping afterwards.
+    (nx - 1, ny - 1)) of the full grid `grid` (nx, ny); `velocity` holds the cells from full-grid cell
+    `origin` on (default: the whole grid). The result equals differencing the whole grid and cropping
+    afterwards.
     """
     if components not in COMPONENTS:
         raise ValueError(f"unknown velocity components {components!r}; expected one of {COMPONENTS}")
     _, wx, wy, _ = velocity.shape
     nx, ny = (int(g) for g in grid) if grid is not None else (wx + int(origin[0]), wy + int(origin[1]))
-    xs, ys, (x0, x1), (y0, y1) = velocity_window(nx, ny, crop_x=crop_x, crop_y=crop_y, scheme=scheme, where=where)
+    xs, ys, (x0, x1), (y0, y1) = velocity_window(nx, ny, crop_x=crop_x, crop_y=crop_y, scheme=scheme,
+                                                 where=where)
     xs, ys = stored_cells(xs, ys, origin, (wx, wy), where)
     v = velocity[::stride, xs, ys]
     if scheme == "course":

@@ -51,7 +51,8 @@ def check_activation(act) -> None:
 
 def check_cnn_head(head) -> str:
     if head not in CNN_HEADS:
-        fail(f"config.model.cnn_head={head!r} is unknown; expected one of {CNN_HEADS} (gap: global average pool)")
+        fail(f"config.model.cnn_head={head!r} is unknown; expected one of {CNN_HEADS} (gap: global average "
+             "pool)")
     return head
 
 

@@ -38,7 +38,8 @@ class ConvSame(nn.Module):
     def __call__(self, x_CxBxHxW: jnp.ndarray) -> jnp.ndarray:
         k = self.kernel_size
         shape = (k, k, x_CxBxHxW.shape[0], self.features)
-        kernel = self.param("kernel", nn.initializers.lecun_normal(), shape, jnp.float32)  # nn.Conv's param_dtype
+        # nn.Conv's param_dtype
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), shape, jnp.float32)
         bias = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
         x, kernel, bias = nn.dtypes.promote_dtype(x_CxBxHxW, kernel, bias)
         return conv2d_same(x, kernel, bias)
@@ -59,7 +60,8 @@ class CNN(nn.Module):
         if x_BxF.shape[-1] != h * w:
             raise ValueError(f"CNN built for images {h}x{w} = {h * w} features, got {x_BxF.shape[-1]}")
         if self.head not in CNN_HEADS or self.conv not in CNN_CONVS:
-            raise ValueError(f"CNN head={self.head!r} / conv={self.conv!r}: expected one of {CNN_HEADS} / {CNN_CONVS}")
+            raise ValueError(f"CNN head={self.head!r} / conv={self.conv!r}: expected one of {CNN_HEADS} / "
+                             f"{CNN_CONVS}")
         lead = x_BxF.shape[:-1]
         x = x_BxF.reshape((-1, h, w))
         z = self._conv_blocks_xla(x) if self.conv == "xla" else self._conv_blocks(x)  # (B, h', w', C)

@@ -17,9 +17,10 @@ contraction and the shifted copies are copies of whole image rows (vectorized), 
 with 1-16 channels made the patch gather a scalar interleave. The kernel keeps Flax's (kh, kw, in, out)
 layout, so parameters are interchangeable with `flax.linen.Conv`'s.
 
-Measured (scripts/benchmark_cnn.py, seed data, make_train epochs with the test evaluation, 3 interleaved rounds
-on the 2-core machine while it was shared, load ~10): best 1.6 s per epoch, against 29 s with flax.linen.Conv
-and 48 s for PyTorch 2.13 eager (2 threads, fused Adam) in the same run; noisy, compare ratios only.
+Measured (scripts/benchmark_cnn.py, seed data, make_train epochs with the test evaluation, 3 interleaved
+rounds on the 2-core machine while it was shared, load ~10): best 1.6 s per epoch, against 29 s with
+flax.linen.Conv and 48 s for PyTorch 2.13 eager (2 threads, fused Adam) in the same run; noisy, compare ratios
+only.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Built-in D2Q9 MRT lattice Boltzmann simulator of the flow past a cylinder (the von Karman vortex street).
 
-Modules: lattice (D2Q9 constants, MRT collision), cylinder (Bouzidi geometry), boundaries (named boundary rules),
-step (the step kernel: streaming + boundaries + collision), trajectory (the double-buffered loop of steps),
-initial (rest state and seeded perturbations), runner (chunked, vmapped, sharded runs of Re x realizations with
-progress and NaN checks), generate (files), presets (and input checks), analysis (Strouhal).
+Modules: lattice (D2Q9 constants, MRT collision), cylinder (Bouzidi geometry), boundaries (named boundary
+rules), step (the step kernel: streaming + boundaries + collision), trajectory (the double-buffered loop of
+steps), initial (rest state and seeded perturbations), runner (chunked, vmapped, sharded runs of Re x
+realizations with progress and NaN checks), generate (files), presets (and input checks), analysis (Strouhal).
 
     from turbjax.simulate import PRESETS, generate, simulate, strouhal
     paths = generate([300, 600, 900, 1200], "data/vortex_street", preset="seed")
@@ -18,5 +18,6 @@ from turbjax.simulate.generate import generate, member_path, write_simulation
 from turbjax.simulate.presets import PRESETS, FlowParams, check_inputs
 from turbjax.simulate.runner import Simulation, simulate
 
-__all__ = ["PRESETS", "FlowParams", "Simulation", "check_inputs", "generate", "member_path", "roshko_strouhal",
+__all__ = ["PRESETS", "FlowParams", "Simulation", "check_inputs", "generate", "member_path",
+           "roshko_strouhal",
            "shedding_frequency", "simulate", "strouhal", "write_simulation"]

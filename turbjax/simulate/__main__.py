@@ -1,4 +1,5 @@
-"""python -m turbjax.simulate --re 300 600 900 1200 --out data/vortex_street [--preset seed|quick|ensemble] ...
+"""python -m turbjax.simulate --re 300 600 900 1200 --out data/vortex_street [--preset seed|quick|ensemble]
+...
 
     python -m turbjax.simulate --preset ensemble --out data/ensemble [--re ...] [--realizations N]
 
@@ -34,8 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="perturbed realizations per Reynolds number (default: the preset's; 0: plain runs)")
     ap.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
-    ap.add_argument("--coordinator-address", help="multi-host: host:port of process 0 (or JAX_COORDINATOR_ADDRESS)")
-    ap.add_argument("--num-processes", type=int, help="multi-host: number of processes (or JAX_NUM_PROCESSES)")
+    ap.add_argument("--coordinator-address", help="multi-host: host:port of process 0 (or "
+                                                  "JAX_COORDINATOR_ADDRESS)")
+    ap.add_argument("--num-processes", type=int,
+                    help="multi-host: number of processes (or JAX_NUM_PROCESSES)")
     ap.add_argument("--process-id", type=int, help="multi-host: this process's id (or JAX_PROCESS_ID)")
     return ap
 
@@ -57,7 +60,8 @@ def _use_all_cpu_cores(n_members: int) -> None:
 
 
 def _maybe_initialize_distributed(args) -> tuple[int, int]:
-    """Join a multi-process job when a coordinator is given (flag or JAX_COORDINATOR_ADDRESS); (index, count)."""
+    """Join a multi-process job when a coordinator is given (flag or JAX_COORDINATOR_ADDRESS); (index,
+    count)."""
     import jax
 
     address = args.coordinator_address or os.environ.get("JAX_COORDINATOR_ADDRESS")
@@ -91,15 +95,17 @@ def main(argv=None) -> int:
              realizations=realizations, share=(0, n_proc), dtype=args.dtype)
         share = _maybe_initialize_distributed(args)
         sim = simulate(reynolds, p, steps=args.steps, save_every=args.save_every, frames=args.frames,
-                       realizations=realizations, share=share, dtype=args.dtype, progress=not args.no_progress)
+                       realizations=realizations, share=share, dtype=args.dtype,
+                       progress=not args.no_progress)
     except (ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     paths = write_simulation(sim, args.out)
     q = sim.params
-    print(f"{len(sim.reynolds)} runs x {q.steps} steps of {q.nx}x{q.ny} ({args.dtype}): {sim.mlups:.1f} MLUPS "
-          f"(run {sim.run_s:.1f} s, compile {sim.compile_s:.1f} s, total {time.perf_counter() - t0:.1f} s "
-          f"with writing; batch on {sim.n_devices} device(s); process {share[0]} of {share[1]})")
+    print(f"{len(sim.reynolds)} runs x {q.steps} steps of {q.nx}x{q.ny} ({args.dtype}): {sim.mlups:.1f} "
+          f"MLUPS (run {sim.run_s:.1f} s, compile {sim.compile_s:.1f} s, total "
+          f"{time.perf_counter() - t0:.1f} s with writing; batch on {sim.n_devices} device(s); process "
+          f"{share[0]} of {share[1]})")
     for path in paths:
         print(f"wrote {path}")
     return 0

@@ -43,6 +43,7 @@ def shedding_frequency(signal, dt: float = 1.0, *, min_periods: float = 10.0) ->
 
 
 def strouhal(probe_uy, dt_steps: float, diameter_cells: float, inflow: float, *, min_periods: float = 10.0):
-    """St = f D / U from a probe series sampled every `dt_steps` lattice steps (D in cells, U lattice units)."""
+    """St = f D / U from a probe series sampled every `dt_steps` lattice steps (D in cells, U lattice
+    units)."""
     f = shedding_frequency(probe_uy, dt_steps, min_periods=min_periods)
     return f * diameter_cells / inflow

@@ -36,7 +36,8 @@ def zero_gradient_outlet(nx: int, ny: int):
 
 
 def velocity_inlet(nx: int, ny: int, u: float):
-    """Inlet at x = 0 with velocity (u, 0) by bounce-back with wall velocity: g_j = g*_opp(j) + 6 w_j c_j.u."""
+    """Inlet at x = 0 with velocity (u, 0) by bounce-back with wall velocity: g_j = g*_opp(j) + 6 w_j
+    c_j.u."""
     iota_x = lax.broadcasted_iota(jnp.int32, (nx, ny), 0)
 
     def rule(j, s, view):

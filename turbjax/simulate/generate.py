@@ -1,6 +1,7 @@
-"""Simulate and write: one turbjax snapshot file per member (Reynolds number, realization), turbjax.data.snapshots'
-format; ensemble files carry the keys of the ensemble contract (realization, perturbation seed and amplitude,
-the stored window's origin and the full grid's shape, the shedding period)."""
+"""Simulate and write: one turbjax snapshot file per member (Reynolds number, realization),
+turbjax.data.snapshots' format; ensemble files carry the keys of the ensemble contract (realization,
+perturbation seed and amplitude, the stored window's origin and the full grid's shape, the shedding
+period)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def generate(
     Returns the paths written (`member_path`), in member order (Re-major). In a multi-process job each
     process simulates and writes its own share (see `simulate`).
     """
-    sim = simulate(reynolds, preset, steps=steps, save_every=save_every, frames=frames, realizations=realizations,
+    sim = simulate(reynolds, preset, steps=steps, save_every=save_every, frames=frames,
+                   realizations=realizations,
                    share=share, dtype=dtype, progress=progress)
     return write_simulation(sim, out_dir)
 

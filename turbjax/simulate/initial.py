@@ -26,7 +26,8 @@ def perturbation_uy(p: FlowParams, seed: int) -> np.ndarray:
     xs = rng.uniform(cx + r, cx + 6 * r, BLOBS)
     ys = rng.uniform(cy - 1.5 * r, cy + 1.5 * r, BLOBS)
     amps = rng.uniform(-1.0, 1.0, BLOBS)
-    uy = sum(a * np.exp(-((X - x) ** 2 + (Y - y) ** 2) / (2 * r * r)) for a, x, y in zip(amps, xs, ys))
+    uy = sum(a * np.exp(-((X - x) ** 2 + (Y - y) ** 2) / (2 * r * r))
+             for a, x, y in zip(amps, xs, ys, strict=True))
     uy = np.where((X - cx) ** 2 + (Y - cy) ** 2 <= r * r, 0.0, uy)
     return uy / np.abs(uy).max()
 
@@ -40,6 +41,7 @@ def initial_state(p: FlowParams, seeds, dtype) -> np.ndarray:
     for b, seed in enumerate(seeds):
         if seed >= 0:
             uy = p.perturbation * perturbation_uy(p, int(seed))
-            # + 0.0 turns the -0.0 of a zero amplitude times a negative value into +0.0 (the rest state's bits).
+            # + 0.0 turns the -0.0 of a zero amplitude times a negative value into +0.0 (the rest state's
+            # bits).
             out[b] = lattice.equilibrium(np.zeros_like(uy), np.zeros_like(uy), uy) + 0.0
     return out

@@ -1,15 +1,15 @@
 """D2Q9 lattice, the Lallemand-Luo MRT moment basis, equilibria and the collision, as pure functions.
 
 Populations are stored as their deviation from the rest equilibrium, ``g_i = f_i - w_i`` (rho0 = 1). The
-rest state's moments are m_eq(1, 0, 0) and m_eq is linear in rho, so m(f) - m_eq(f) = m(g) - m_eq(delta rho, j)
-and the collision acts on g directly (as do the bounce-back rules, whose coefficients sum to one); the useful
-information (density fluctuations and momenta of order 1e-2) then fills the float32 mantissa instead of
+rest state's moments are m_eq(1, 0, 0) and m_eq is linear in rho, so m(f) - m_eq(f) = m(g) - m_eq(delta rho,
+j) and the collision acts on g directly (as do the bounce-back rules, whose coefficients sum to one); the
+useful information (density fluctuations and momenta of order 1e-2) then fills the float32 mantissa instead of
 sitting on top of w_i ~ 0.1..0.44.
 
 Layout: the population index is the leading axis, ``g[i, x, y]``, x first. The collision is generated at trace
 time as straight-line per-direction arithmetic (the matrix product M^-1 S M expanded analytically, checked
-against the literal matrix form in the tests), so XLA fuses streaming, boundaries and collision into one loop per
-population; an einsum over the 9x9 matrix would not fuse.
+against the literal matrix form in the tests), so XLA fuses streaming, boundaries and collision into one loop
+per population; an einsum over the 9x9 matrix would not fuse.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def equilibrium(rho, jx, jy):
 def _lin(coeffs, planes):
     """sum_i coeffs[i] * planes[i] written out term by term, skipping zeros and multiplications by +-1."""
     acc = None
-    for c, p in zip(coeffs, planes):
+    for c, p in zip(coeffs, planes, strict=True):
         c = float(c)
         if c == 0:
             continue

@@ -1,4 +1,5 @@
-"""Flow presets: the course's setup (`seed`) and a coarse, short one that still sheds (`quick`); input checks."""
+"""Flow presets: the course's setup (`seed`) and a coarse, short one that still sheds (`quick`); input
+checks."""
 
 from __future__ import annotations
 
@@ -165,7 +166,8 @@ def check_inputs(p: FlowParams, reynolds: Sequence[float], dtype: str) -> None:
     (cx, cy), r = p.centre, p.radius
     if not (cx - r > 0 and cx + r < lx and cy - r > 0 and cy + r < ly):
         raise ValueError(
-            f"cylinder of radius {r} at centre ({cx}, {cy}) is not inside the domain [0, {lx:g}] x [0, {ly:g}]"
+            f"cylinder of radius {r} at centre ({cx}, {cy}) is not inside the domain [0, {lx:g}] x [0, "
+            f"{ly:g}]"
         )
     px, py = p.probe_xy
     if not (0 < px < lx and 0 < py < ly):

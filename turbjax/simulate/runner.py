@@ -51,7 +51,8 @@ class Simulation(NamedTuple):
 
 def members(reynolds, realizations: int, share: tuple[int, int] = (0, 1)):
     """(reynolds, realization) per member: every Re x range(realizations), Re-major (realizations 0: one plain
-    run per Re, realization -1); `share` (index, count) keeps the index-th of count near-equal contiguous parts."""
+    run per Re, realization -1); `share` (index, count) keeps the index-th of count near-equal contiguous
+    parts."""
     reynolds = np.atleast_1d(np.asarray(reynolds, dtype=np.float64))
     ks = np.arange(realizations, dtype=np.int64) if realizations else np.array([-1], np.int64)
     re_m, k_m = np.repeat(reynolds, len(ks)), np.tile(ks, len(reynolds))
@@ -69,8 +70,8 @@ def plan(reynolds, preset: str | FlowParams = "seed", *, steps=None, save_every=
     share = (jax.process_index(), jax.process_count()) if share is None else share
     n_members = len(reynolds) * max(p.realizations, 1)
     if not (0 <= share[0] < share[1] <= n_members):
-        raise ValueError(f"share {share} must be (index, count) with 0 <= index < count <= {n_members} members "
-                         "(Reynolds numbers x realizations); use fewer processes")
+        raise ValueError(f"share {share} must be (index, count) with 0 <= index < count <= {n_members} "
+                         "members (Reynolds numbers x realizations); use fewer processes")
     return (p, *members(reynolds, p.realizations, share))
 
 
@@ -133,9 +134,11 @@ def _compile(re_m, seeds, p: FlowParams, dtype, chunk_steps, devices, collision,
     devices = jax.local_devices() if devices is None else devices
     n_dev = min(len(devices), len(re_m))
     pad = -len(re_m) % n_dev  # copies of the last member, so that every device gets the same share
-    re_m, seeds = np.concatenate([re_m, re_m[-1:].repeat(pad)]), np.concatenate([seeds, seeds[-1:].repeat(pad)])
+    re_m = np.concatenate([re_m, re_m[-1:].repeat(pad)])
+    seeds = np.concatenate([seeds, seeds[-1:].repeat(pad)])
     n_re = len(re_m)
-    step = jax.vmap(make_step(channel_domain(p), collision=collision, naive_f32=naive_f32), in_axes=(0, 0, 0, None))
+    step = jax.vmap(make_step(channel_domain(p), collision=collision, naive_f32=naive_f32),
+                    in_axes=(0, 0, 0, None))
     s_mu = float(lattice.relaxation_rate(p.bulk_viscosity / p.dx))
     s_nu = np.asarray([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in re_m], dtype)
     ix, iy = probe_index(p)
@@ -176,8 +179,10 @@ def _compile(re_m, seeds, p: FlowParams, dtype, chunk_steps, devices, collision,
     state = _place((ab, vel, jnp.asarray(s_nu)), mesh, devices)
     t0 = time.perf_counter()
     opts = compiler_options(next(iter(devices)).platform if devices else None)
-    chunk_fn = jax.jit(chunk, donate_argnums=(0, 1)).lower(*state, jnp.int32(0)).compile(compiler_options=opts)
-    lead_fn = (jax.jit(lambda ab, s: advance(ab, s, s_mu, lead, lead), donate_argnums=0, compiler_options=opts)
+    lowered = jax.jit(chunk, donate_argnums=(0, 1)).lower(*state, jnp.int32(0))
+    chunk_fn = lowered.compile(compiler_options=opts)
+    lead_fn = (jax.jit(lambda ab, s: advance(ab, s, s_mu, lead, lead), donate_argnums=0,
+                       compiler_options=opts)
                if lead else None)
     return _Program(chunk_fn, lead_fn, lead, F, state, mesh, time.perf_counter() - t0)
 
@@ -269,7 +274,8 @@ def _check_finite(planes, step, reynolds, p: FlowParams) -> None:
         )
 
 
-def compile_stepper(p: FlowParams, reynolds: Sequence[float], dtype: str = "float32", *, collision: str = "mrt",
+def compile_stepper(p: FlowParams, reynolds: Sequence[float], dtype: str = "float32", *,
+                    collision: str = "mrt",
                     domain: Domain | None = None, fused: bool = True):
     """For benchmarks: (run, state, compile_s) with run(state, n) advancing all Re n steps (n even, traced).
 

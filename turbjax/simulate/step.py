@@ -3,8 +3,8 @@
 One step (vmapped over the batch axis by the runner):
     state g* (post-collision deviations, nine ghosted planes)
       -> pull streaming (static slices) with the boundary rules of `boundaries` as `where` on iota masks:
-           inlet x = 0 and walls y = 0, ny-1: bounce-back with wall velocity (U, 0): g_j = g*_opp(j) + 6 w_j c_j.u_w
-           outlet x = nx-1: zero gradient, the unknown populations are those streamed into column nx-2
+           inlet x = 0 and walls y = 0, ny-1: bounce-back with wall velocity (U, 0): g_j = g*_opp(j) + 6 w_j
+           c_j.u_w outlet x = nx-1: zero gradient, the unknown populations are those streamed into column nx-2
       -> MRT collision -> new g*
     and, on a small patch around the cylinder, the same update recomputed with Bouzidi's interpolated
     bounce-back (solid nodes held at rest), written back with a static dynamic-update-slice.
@@ -121,14 +121,14 @@ def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False
             new = [_round_f32(o, W[j]) for j, o in enumerate(new)]
         if fused:
             new = one_loop(*new)
-        out = [lax.dynamic_update_slice(d, o, (1, 1)) for d, o in zip(dst, new)]
+        out = [lax.dynamic_update_slice(d, o, (1, 1)) for d, o in zip(dst, new, strict=True)]
         for patch in patches:
             corner, planes = patch(src, s_nu, s_mu)
             if naive_f32:
                 planes = [_round_f32(o, W[j]) for j, o in enumerate(planes)]
             if fused:
                 planes = one_loop(*planes)
-            out = [lax.dynamic_update_slice(o, pt, corner) for o, pt in zip(out, planes)]
+            out = [lax.dynamic_update_slice(o, pt, corner) for o, pt in zip(out, planes, strict=True)]
         return tuple(out)
 
     return step
@@ -140,7 +140,7 @@ def one_loop(*planes):
     Each plane is summed over a stacked zero plane (p + 0 = p exactly; -0.0 becomes +0.0)."""
     ops = [jnp.stack([p, jnp.zeros_like(p)]) for p in planes]
     return lax.reduce(ops, [jnp.zeros((), p.dtype) for p in planes],
-                      lambda a, b: tuple(x + y for x, y in zip(a, b)), (0,))
+                      lambda a, b: tuple(x + y for x, y in zip(a, b, strict=True)), (0,))
 
 
 def compiler_options(platform: str | None = None) -> dict:

@@ -1,4 +1,5 @@
-"""Many steps on the device: the double-buffered loop over a step function, and a one-grid convenience runner."""
+"""Many steps on the device: the double-buffered loop over a step function, and a one-grid convenience
+runner."""
 
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ Images are stored flat, x_BxF with F = H * W for an image of shape (H, W) = (x e
 (flat index i * W + j). Two augmentations, selected by `config.training.augment` (a tuple of names):
 
     mirror  with probability 1/2 per sample, y -> -y with vorticity -> -vorticity: the wake's statistical
-            symmetry about its centre line. The image is flipped along its second (y) axis and negated. This is
-            a symmetry of the standardized inputs only if the standardization commutes with it (a scalar or
+            symmetry about its centre line. The image is flipped along its second (y) axis and negated. This
+            is a symmetry of the standardized inputs only if the standardization commutes with it (a scalar or
             y-symmetric scale and a zero, or y-antisymmetric, mean), which is the pipeline's business.
     shift   random streamwise shifts of the crop window within the wake. With `config.training.shift = s`
             cells the inputs carry a window 2 s cells longer along x, (H, W) = (h + 2 s, w), and the model
@@ -13,8 +13,8 @@ Images are stored flat, x_BxF with F = H * W for an image of shape (H, W) = (x e
             prediction at the centred offset s (`centre_crop`). With s > 0 and no "shift" in augment every
             crop is the centred one (the same model window without the augmentation: an ablation).
 
-Every random draw is a function of (key, epoch, step) only (`step_key`), so a run resumed from a checkpoint, or
-run in chunks of epochs, augments exactly as an uninterrupted one. Test data is never augmented.
+Every random draw is a function of (key, epoch, step) only (`step_key`), so a run resumed from a checkpoint,
+or run in chunks of epochs, augments exactly as an uninterrupted one. Test data is never augmented.
 """
 
 from __future__ import annotations

@@ -137,7 +137,8 @@ class Checkpointer:
             return
         missing = sorted(set(want) - set(have))[:4]
         extra = sorted(set(have) - set(want))[:4]
-        differ = sorted((k for k in want if k in have and have[k] != want[k]), key=lambda k: (k[:6] != "params", k))
+        differ = sorted((k for k in want if k in have and have[k] != want[k]),
+                        key=lambda k: (k[:6] != "params", k))
         shapes = [f"{k}: checkpoint {have[k]} vs model {want[k]}" for k in differ]
         raise CheckpointMismatchError(
             f"the checkpoint at {self.directory / str(step)} does not match the configured model "

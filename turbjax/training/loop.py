@@ -31,8 +31,8 @@ rows), as scikit-learn and a PyTorch DataLoader without drop_last do. Since the 
 (key, epoch), running epochs in chunks of any size, or resuming from a checkpoint, gives the same result.
 
 Augmentation (config.training.augment, .shift; turbjax.training.augment): applied to each training minibatch
-inside the scanned epoch, keyed by (key, epoch, step), so chunked and resumed runs stay exact. `image_shape` is
-the shape of the data's images; with shift s > 0 it is (h + 2 s, w) and the model sees (h, w) windows:
+inside the scanned epoch, keyed by (key, epoch, step), so chunked and resumed runs stay exact. `image_shape`
+is the shape of the data's images; with shift s > 0 it is (h + 2 s, w) and the model sees (h, w) windows:
 random ones in training (with "shift"), the centred one in `evaluate` / `predict` and at init.
 
 The pieces are module-level pure functions, testable alone: `epoch_batches` (the padded permutation),

@@ -23,7 +23,8 @@ def cross_entropy(
 ) -> jnp.ndarray:
     """Mean cross-entropy (natural log). C == 1: binary (sigmoid) with labels in {0, 1}; C >= 2: softmax."""
     if logits_BxC.shape[-1] == 1:
-        per_example = optax.sigmoid_binary_cross_entropy(logits_BxC[..., 0], labels_B.astype(logits_BxC.dtype))
+        per_example = optax.sigmoid_binary_cross_entropy(logits_BxC[..., 0],
+                                                         labels_B.astype(logits_BxC.dtype))
     else:
         per_example = optax.softmax_cross_entropy_with_integer_labels(logits_BxC, labels_B)
     return _weighted_mean(per_example, weights_B)

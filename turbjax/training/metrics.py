@@ -19,8 +19,9 @@ def r2_score(y_true, y_pred) -> jnp.ndarray:
     y_true, y_pred = _2d(jnp.asarray(y_true)), _2d(jnp.asarray(y_pred))
     ss_res = jnp.sum(jnp.square(y_true - y_pred), axis=0)
     ss_tot = jnp.sum(jnp.square(y_true - jnp.mean(y_true, axis=0)), axis=0)
-    # "zero variance" up to rounding: targets that all equal 600 in float32 leave ss_tot ~ 1e-9 after the mean's
-    # rounding, which would turn R^2 into -1e13; a spread below 16 ulps of the largest target counts as none
+    # "zero variance" up to rounding: targets that all equal 600 in float32 leave ss_tot ~ 1e-9 after the
+    # mean's rounding, which would turn R^2 into -1e13; a spread below 16 ulps of the largest target counts as
+    # none
     eps = jnp.finfo(jnp.result_type(y_true.dtype, jnp.float32)).eps
     tiny = y_true.shape[0] * jnp.square(16 * eps * jnp.max(jnp.abs(y_true), axis=0))
     varies = ss_tot > tiny
