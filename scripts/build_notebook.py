@@ -45,7 +45,8 @@ learning rate shape the loss curve. This notebook does each step with turbjax (J
 * **c.** ridge regression, MLP (10, 10) and MLP (100, 100) against the course's numbers
 * **d.** the from-scratch MLP (hand-written backprop) beside the Flax MLP
 * **e.** batch-size and learning-rate studies
-* **f.** honest splits: train on the past, test on the future; hold out a whole Reynolds number
+* **f.** honest splits: train on the past, test on the future; hold out a whole Reynolds number;
+  features that cannot see the phase
 
 **Sizes.** `TURBJAX_NOTEBOOK=small` (the default) writes small analytic stand-in files
 (`turbjax.data.synthetic`, *not* physics) to a temporary directory and trains for a few epochs, so the whole
@@ -250,6 +251,33 @@ for ax, re in zip(axes.ravel(), ds.classes):
     ax.set(title=f"Re = {re:g}", xlabel="x (cells)", ylabel="y (cells)")
 fig.colorbar(im, ax=axes, shrink=0.8, label="vorticity (lattice units)")
 plt.show()
+""")
+
+md(r"""
+**Look at the data before fitting.** As the course does: the training set's class balance (samples per
+Reynolds number) and a 2-component PCA embedding of the training frames coloured by Re
+(`turbjax.data.explore`: the SVD of the centred data, in JAX). The course's own figure scattered two raw
+pixels instead of the principal components, and its balance printout named the wrong class; these are what
+was meant. `python -m turbjax.data --dir DIR --plots OUT` draws both for any data directory.
+""")
+
+code(r"""
+from turbjax.data.explore import class_balance, pca
+
+balance = class_balance(ds.train.re, ds.classes)
+emb = pca(ds.train.X, k=2)
+fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+ax0.bar([f"{re:g}" for re in balance], list(balance.values()), color="tab:blue")
+ax0.set(xlabel="Reynolds number", ylabel="training samples", title="class balance (training set)")
+scores = np.asarray(emb.scores)
+sc = ax1.scatter(scores[:, 0], scores[:, 1], c=ds.train.re, cmap="viridis", s=6)
+ratio = np.asarray(emb.explained_variance_ratio)
+ax1.set(xlabel=f"PC 1 ({100 * ratio[0]:.1f}% of the variance)", ylabel=f"PC 2 ({100 * ratio[1]:.1f}%)",
+        title="PCA of the training frames")
+fig.colorbar(sc, ax=ax1, label="Re")
+plt.show()
+print("training samples per Re:", balance)
+facts["pca_explained_variance"] = [float(r) for r in ratio]
 """)
 
 md(r"""
@@ -604,6 +632,33 @@ print(f"held-out Re 600:          predictions {held_res['test_prediction_mean']:
 facts["splits"] = {"random_test_r2": mlp100["test_r2"], "time_test_r2": time_res["test_r2"],
                    "heldout_600_mean": held_res["test_prediction_mean"],
                    "heldout_600_std": held_res["test_prediction_std"]}
+""")
+
+md(r"""
+**Features that cannot see the phase.** Pixels tell a model *where* the vortices are; a model that memorises
+that recognises frames, not flows. `config.data.features` offers representations that are blind to where the
+vortices are: `fft2` (the log power spectrum of the window) and `gradstats` (seven statistics of the window:
+the logs of the enstrophy $\langle\omega^2\rangle$, of $\langle|\nabla\omega|^2\rangle$ and of
+$\langle(\nabla^2\omega)^2\rangle$, their ratios, the largest $|\omega|$ and the kurtosis: how sharp and how
+intermittent the vortices are, which is what the viscosity sets). The same MLP on the same `time` split:
+""")
+
+code(r"""
+with contextlib.redirect_stdout(stdio.StringIO()):
+    fft_res, _ = run("time_fft2", data__split="time", data__features="fft2")
+    stats_res, _ = run("time_gradstats", data__split="time", data__features="gradstats", model__hidden=(64, 64))
+for name, res in (("pixels", time_res), ("fft2", fft_res), ("gradstats", stats_res)):
+    print(f"time split, MLP on {name:9s}: test R^2 {res['test_r2']:.4f}, MAE {res['test_mae']:.1f}")
+facts["time_features"] = {"pixels": time_res["test_r2"], "fft2": fft_res["test_r2"],
+                          "gradstats": stats_res["test_r2"]}
+""")
+
+md(r"""
+The whole study, with an ensemble of 25 Reynolds numbers x 3 independent realizations from the simulator
+(`python -m turbjax.simulate --preset ensemble`), a longer recording of the seed runs, a CNN with global
+average pooling trained with mirror and shift augmentation, and the flagship test (trained without Re 300, 600,
+900, 1200, tested on the seed data set) is `python scripts/generalization.py --out runs/generalization`; its
+table is the README's headline.
 """)
 
 md(r"""

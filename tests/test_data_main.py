@@ -1,5 +1,7 @@
 """`python -m turbjax.data`: synthetic files, the summary, and a clear error for a missing directory."""
 
+import pytest
+
 from turbjax.data.__main__ import main
 
 
@@ -11,8 +13,20 @@ def test_synthetic_then_summary(tmp_path, capsys):
 
 
 def test_missing_directory_is_an_error_with_the_fix(tmp_path, capsys):
-    assert main(["--dir", str(tmp_path / "none")]) == 1
-    assert "python -m turbjax.simulate --re 300 600 900 1200 --out" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dir", str(tmp_path / "none")])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("turbjax.data: error: ") and err.count("\n") == 1  # one line
+    assert "python -m turbjax.simulate --re 300 600 900 1200 --out" in err
+
+
+def test_plots_of_the_class_balance_and_pca(tmp_path, capsys):
+    args = ["--dir", str(tmp_path / "d"), "--synthetic", "--frames", "20", "--plots", str(tmp_path / "p")]
+    assert main(args) == 0
+    for name in ("class_balance.png", "pca.png"):
+        assert (tmp_path / "p" / name).stat().st_size > 1000
+    assert not list((tmp_path / "p").glob("*.tmp*"))
 
 
 def test_runs_from_outside_the_checkout(tmp_path):

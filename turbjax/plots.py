@@ -52,3 +52,39 @@ def plot_run(workdir: Path, rows: list[dict], trainer, params, data, ds) -> None
     ax.set_title("test set")
     fig.tight_layout()
     fig.savefig(workdir / "pred_vs_true.png", dpi=120)
+
+
+def _save(fig, path: Path) -> Path:
+    """Save atomically (a temporary name, then rename): a kill never leaves half a PNG under `path`."""
+    path = Path(path)
+    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
+    fig.savefig(tmp, dpi=120)
+    tmp.replace(path)
+    return path
+
+
+def plot_class_balance(balance: dict, path: Path, title: str = "class balance (training set)") -> Path:
+    """Bar chart of samples per Reynolds number (turbjax.data.explore.class_balance)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.5, 3.5))
+    ax = fig.subplots()
+    ax.bar([f"{re:g}" for re in balance], list(balance.values()))
+    ax.set(xlabel="Reynolds number", ylabel="samples", title=title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_pca(embedding, re, path: Path, title: str = "PCA of the training frames") -> Path:
+    """The first two principal components of each sample (turbjax.data.explore.pca), coloured by Re."""
+    from matplotlib.figure import Figure
+
+    scores, ratio = np.asarray(embedding.scores), np.asarray(embedding.explained_variance_ratio)
+    fig = Figure(figsize=(5, 4))
+    ax = fig.subplots()
+    sc = ax.scatter(scores[:, 0], scores[:, 1], c=np.asarray(re), cmap="viridis", s=5)
+    ax.set(xlabel=f"PC 1 ({100 * ratio[0]:.1f}% of the variance)", ylabel=f"PC 2 ({100 * ratio[1]:.1f}%)",
+           title=title)
+    fig.colorbar(sc, ax=ax, label="Re")
+    fig.tight_layout()
+    return _save(fig, path)

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
+from turbjax import cli
 from turbjax.configs import default
 from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
 from turbjax.data.discovery import FORMATS
@@ -48,25 +50,39 @@ def main(argv=None) -> int:
     p.add_argument("--synthetic", action="store_true", 
                    help="first write missing files with the analytic stand-in")
     p.add_argument("--frames", type=int, default=600, help="frames per synthetic file")
+    p.add_argument("--plots", metavar="OUT",
+                   help="also write OUT/class_balance.png and OUT/pca.png (of the training set)")
     args = p.parse_args(argv)
     cfg.dir, cfg.format, cfg.trust_pickle = args.dir, args.format, args.trust_pickle
     cfg.vorticity, cfg.split, cfg.target = args.vorticity, args.split, args.target
-    try:
+    with cli.user_errors("turbjax.data"):
         validate_data_config(cfg)
         if args.synthetic:
             if cfg.format != "turbjax":
                 p.error("--synthetic writes turbjax files; drop --format course")
             write_synthetic(cfg, args.frames)
         ds = build_dataset(cfg)
-    except (ValueError, FileNotFoundError, PermissionError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
     print(ds.summary())
     for k, re in enumerate(ds.classes):
         print(f"  Re {re:g}: {np.sum(ds.train.labels == k)} train, {np.sum(ds.test.labels == k)} test")
     x = ds.train.X
     print(f"  train X: mean {x.mean():.3g}, std {x.std():.3g}, range [{x.min():.3g}, {x.max():.3g}]")
+    if args.plots:
+        write_plots(ds, Path(args.plots))
     return 0
+
+
+def write_plots(ds, out: Path) -> list[Path]:
+    """The course's looks at the data: samples per Re and the 2-component PCA of the training frames."""
+    from turbjax.data.explore import class_balance, pca
+    from turbjax.plots import plot_class_balance, plot_pca
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [plot_class_balance(class_balance(ds.train.re, ds.classes), out / "class_balance.png"),
+             plot_pca(pca(ds.train.X, k=2), ds.train.re, out / "pca.png")]
+    for path in paths:
+        print(f"wrote {path}")
+    return paths
 
 
 if __name__ == "__main__":
