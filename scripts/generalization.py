@@ -268,7 +268,9 @@ def main(argv=None) -> int:
             pipeline.validate_config(build_config(model, split, **common))
         ensure_datasets(args.seed_dir, args.ensemble_dir, args.long_dir, args.splits, args.small)
     json_path = args.out / "generalization.json"
-    rows = []
+    # cells run earlier into the same --out stay, replaced by the cells run now: the table can be built up
+    kept = json.loads(json_path.read_text()) if json_path.exists() else []
+    rows = [r for r in kept if (r["split"], r["model"]) not in set(cells)]
     t0 = time.perf_counter()
     for i, (split, model) in enumerate(cells):
         workdir = args.out / split / model
@@ -276,12 +278,14 @@ def main(argv=None) -> int:
         with cli.user_errors("generalization"):
             results = train_and_evaluate(build_config(model, split, **common), workdir)
         rows.append(row_of(model, split, workdir, results))
+        rows.sort(key=lambda r: (SPLITS.index(r["split"]), MODELS.index(r["model"])))
         write_atomic(json_path, json.dumps(rows, indent=2) + "\n")  # after every cell: nothing lost on a crash
     table = table_markdown(rows)
     write_atomic(args.out / "generalization.md", table)
     plot_unseen(rows, args.out / "generalization.png")
     print(table)
-    print(f"generalization: {len(rows)} cells in {time.perf_counter() - t0:.0f} s; {json_path}")
+    print(f"generalization: {len(cells)} cells in {time.perf_counter() - t0:.0f} s ({len(rows)} in the table); "
+          f"{json_path}")
     return 0
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from ml_collections import config_dict
 
 from turbjax.checks import closest, fail
+from turbjax.configs import default
 
 
 def _number(v) -> bool:
@@ -84,15 +85,6 @@ SWEEP_FIELDS = AXES + SETTINGS
 
 def base_config() -> config_dict.ConfigDict:
     """The default training config (the schema) that the sweep configs build on."""
-    try:  # imported here, not at the top: the config package may not exist yet (see the fallback)
-        from turbjax.configs import default
-    except ModuleNotFoundError as e:
-        if e.name not in ("turbjax.configs", "turbjax.configs.default"):
-            raise
-        # Fallback until the config package (turbjax/configs/default.py) lands; remove it then.
-        from turbjax.reference_config import load_default_module
-
-        default = load_default_module()
     return default.get_config()
 
 
