@@ -1,4 +1,4 @@
-"""Write notebooks/lecture.ipynb (the course's lecture rebuilt on turbjax) from the cells below, without outputs.
+"""Write notebooks/lecture.ipynb (the course's lecture rebuilt on turbjax) from the cells below, no outputs.
 
     python scripts/build_notebook.py                       # writes notebooks/lecture.ipynb (no outputs)
     TURBJAX_NOTEBOOK=full jupyter nbconvert --to notebook --execute --inplace notebooks/lecture.ipynb
@@ -72,7 +72,11 @@ def find_root(start: Path) -> Path:
     raise RuntimeError(f"cannot find the turbjax checkout above {start}; set TURBJAX_ROOT")
 
 
-ROOT = Path(os.environ["TURBJAX_ROOT"]).resolve() if "TURBJAX_ROOT" in os.environ else find_root(Path.cwd().resolve())
+ROOT = (
+    Path(os.environ["TURBJAX_ROOT"]).resolve()
+    if "TURBJAX_ROOT" in os.environ
+    else find_root(Path.cwd().resolve())
+)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -93,7 +97,8 @@ import numpy as np
 plt.rcParams["figure.dpi"] = 90
 facts = {"size": SIZE}
 T0 = time.perf_counter()
-print(f"size {SIZE!r}, turbjax checkout {ROOT}, jax {jax.__version__} on {jax.default_backend()}, work dir {WORK}")
+print(f"size {SIZE!r}, turbjax checkout {ROOT}, jax {jax.__version__} on {jax.default_backend()}, "
+      f"work dir {WORK}")
 """)
 
 # ---------------------------------------------------------------------------------------------------- a
@@ -105,8 +110,8 @@ md(r"""
 
 $V(x) = x^4 - 2x^2$, computed as a chain of primitives $h_1 = x^4$, $h_2 = 2x^2$, $V = h_1 - h_2$. The
 backward pass runs through the same primitives in reverse with the upstream adjoint $\bar V = 1$:
-$\bar h_1 = 1$, $\bar h_2 = -1$, $\bar x = \bar h_1 \cdot 4x^3 + \bar h_2 \cdot 4x$. The course's check value is
-$x = 0.12132987$. We compute in float64 (`jax.enable_x64`) so that the digits can be compared.
+$\bar h_1 = 1$, $\bar h_2 = -1$, $\bar x = \bar h_1 \cdot 4x^3 + \bar h_2 \cdot 4x$. The course's check value
+is $x = 0.12132987$. We compute in float64 (`jax.enable_x64`) so that the digits can be compared.
 """)
 
 code(r"""
@@ -167,10 +172,13 @@ t_NxK = jax.random.uniform(key_t, (N, K))
 b1, b2 = ad.two_layer_grads_batch(theta1, theta2, x_NxD, t_NxK)
 jb1, jb2 = jax.grad(ad.two_layer_loss_batch, argnums=(0, 1))(theta1, theta2, x_NxD, t_NxK)
 batch_diff = max(float(jnp.max(jnp.abs(b1 - jb1))), float(jnp.max(jnp.abs(b2 - jb2))))
-print(f"two-layer sigmoid net, one sample:   max |hand - jax.grad| over dL/dtheta1, dL/dtheta2: {two_layer_diff:.2e}")
-print(f"two-layer sigmoid net, batch of {N}:  max |hand - jax.grad| over dL/dtheta1, dL/dtheta2: {batch_diff:.2e}")
+print(f"two-layer sigmoid net, one sample:   max |hand - jax.grad| over dL/dtheta1, dL/dtheta2: "
+      f"{two_layer_diff:.2e}")
+print(f"two-layer sigmoid net, batch of {N}:  max |hand - jax.grad| over dL/dtheta1, dL/dtheta2: "
+      f"{batch_diff:.2e}")
 print(f"(float32; the gradients themselves are of order {float(jnp.max(jnp.abs(j1))):.2g})")
-facts["grad_max_abs_diff"] = {"tanh_dot": tanh_diff, "two_layer": two_layer_diff, "two_layer_batch": batch_diff}
+facts["grad_max_abs_diff"] = {"tanh_dot": tanh_diff, "two_layer": two_layer_diff,
+                              "two_layer_batch": batch_diff}
 """)
 
 # ---------------------------------------------------------------------------------------------------- b
@@ -180,9 +188,9 @@ md(r"""
 
 The simulator (`python -m turbjax.simulate --re 300 600 900 1200 --out data/vortex_street`, preset `seed`:
 256 x 128 lattice, 600 frames per Re) writes one velocity file per Reynolds number. `build_dataset(cfg)` turns
-them into samples: every `sample_every_steps`-th frame, vorticity $\omega = \partial_x u_y - \partial_y u_x$ in
-lattice units, a window in the wake (`crop_x`, `crop_y`), optional block-mean downsampling, flattened to one
-row per frame. The target is the Reynolds number.
+them into samples: every `sample_every_steps`-th frame, vorticity $\omega = \partial_x u_y - \partial_y u_x$
+in lattice units, a window in the wake (`crop_x`, `crop_y`), optional block-mean downsampling, flattened to
+one row per frame. The target is the Reynolds number.
 """)
 
 code(r"""
@@ -204,13 +212,17 @@ else:
     DATA_DIR = WORK / "data"
     for i, re in enumerate((300.0, 600.0, 900.0, 1200.0)):
         velocity = vortex_street_velocity(re, nx=96, ny=64, frames=160, dx=1 / 64, frame_dt=0.25, seed=i)
-        snapshots.save_snapshots(snapshots.snapshot_path(DATA_DIR, re), velocity, reynolds=re, dx=1 / 64, dt=1 / 64,
-                          frame_stride=10, first_step=0, generator="turbjax.data.synthetic")
+        snapshots.save_snapshots(
+            snapshots.snapshot_path(DATA_DIR, re), velocity, reynolds=re, dx=1 / 64, dt=1 / 64,
+            frame_stride=10, first_step=0, generator="turbjax.data.synthetic",
+        )
 
 # Settings per size. The course's: 100 epochs, Adam 1e-3, batch 32.
 S = {
-    "full": dict(epochs=100, study_epochs=50, scratch_epochs=100, crop_x=(160, 224), crop_y=(32, 96), downsample=1),
-    "small": dict(epochs=5, study_epochs=4, scratch_epochs=20, crop_x=(56, 88), crop_y=(16, 48), downsample=2),
+    "full": dict(epochs=100, study_epochs=50, scratch_epochs=100, crop_x=(160, 224), crop_y=(32, 96),
+                 downsample=1),
+    "small": dict(epochs=5, study_epochs=4, scratch_epochs=20, crop_x=(56, 88), crop_y=(16, 48),
+                  downsample=2),
 }[SIZE]
 
 
@@ -229,7 +241,8 @@ ds = build_dataset(cfg.data)
 print(ds.summary())
 print("X_train", ds.X_train.shape, ds.X_train.dtype, " y_train", ds.y_train.shape, " X_test", ds.X_test.shape,
       " y_test", ds.y_test.shape, " image", ds.image_shape)
-facts["data"] = {"X_train": list(ds.X_train.shape), "X_test": list(ds.X_test.shape), "classes": list(ds.classes)}
+facts["data"] = {"X_train": list(ds.X_train.shape), "X_test": list(ds.X_test.shape),
+                 "classes": list(ds.classes)}
 """)
 
 md(r"""
@@ -305,7 +318,8 @@ re_all = np.concatenate([ds.re_train, ds.re_test])
 step = cfg.data.sample_every_steps
 train_keys = set(zip(ds.re_train.tolist(), ds.frame_train.tolist()))
 neighbour_in_train = np.mean([
-    (r, f - step) in train_keys or (r, f + step) in train_keys for r, f in zip(ds.re_test.tolist(), ds.frame_test.tolist())
+    (r, f - step) in train_keys or (r, f + step) in train_keys
+    for r, f in zip(ds.re_test.tolist(), ds.frame_test.tolist())
 ])
 change = relative_change(X_all, frame_all, re_all)
 print(f"consecutive samples differ by {100 * change:.1f}% (relative L2 norm) on average")
@@ -344,10 +358,11 @@ t = time.perf_counter()
 ridge = ridge_cv(Z_train, zy_train, alphas=tuple(10.0 ** np.arange(-6, 7)))
 ridge_pred = ridge.predict(Z_test)[:, 0] * float(sy.scale) + float(sy.mean)
 ridge_r2 = float(r2_score(ds.y_test, ridge_pred))
-print(f"ridge, standardized X and y: alpha = {ridge.alpha:g} (LOO-CV over 1e-6 .. 1e6), test R^2 = {ridge_r2:.4f} "
-      f"({time.perf_counter() - t:.1f} s)")
+print(f"ridge, standardized X and y: alpha = {ridge.alpha:g} (LOO-CV over 1e-6 .. 1e6), "
+      f"test R^2 = {ridge_r2:.4f} ({time.perf_counter() - t:.1f} s)")
 # For comparison: scikit-learn's Ridge() default, alpha = 1, on the raw vorticity (|omega| ~ 1e-3) and raw Re.
-# Unstandardized, alpha = 1 outweighs X^T X (entries ~ N * 1e-6), so the fit shrinks towards predicting the mean.
+# Unstandardized, alpha = 1 outweighs X^T X (entries ~ N * 1e-6), so the fit shrinks towards predicting
+# the mean.
 raw_fit = ridge_fit(ds.X_train, ds.y_train, alpha=1.0)
 ridge_raw_r2 = float(r2_score(ds.y_test, raw_fit.predict(ds.X_test)[:, 0]))
 print(f"ridge, raw X and y, alpha = 1 (scikit-learn's default): test R^2 = {ridge_raw_r2:.4f}")
@@ -355,7 +370,8 @@ print(f"ridge, raw X and y, alpha = 1 (scikit-learn's default): test R^2 = {ridg
 
 def run(name, **overrides):
     # train_and_evaluate on base_config() with overrides {"section__field": value}; returns (results, rows).
-    # A divergent run raises TrainingDivergedError: caught here, flagged, and its per-epoch log still returned.
+    # A divergent run raises TrainingDivergedError: caught here, flagged, and its per-epoch log still
+    # returned.
     c = base_config()
     for k, value in overrides.items():
         section, field = k.split("__")
@@ -372,8 +388,9 @@ def run(name, **overrides):
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     results["seconds"] = time.perf_counter() - t
     flag = "  DIVERGED" if results.get("diverged") else ""
-    print(f"{name}: test R^2 {'undefined' if results.get('test_r2') is None else format(results['test_r2'], '.4f')} after {len(rows)} epochs "
-          f"({results['seconds']:.0f} s){flag}")
+    print(f"{name}: test R^2 "
+          f"{'undefined' if results.get('test_r2') is None else format(results['test_r2'], '.4f')} "
+          f"after {len(rows)} epochs ({results['seconds']:.0f} s){flag}")
     return results, rows
 
 
@@ -384,31 +401,36 @@ def curve(rows, key="train_loss"):
 with contextlib.redirect_stdout(stdio.StringIO()):  # train_and_evaluate's progress lines
     mlp10, mlp10_rows = run("mlp_10_10", model__hidden=(10, 10))
     mlp100, mlp100_rows = run("mlp_100_100", model__hidden=(100, 100))
-for name, (res, rows) in {"MLP (10, 10)": (mlp10, mlp10_rows), "MLP (100, 100)": (mlp100, mlp100_rows)}.items():
-    print(f"{name}: test R^2 {res['test_r2']:.4f}, {len(rows)} epochs, {res['seconds']:.0f} s incl. data and compile")
+for name, (res, rows) in {"MLP (10, 10)": (mlp10, mlp10_rows),
+                          "MLP (100, 100)": (mlp100, mlp100_rows)}.items():
+    print(f"{name}: test R^2 {res['test_r2']:.4f}, {len(rows)} epochs, {res['seconds']:.0f} s "
+          "incl. data and compile")
 """)
 
 code(r"""
 COURSE = {"ridge (closed form, LOO-CV alpha)": 0.205, "MLP (10, 10)": 0.983, "MLP (100, 100)": 0.9997}
-OURS = {"ridge (closed form, LOO-CV alpha)": ridge_r2, "MLP (10, 10)": mlp10["test_r2"], "MLP (100, 100)": mlp100["test_r2"]}
+OURS = {"ridge (closed form, LOO-CV alpha)": ridge_r2, "MLP (10, 10)": mlp10["test_r2"],
+        "MLP (100, 100)": mlp100["test_r2"]}
 print(f"{'model':36s} {'course test R^2':>16s} {'turbjax test R^2':>17s}")
 for name in COURSE:
     print(f"{name:36s} {COURSE[name]:16.4f} {OURS[name]:17.4f}")
 print(f"{'ridge (raw inputs, alpha = 1)':36s} {'':16s} {ridge_raw_r2:17.4f}")
-print(f"\n(data: {'the seed data set' if SIZE == 'full' else 'SMALL analytic stand-in, few epochs: not comparable'};"
+print("\n(data: "
+      f"{'the seed data set' if SIZE == 'full' else 'SMALL analytic stand-in, few epochs: not comparable'};"
       f" random 80/20 split, as in the course)")
-facts["test_r2"] = {"ridge": ridge_r2, "ridge_raw_alpha1": ridge_raw_r2, "mlp_10_10": mlp10["test_r2"], "mlp_100_100": mlp100["test_r2"]}
+facts["test_r2"] = {"ridge": ridge_r2, "ridge_raw_alpha1": ridge_raw_r2, "mlp_10_10": mlp10["test_r2"],
+                    "mlp_100_100": mlp100["test_r2"]}
 """)
 
 md(r"""
 Our data are not the course's files (they come from turbjax's own lattice Boltzmann simulator, with its own
-preprocessing), so no digit-for-digit agreement is expected. In the full run stored here the two MLPs match the
-course (0.9981 and 0.9999). Ridge does not, and the last line of the table shows why: the course's 0.205 is what
-scikit-learn's default $\alpha = 1$ gives on the *raw* vorticity ($|\omega| \sim 10^{-3}$, so $\alpha$ outweighs
-$X^T X$ and the fit shrinks towards the mean; 0.2467 here). Standardized, with $\alpha$ chosen by leave-one-out
-CV, the linear model fits the random split essentially perfectly, at the smallest $\alpha$ of the grid: with
-4096 features for 1920 samples it can interpolate, and the random split leaks (section b). Section f shows what
-survives an honest split.
+preprocessing), so no digit-for-digit agreement is expected. In the full run stored here the two MLPs match
+the course (0.9981 and 0.9999). Ridge does not, and the last line of the table shows why: the course's 0.205
+is what scikit-learn's default $\alpha = 1$ gives on the *raw* vorticity ($|\omega| \sim 10^{-3}$, so $\alpha$
+outweighs $X^T X$ and the fit shrinks towards the mean; 0.2467 here). Standardized, with $\alpha$ chosen by
+leave-one-out CV, the linear model fits the random split essentially perfectly, at the smallest $\alpha$ of
+the grid: with 4096 features for 1920 samples it can interpolate, and the random split leaks (section b).
+Section f shows what survives an honest split.
 """)
 
 # ---------------------------------------------------------------------------------------------------- d
@@ -435,7 +457,8 @@ _, scratch = train_scratch_mlp(Z_train, zy_train, Z_test, zy_test, **SCRATCH)
 scratch_seconds = time.perf_counter() - t
 print(f"scratch MLP {SCRATCH}: final train loss {scratch['train_loss'][-1]:.3g}, "
       f"test R^2 {scratch['test_r2'][-1]:.4f} ({scratch_seconds:.0f} s incl. compile)")
-print(f"Flax MLP (100, 100), Adam: final train loss {curve(mlp100_rows)[-1]:.3g}, test R^2 {mlp100['test_r2']:.4f}")
+print(f"Flax MLP (100, 100), Adam: final train loss {curve(mlp100_rows)[-1]:.3g}, "
+      f"test R^2 {mlp100['test_r2']:.4f}")
 facts["scratch_test_r2"] = float(scratch["test_r2"][-1])
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -457,9 +480,9 @@ plt.show()
 
 md(r"""
 What the course's version did wrong, reproduced with the same function (raw Reynolds-number targets, summed
-gradients, unit-normal weights, ReLU on the output): the loss runs off to infinity, or the output unit dies and
-the loss freezes. The optimiser has no way back from either. (`scripts/scratch_mlp.py --course` runs the same
-comparison on the full data set.)
+gradients, unit-normal weights, ReLU on the output): the loss runs off to infinity, or the output unit dies
+and the loss freezes. The optimiser has no way back from either. (`scripts/scratch_mlp.py --course` runs the
+same comparison on the full data set.)
 """)
 
 code(r"""
@@ -485,8 +508,8 @@ here they run on this notebook's data with `study_epochs` epochs. From the comma
     python -m turbjax.sweep --config configs/sweep_batch.py --workdir runs/sweep_batch
     python -m turbjax.sweep --config configs/sweep_lr.py --workdir runs/sweep_lr
 
-**Batch size** 2, 32, 512 at learning rate $10^{-3}$. An epoch is one pass over the training set: batch 2 takes
-hundreds of steps per epoch, batch 512 only a few.
+**Batch size** 2, 32, 512 at learning rate $10^{-3}$. An epoch is one pass over the training set: batch 2
+takes hundreds of steps per epoch, batch 512 only a few.
 """)
 
 code(r"""
@@ -538,11 +561,12 @@ facts["batch_study"] = {str(bs): {"test_r2": rec["test_r2"], "final_train_loss":
 
 md(r"""
 **Learning rate** 1, 0.1, $10^{-3}$, $10^{-5}$ at batch 32, one compiled program for the four trials. The
-sweep flags a trial `diverged` when its loss, parameters or optimizer state become non-finite in an epoch. A run can also blow up without
-overflowing: Adam's steps are bounded by the learning rate, so at learning rate 1 every weight jumps by about 1
-per step and the loss becomes huge but finite. We therefore also flag a run as **diverged** when its final
-training loss is above the loss of the initial parameters (training made the model worse than it started), and
-as **no progress** when it ends within 10% of it. A tiny learning rate that merely learns slowly is not flagged.
+sweep flags a trial `diverged` when its loss, parameters or optimizer state become non-finite in an epoch. A
+run can also blow up without overflowing: Adam's steps are bounded by the learning rate, so at learning rate 1
+every weight jumps by about 1 per step and the loss becomes huge but finite. We therefore also flag a run as
+**diverged** when its final training loss is above the loss of the initial parameters (training made the model
+worse than it started), and as **no progress** when it ends within 10% of it. A tiny learning rate that merely
+learns slowly is not flagged.
 """)
 
 code(r"""
@@ -558,7 +582,9 @@ lr_runs = {rec["learning_rate"]: rec for rec in lr_sweep["trials"]}
 study_data, _ = prepare_arrays(ds, lr_config)
 _trainer = make_train(lr_config, study_data, image_shape=ds.image_shape, num_classes=len(ds.classes))
 _params0 = _trainer.init(default_hparams(lr_config.optim), jax.random.key(lr_config.training.seed))["params"]
-INITIAL_LOSS = float(_trainer.evaluate(_params0, study_data["X_train"], study_data["y_train"], study_data)["loss"])
+INITIAL_LOSS = float(
+    _trainer.evaluate(_params0, study_data["X_train"], study_data["y_train"], study_data)["loss"]
+)
 print(f"\ntrain loss of the initial parameters: {INITIAL_LOSS:.3g}")
 lr_flags = {}
 for lr, rec in lr_runs.items():
@@ -598,15 +624,16 @@ facts["lr_study"] = {f"{lr:g}": flags for lr, flags in lr_flags.items()}
 md(r"""
 **In the full run stored here** (seed data, 50 epochs, constant learning rate):
 
-* *Batch size.* Per epoch, batch 512 reaches the lowest training loss and batch 2 the highest and noisiest:
-  at a fixed Adam learning rate, 960 small noisy steps per epoch plateau at their own noise level, while 4 large
+* *Batch size.* Per epoch, batch 512 reaches the lowest training loss and batch 2 the highest and noisiest: at
+  a fixed Adam learning rate, 960 small noisy steps per epoch plateau at their own noise level, while 4 large
   steps per epoch keep descending. Per second, batch 2 is also by far the most expensive (hundreds of tiny
   steps). The course's batch 32 sits between the two.
-* *Learning rate.* 1 diverges (the loss explodes in the first epoch and ends near $10^5$, far above the initial
-  loss); 0.1 makes no progress: its loss settles at 0.5, the loss of predicting the mean (test $R^2 \approx 0$),
-  as when the ReLU units stop responding to the input; $10^{-3}$ learns fastest at first, then fluctuates
-  (final test $R^2$ 0.9948); $10^{-5}$ starts slowly but descends steadily and after 50 epochs ends lowest
-  (test $R^2$ 0.9997). With standardized inputs and Adam, "too small" is a matter of the epoch budget.
+* *Learning rate.* 1 diverges (the loss explodes in the first epoch and ends near $10^5$, far above the
+  initial loss); 0.1 makes no progress: its loss settles at 0.5, the loss of predicting the mean (test
+  $R^2 \approx 0$), as when the ReLU units stop responding to the input; $10^{-3}$ learns fastest at first,
+  then fluctuates (final test $R^2$ 0.9948); $10^{-5}$ starts slowly but descends steadily and after 50 epochs
+  ends lowest (test $R^2$ 0.9997). With standardized inputs and Adam, "too small" is a matter of the epoch
+  budget.
 """)
 
 md(r"""
@@ -646,7 +673,8 @@ intermittent the vortices are, which is what the viscosity sets). The same MLP o
 code(r"""
 with contextlib.redirect_stdout(stdio.StringIO()):
     fft_res, _ = run("time_fft2", data__split="time", data__features="fft2")
-    stats_res, _ = run("time_gradstats", data__split="time", data__features="gradstats", model__hidden=(64, 64))
+    stats_res, _ = run("time_gradstats", data__split="time", data__features="gradstats",
+                       model__hidden=(64, 64))
 for name, res in (("pixels", time_res), ("fft2", fft_res), ("gradstats", stats_res)):
     print(f"time split, MLP on {name:9s}: test R^2 {res['test_r2']:.4f}, MAE {res['test_mae']:.1f}")
 facts["time_features"] = {"pixels": time_res["test_r2"], "fft2": fft_res["test_r2"],
@@ -656,17 +684,17 @@ facts["time_features"] = {"pixels": time_res["test_r2"], "fft2": fft_res["test_r
 md(r"""
 The whole study, with an ensemble of 25 Reynolds numbers x 3 independent realizations from the simulator
 (`python -m turbjax.simulate --preset ensemble`), a longer recording of the seed runs, a CNN with global
-average pooling trained with mirror and shift augmentation, and the flagship test (trained without Re 300, 600,
-900, 1200, tested on the seed data set) is `python scripts/generalization.py --out runs/generalization`; its
-table is the README's headline.
+average pooling trained with mirror and shift augmentation, and the flagship test (trained without Re 300,
+600, 900, 1200, tested on the seed data set) is `python scripts/generalization.py --out runs/generalization`;
+its table is the README's headline.
 """)
 
 md(r"""
-**In the full run stored here** the random split's test $R^2$ of 0.9999 falls to about 0.44 when the test frames
-are the last 20% of each series: most of the random split's score came from test frames whose neighbours were
-in the training set. Trained on Re 300, 900 and 1200, the network predicts $773 \pm 222$ for the frames at
-Re 600: it does not interpolate in Reynolds number from three training values. These are the numbers to quote
-for "predict Re from a snapshot"; the random split's are an upper bound.
+**In the full run stored here** the random split's test $R^2$ of 0.9999 falls to about 0.44 when the test
+frames are the last 20% of each series: most of the random split's score came from test frames whose
+neighbours were in the training set. Trained on Re 300, 900 and 1200, the network predicts $773 \pm 222$ for
+the frames at Re 600: it does not interpolate in Reynolds number from three training values. These are the
+numbers to quote for "predict Re from a snapshot"; the random split's are an upper bound.
 
 ## Summary
 """)
@@ -693,7 +721,8 @@ def build() -> nbformat.NotebookNode:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "notebooks" / "lecture.ipynb")
+    ap.add_argument("--out", type=Path,
+                    default=Path(__file__).resolve().parents[1] / "notebooks" / "lecture.ipynb")
     args = ap.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(build(), args.out)

@@ -36,6 +36,7 @@ from turbjax.pipeline import (
     SCORE_SPLITS,
     Prepared,
     all_frames_as_test,
+    data_config_for_training,
     make_trainer,
     prepare_arrays,
     restore_state,
@@ -75,10 +76,10 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
     if step is None:
         raise FileNotFoundError(f"{ckpt_dir} holds no checkpoint")
 
-    ds = build_dataset(data_config)
+    config.data = data_config
+    ds = build_dataset(data_config_for_training(config))  # widened by training.shift, as in training
     if split == "all":
         ds = all_frames_as_test(ds)
-    config.data = data_config
     # nothing is trained: any batch size that fits the (unused) train part will do
     config.training.batch_size = min(int(config.training.batch_size), len(ds.X_train))
     data, _ = prepare_arrays(ds, config, read_standardizer(workdir), classes=classes)

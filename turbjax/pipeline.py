@@ -324,10 +324,18 @@ def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=No
             f"`python -m turbjax.data.convert --trust-pickle "
             f"{d.dir} --out DIR`"
         )
+    if data_dir is not None:  # what the run trained on says nothing about which files another directory holds
+        series = discovery.available_series(d.dir, d.format)
+        plain = [r for r, k in series if k == discovery.PLAIN]
+        d.realizations = () if plain or not series else tuple(sorted({k for _, k in series}))
+        d.exclude_reynolds, d.test_dir, d.test_reynolds, d.test_realizations = (), "", (), ()
+        if d.format == "turbjax" and series:  # every frame: sample at the directory's own frame spacing
+            first = next(iter(discovery.find_data_files(d.dir, [series[0][0]], d.format, d.realizations).values()))
+            d.sample_every_steps = int(snapshots.snapshot_header(first)[2]["frame_stride"])
     if reynolds is not None:
         d.reynolds = tuple(float(r) for r in reynolds)
     elif data_dir is not None:
-        d.reynolds = tuple(discovery.available_reynolds(d.dir, d.format))
+        d.reynolds = tuple(discovery.available_reynolds(d.dir, d.format, d.realizations))
     split = split or ("all" if data_dir is not None else d.split)
     if split not in SCORE_SPLITS:
         fail(f"split={split!r} is unknown; expected one of {SCORE_SPLITS}")
