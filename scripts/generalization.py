@@ -1,17 +1,19 @@
 """Does a model know the Reynolds number of a flow it has never seen? The generalization report.
 
-    python scripts/generalization.py --out runs/generalization                 # the README's table (CPU: ~1 h)
-    python scripts/generalization.py --out runs/g --splits flagship --models cnn   # one cell
-    python scripts/generalization.py --out /tmp/g --small                      # tiny grids, a minute (the test)
+    python scripts/generalization.py --out runs/generalization          # the README's table
+    python scripts/generalization.py --out runs/g --splits flagship --models cnn  # one cell
+    python scripts/generalization.py --out /tmp/g --small               # tiny grids, minutes (the test)
 
 Trains a small table of models on each honest split with `turbjax.train.train_and_evaluate` (one complete
 training workdir per cell: `python -m turbjax.evaluate --workdir W --data D` scores it on any other data) and
-writes DIR/generalization.json (one row per cell: model, split, test_r2, test_mae, per-Re predictions, workdir),
+writes DIR/generalization.json (one row per cell: model, split, test_r2, test_mae, per-Re predictions,
+workdir),
 DIR/generalization.md (the table) and DIR/generalization.png (predicted against true Re, mean and spread, for
 the splits that test Reynolds numbers the model never saw).
 
 What each split tests:
-- random       the course's shuffled 20% of the seed data: every test frame has a near-twin in the training set
+- random       the course's shuffled 20% of the seed data: every test frame has a near-twin in the training
+               set
                (it measures memory, reported for contrast only);
 - time         the seed runs' last 20% of frames, trained on their earlier frames, with a gap of at least one
                shedding period between: a later time window of the same flows;
@@ -57,9 +59,15 @@ def model_overrides(name: str, epochs: int) -> dict:
     common = {"training.epochs": epochs, "training.epochs_per_chunk": 5, "training.checkpoint_every": 5}
     if name == "linear":  # full-batch L-BFGS on the standardized pixels; results.json also has ridge_cv
         return {
-            "model.name": "linear", "optim.name": "lbfgs", "optim.learning_rate": 1.0, "optim.momentum": 0.0,
-            "optim.schedule": "constant", "optim.l2": 1e-3, "training.epochs": 200,
-            "training.epochs_per_chunk": 50, "training.checkpoint_every": 50,
+            "model.name": "linear",
+            "optim.name": "lbfgs",
+            "optim.learning_rate": 1.0,
+            "optim.momentum": 0.0,
+            "optim.schedule": "constant",
+            "optim.l2": 1e-3,
+            "training.epochs": 200,
+            "training.epochs_per_chunk": 50,
+            "training.checkpoint_every": 50,
         }
     if name == "mlp_pixels":
         return common | {"model.name": "mlp", "model.hidden": (100, 100)}
@@ -69,8 +77,12 @@ def model_overrides(name: str, epochs: int) -> dict:
         return common | {"model.name": "mlp", "model.hidden": (64, 64), "data.features": "gradstats"}
     if name == "cnn":  # global average pooling (translation invariance) + the mirror and streamwise shifts
         return common | {  # fewer epochs: on the CPU its epoch costs ~10x the MLP's
-            "model.name": "cnn", "model.cnn_features": (8, 16, 16), "model.cnn_dense": (32,),
-            "model.cnn_head": "gap", "training.augment": ("mirror", "shift"), "training.shift": 8,
+            "model.name": "cnn",
+            "model.cnn_features": (8, 16, 16),
+            "model.cnn_dense": (32,),
+            "model.cnn_head": "gap",
+            "training.augment": ("mirror", "shift"),
+            "training.shift": 8,
             "training.epochs": max(5, epochs // 2),
         }
     raise ValueError(f"unknown model {name!r}; expected one of {MODELS}")
@@ -84,14 +96,21 @@ def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool, lo
     """Config overrides of one split (see the module docstring for what each tests)."""
     seed = {"data.dir": seed_dir, "data.reynolds": SEED_RE}
     ens = {
-        "data.dir": ensemble_dir, "data.reynolds": (), "data.realizations": ENSEMBLE_REALIZATIONS,
+        "data.dir": ensemble_dir,
+        "data.reynolds": (),
+        "data.realizations": ENSEMBLE_REALIZATIONS,
         "data.sample_every_steps": ENSEMBLE_EVERY if not small else 20,
     }
     if name == "random":
         return seed | {"data.split": "random"}
-    if name == "time" and long_dir:  # the seed runs recorded 6x longer: test = the seed files' last 120 frames
+    if (
+        name == "time" and long_dir
+    ):  # the seed runs recorded 6x longer: test = the seed files' last 120 frames
         return seed | {
-            "data.dir": long_dir, "data.split": "time", "data.gap": 1, "data.gap_unit": "periods",
+            "data.dir": long_dir,
+            "data.split": "time",
+            "data.gap": 1,
+            "data.gap_unit": "periods",
             "data.test_fraction": 120 / 3600,
         }
     if name == "time":  # the seed window alone: its last 20%, a period of gap, 3 periods to train on
@@ -100,19 +119,26 @@ def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool, lo
         return ens | {"data.split": "realization", "data.train_realizations": (0, 1)}
     if name == "heldout_re":
         return ens | {
-            "data.split": "heldout_re", "data.heldout": SEED_RE, "data.heldout_time": True,
-            "data.gap": 1, "data.gap_unit": "periods",
+            "data.split": "heldout_re",
+            "data.heldout": SEED_RE,
+            "data.heldout_time": True,
+            "data.gap": 1,
+            "data.gap_unit": "periods",
         }
     if name == "flagship":
         return ens | {
-            "data.split": "external", "data.exclude_reynolds": SEED_RE, "data.test_dir": seed_dir,
-            "data.test_reynolds": SEED_RE, "data.test_sample_every_steps": 10,
+            "data.split": "external",
+            "data.exclude_reynolds": SEED_RE,
+            "data.test_dir": seed_dir,
+            "data.test_reynolds": SEED_RE,
+            "data.test_sample_every_steps": 10,
         }
     raise ValueError(f"unknown split {name!r}; expected one of {SPLITS}")
 
 
-def build_config(model: str, split: str, *, seed_dir: str, ensemble_dir: str, epochs: int, small: bool,
-                 long_dir: str = ""):
+def build_config(
+    model: str, split: str, *, seed_dir: str, ensemble_dir: str, epochs: int, small: bool, long_dir: str = ""
+):
     from turbjax.configs import default
 
     c = default.get_config()
@@ -120,7 +146,9 @@ def build_config(model: str, split: str, *, seed_dir: str, ensemble_dir: str, ep
     if small:  # the quick grid: a small crop inside the small ensemble's stored window
         c.data.preset = "quick"
         c.data.crop_x, c.data.crop_y = SMALL_CROP
-    overrides = split_overrides(split, seed_dir, ensemble_dir, small, long_dir) | model_overrides(model, epochs)
+    overrides = split_overrides(split, seed_dir, ensemble_dir, small, long_dir) | model_overrides(
+        model, epochs
+    )
     for key, value in overrides.items():
         section, field = key.split(".")
         c[section][field] = value
@@ -150,15 +178,22 @@ def ensure_datasets(seed_dir: Path, ensemble_dir: Path, long_dir: Path, splits, 
 
         print(f"generalization: generating the seed runs' long recording into {long_dir}", flush=True)
         generate(list(SEED_RE), long_dir, preset="seed_long", progress=True)
-    have_ens = ensemble_dir.is_dir() and discovery.available_reynolds(ensemble_dir, "turbjax", ENSEMBLE_REALIZATIONS)
+    have_ens = ensemble_dir.is_dir() and discovery.available_reynolds(
+        ensemble_dir, "turbjax", ENSEMBLE_REALIZATIONS
+    )
     if need_ens and not have_ens:
         from turbjax.simulate import PRESETS, generate
 
         preset = "ensemble_small" if small else "ensemble"
         reynolds = SMALL_ENSEMBLE_RE if small else PRESETS[preset].reynolds
         print(f"generalization: generating the {preset!r} ensemble into {ensemble_dir}", flush=True)
-        generate(list(reynolds), ensemble_dir, preset=preset, realizations=len(ENSEMBLE_REALIZATIONS),
-                 progress=True)
+        generate(
+            list(reynolds),
+            ensemble_dir,
+            preset=preset,
+            realizations=len(ENSEMBLE_REALIZATIONS),
+            progress=True,
+        )
 
 
 # ------------------------------------------------------------------------------------------------ report
@@ -166,10 +201,16 @@ def ensure_datasets(seed_dir: Path, ensemble_dir: Path, long_dir: Path, splits, 
 
 def row_of(model: str, split: str, workdir: Path, results: dict) -> dict:
     return {
-        "model": model, "split": split, "workdir": str(workdir),
-        "test_r2": results.get("test_r2"), "test_mae": results.get("test_mae"),
-        "train_r2": results.get("train_r2"), "num_train": results["num_train"], "num_test": results["num_test"],
-        "epochs": results["epochs"], "wall_seconds": results["wall_seconds"],
+        "model": model,
+        "split": split,
+        "workdir": str(workdir),
+        "test_r2": results.get("test_r2"),
+        "test_mae": results.get("test_mae"),
+        "train_r2": results.get("train_r2"),
+        "num_train": results["num_train"],
+        "num_test": results["num_test"],
+        "epochs": results["epochs"],
+        "wall_seconds": results["wall_seconds"],
         "ridge_cv_test_r2": (results.get("ridge_cv") or {}).get("test_r2"),
         "per_reynolds": results.get("test_per_reynolds", []),
     }
@@ -181,15 +222,18 @@ def _fmt(x, spec: str) -> str:
 
 def table_markdown(rows: list[dict]) -> str:
     lines = [
-        "| split | model | test R^2 | test MAE | worst MAE % of Re (at Re) | train R^2 | train / test | time |",
+        "| split | model | test R^2 | test MAE | worst MAE % of Re (at Re) | train R^2 | train / test "
+        "| time |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         worst = max(r["per_reynolds"], key=lambda p: p["mae_percent"], default=None)
         worst_s = f"{worst['mae_percent']:.1f} ({worst['re']:g})" if worst else "-"
-        ridge = f" (ridge_cv {r['ridge_cv_test_r2']:.3f})" if r.get("ridge_cv_test_r2") is not None else ""
+        cv = r.get("ridge_cv_test_r2")
+        ridge = f" (ridge_cv {cv:.3f})" if cv is not None else ""
         lines.append(
-            f"| {r['split']} | {r['model']} | {_fmt(r['test_r2'], '.4f')}{ridge} | {_fmt(r['test_mae'], '.1f')} "
+            f"| {r['split']} | {r['model']} | {_fmt(r['test_r2'], '.4f')}{ridge} "
+            f"| {_fmt(r['test_mae'], '.1f')} "
             f"| {worst_s} | {_fmt(r['train_r2'], '.4f')} | {r['num_train']} / {r['num_test']} "
             f"| {r['wall_seconds']:.0f} s |"
         )
@@ -212,11 +256,22 @@ def plot_unseen(rows: list[dict], path: Path) -> None:
             if not pr:
                 continue
             re = np.array([p["re"] for p in pr])
-            ax.errorbar(re + (k - 1.5) * 12, [p["prediction_mean"] for p in pr], yerr=[p["prediction_std"] for p in pr],
-                        fmt="o", capsize=3, label=f"{r['model']} (R^2 {_fmt(r['test_r2'], '.3f')})")
+            ax.errorbar(
+                re + (k - 1.5) * 12,
+                [p["prediction_mean"] for p in pr],
+                yerr=[p["prediction_std"] for p in pr],
+                fmt="o",
+                capsize=3,
+                label=f"{r['model']} (R^2 {_fmt(r['test_r2'], '.3f')})",
+            )
         ax.plot([lo, hi], [lo, hi], "k--", lw=1)
-        ax.set(xlabel="true Re (never seen in training)", ylabel="predicted Re (mean +- std over frames)",
-               title=split, xlim=(lo, hi), ylim=(lo - 200, hi + 200))
+        ax.set(
+            xlabel="true Re (never seen in training)",
+            ylabel="predicted Re (mean +- std over frames)",
+            title=split,
+            xlim=(lo, hi),
+            ylim=(lo - 200, hi + 200),
+        )
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -236,8 +291,12 @@ def parse_args(argv):
     ap.add_argument("--out", required=True, type=Path, help="output directory (a workdir per cell inside)")
     ap.add_argument("--seed-dir", type=Path, default=ROOT / "data" / "vortex_street")
     ap.add_argument("--ensemble-dir", type=Path, default=ROOT / "data" / "ensemble")
-    ap.add_argument("--long-dir", type=Path, default=ROOT / "data" / "seed_long",
-                    help="the seed runs recorded longer (preset seed_long), for the time split")
+    ap.add_argument(
+        "--long-dir",
+        type=Path,
+        default=ROOT / "data" / "seed_long",
+        help="the seed runs recorded longer (preset seed_long), for the time split",
+    )
     ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, from {','.join(MODELS)}")
     ap.add_argument("--splits", default=",".join(SPLITS), help=f"comma-separated, from {','.join(SPLITS)}")
     ap.add_argument("--epochs", type=int, default=30, help="epochs of the minibatch models (default 30)")
@@ -260,8 +319,13 @@ def main(argv=None) -> int:
     from turbjax.train import train_and_evaluate
 
     args.out.mkdir(parents=True, exist_ok=True)
-    common = dict(seed_dir=str(args.seed_dir), ensemble_dir=str(args.ensemble_dir), epochs=args.epochs,
-                  small=args.small, long_dir="" if args.small else str(args.long_dir))
+    common = dict(
+        seed_dir=str(args.seed_dir),
+        ensemble_dir=str(args.ensemble_dir),
+        epochs=args.epochs,
+        small=args.small,
+        long_dir="" if args.small else str(args.long_dir),
+    )
     cells = [(s, m) for s in args.splits for m in args.models]
     with cli.user_errors("generalization"):
         for split, model in cells:  # every config checked before any data is generated or trained on
@@ -279,13 +343,17 @@ def main(argv=None) -> int:
             results = train_and_evaluate(build_config(model, split, **common), workdir)
         rows.append(row_of(model, split, workdir, results))
         rows.sort(key=lambda r: (SPLITS.index(r["split"]), MODELS.index(r["model"])))
-        write_atomic(json_path, json.dumps(rows, indent=2) + "\n")  # after every cell: nothing lost on a crash
+        write_atomic(
+            json_path, json.dumps(rows, indent=2) + "\n"
+        )  # after every cell: nothing lost on a crash
     table = table_markdown(rows)
     write_atomic(args.out / "generalization.md", table)
     plot_unseen(rows, args.out / "generalization.png")
     print(table)
-    print(f"generalization: {len(cells)} cells in {time.perf_counter() - t0:.0f} s ({len(rows)} in the table); "
-          f"{json_path}")
+    print(
+        f"generalization: {len(cells)} cells in {time.perf_counter() - t0:.0f} s ({len(rows)} in the table); "
+        f"{json_path}"
+    )
     return 0
 
 

@@ -330,7 +330,8 @@ def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=No
         d.realizations = () if plain or not series else tuple(sorted({k for _, k in series}))
         d.exclude_reynolds, d.test_dir, d.test_reynolds, d.test_realizations = (), "", (), ()
         if d.format == "turbjax" and series:  # every frame: sample at the directory's own frame spacing
-            first = next(iter(discovery.find_data_files(d.dir, [series[0][0]], d.format, d.realizations).values()))
+            files = discovery.find_data_files(d.dir, [series[0][0]], d.format, d.realizations)
+            first = next(iter(files.values()))
             d.sample_every_steps = int(snapshots.snapshot_header(first)[2]["frame_stride"])
     if reynolds is not None:
         d.reynolds = tuple(float(r) for r in reynolds)

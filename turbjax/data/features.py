@@ -30,7 +30,8 @@ import numpy as np
 
 FEATURES = ("pixels", "fft2", "radial", "streamwise", "gradstats")
 GRADSTATS = (
-    "log_w2", "log_grad2", "log_lap2", "log_grad2_over_w2", "log_lap2_over_grad2", "log_max_abs_w", "kurtosis",
+    "log_w2", "log_grad2", "log_lap2", "log_grad2_over_w2", "log_lap2_over_grad2", "log_max_abs_w",
+    "kurtosis",
 )
 EPS = 1e-12  # floor inside the log: the mean-removed DC bin is exactly 0
 
