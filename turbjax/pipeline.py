@@ -93,6 +93,7 @@ def check_batch_size(config, num_train: int) -> None:
 
 def ensure_data(data_config) -> None:
     """Generate missing data files with the built-in simulator (and say so)."""
+    _ensure_ensemble(data_config)
     missing = missing_files(data_config)
     if not missing:
         return
@@ -110,15 +111,34 @@ def ensure_data(data_config) -> None:
         ) from e
 
     present = {p.name for p in missing}
-    from turbjax.data import snapshots
+    jobs = [(data_config.dir, data_config.reynolds, data_config.preset)]
+    if data_config.split == "external":  # the test directory: plain seed-preset runs
+        jobs.append((data_config.test_dir, data_config.test_reynolds, "seed"))
+    for directory, reynolds, preset in jobs:
+        todo = [r for r in reynolds if snapshots.snapshot_path(directory, r).name in present]
+        if not todo:
+            continue
+        print(
+            f"turbjax: no data for Re {list(todo)} in {directory}; generating it with the built-in "
+            f"lattice Boltzmann simulator (preset {preset!r}); it is cached there for later runs",
+            flush=True,
+        )
+        generate(list(todo), directory, preset=preset, progress=True)
 
-    todo = [r for r in data_config.reynolds if snapshots.snapshot_path(data_config.dir, r).name in present]
-    print(
-        f"turbjax: no data for Re {list(todo)} in {data_config.dir}; generating it with the built-in "
-        f"lattice Boltzmann simulator (preset {data_config.preset!r}); it is cached there for later runs",
-        flush=True,
-    )
-    generate(list(todo), data_config.dir, preset=data_config.preset, progress=True)
+
+def _ensure_ensemble(data_config) -> None:
+    """data.reynolds=() with realizations and an ensemble preset: an empty data.dir gets the whole preset."""
+    d = data_config
+    if d.reynolds or not d.realizations or d.format != "turbjax":
+        return
+    from turbjax.simulate import PRESETS, generate  # heavy; imported only when data must be generated
+
+    p = PRESETS.get(d.preset)
+    if p is None or not p.reynolds or (Path(d.dir).is_dir() and discovery.available_series(d.dir, d.format)):
+        return
+    print(f"turbjax: {d.dir} holds no data; generating the {d.preset!r} ensemble there with the built-in "
+          f"simulator ({len(p.reynolds)} Re x {p.realizations} realizations; minutes)", flush=True)
+    generate(list(p.reynolds), d.dir, preset=d.preset, progress=True)
 
 
 def binary_labels(re: np.ndarray, classes) -> np.ndarray:
