@@ -130,7 +130,8 @@ def test_writer_refuses_unknown_extra_keys(tmp_path):
 def test_cli_reports_bad_ensemble_input_in_one_line(capsys):
     assert cli_main(["--preset", "ensemble_small", "--out", "unused", "--realizations", "-2"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: realizations must be a non-negative integer") and err.count("\n") == 1
+    assert err.startswith("turbjax.simulate: error: realizations must be a non-negative integer")
+    assert err.count("\n") == 1
     assert cli_main(["--preset", "quick", "--out", "unused"]) == 2
     assert "has no default Reynolds numbers; pass --re" in capsys.readouterr().err
 

@@ -20,9 +20,11 @@ DEBUG_ENV = "TURBJAX_DEBUG"
 
 # What a user can cause: bad values (ValueError), missing/unreadable/damaged files (OSError, BadZipFile,
 # EOFError from a short file), a mistyped config override path (KeyError, AttributeError from ml_collections),
-# and a run that stopped by itself (RuntimeError subclasses turbjax raises on purpose, e.g. divergence).
+# a run that stopped by itself (RuntimeError subclasses turbjax raises on purpose, e.g. divergence), and a
+# simulation that became non-finite (FloatingPointError: the step, Re and tau are in the message).
 USER_ERRORS: tuple[type[BaseException], ...] = (
     ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError, AttributeError, TypeError, RuntimeError,
+    FloatingPointError,
 )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from turbjax import cli
 from turbjax.data import course_pickle as cp
 from turbjax.data.discovery import COURSE_FILE_PATTERN, COURSE_FILE_TEMPLATE, course_reynolds
 from turbjax.data.snapshots import (
@@ -94,15 +95,13 @@ def main(argv=None) -> int:
             "the course's files are pickles, and loading a pickle can run arbitrary code; pass "
             "--trust-pickle if you trust them (turbjax then resolves only numpy-array globals while reading)"
         )
-    try:
-        files = course_files(args.sources)
-    except (FileNotFoundError, ValueError) as e:
-        parser.error(str(e))
     from tqdm import tqdm
 
-    for src in tqdm(files, desc="converting", unit="file"):
-        out = convert_file(src, args.out, trust_pickle=True)
-        tqdm.write(f"{src} -> {out}")
+    with cli.user_errors("turbjax.data.convert", code=2):
+        files = course_files(args.sources)  # every source checked before the first (long) conversion
+        for src in tqdm(files, desc="converting", unit="file"):
+            out = convert_file(src, args.out, trust_pickle=True)
+            tqdm.write(f"{src} -> {out}")
     return 0
 
 

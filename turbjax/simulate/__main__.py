@@ -15,6 +15,7 @@ import os
 import sys
 import time
 
+from turbjax import cli
 from turbjax.simulate.presets import PRESETS
 
 
@@ -79,8 +80,8 @@ def main(argv=None) -> int:
     p = PRESETS[args.preset]
     reynolds = args.re if args.re is not None else list(p.reynolds)
     if not reynolds:
-        print(f"error: preset {args.preset!r} has no default Reynolds numbers; pass --re, e.g. --re 300 600",
-              file=sys.stderr)
+        cli.report("turbjax.simulate", ValueError(
+            f"preset {args.preset!r} has no default Reynolds numbers; pass --re, e.g. --re 300 600"))
         return 2
     realizations = args.realizations if args.realizations is not None else p.realizations
     n_proc = args.num_processes or int(os.environ.get("JAX_NUM_PROCESSES", "1"))
@@ -97,10 +98,12 @@ def main(argv=None) -> int:
         sim = simulate(reynolds, p, steps=args.steps, save_every=args.save_every, frames=args.frames,
                        realizations=realizations, share=share, dtype=args.dtype,
                        progress=not args.no_progress)
-    except (ValueError, FloatingPointError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        paths = write_simulation(sim, args.out)
+    except cli.USER_ERRORS as e:
+        if cli.debug_enabled():
+            raise
+        cli.report("turbjax.simulate", e)
         return 2
-    paths = write_simulation(sim, args.out)
     q = sim.params
     print(f"{len(sim.reynolds)} runs x {q.steps} steps of {q.nx}x{q.ny} ({args.dtype}): {sim.mlups:.1f} "
           f"MLUPS (run {sim.run_s:.1f} s, compile {sim.compile_s:.1f} s, total "

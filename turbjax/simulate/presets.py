@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -143,6 +144,9 @@ def resolve_params(preset: str | FlowParams, steps=None, save_every=None, frames
     return p.replace(**over)
 
 
+TAU_MARGIN = 1e-3  # tau - 1/2 below this: the shear modes are barely damped (a warning, not an error)
+
+
 def check_inputs(p: FlowParams, reynolds: Sequence[float], dtype: str) -> None:
     """Reject, before anything runs, what cannot work; each message names the value and what to do."""
     if dtype not in DTYPES:
@@ -184,6 +188,13 @@ def check_inputs(p: FlowParams, reynolds: Sequence[float], dtype: str) -> None:
             raise ValueError(
                 f"relaxation time tau = {tau!r} <= 0.5 at Re = {re:g} (nu = {p.viscosity(re):.3g}): "
                 "the scheme is unstable; lower the Reynolds number or refine dx"
+            )
+        if tau - 0.5 < TAU_MARGIN:  # runs, but barely damped: grid-scale noise, often a NaN later
+            print(
+                f"turbjax.simulate: warning: relaxation time tau = {tau:.5f} is within {TAU_MARGIN:g} of "
+                f"1/2 at Re = {re:g} on the {p.name!r} grid (dx = {p.dx:g}): expect grid-scale noise or a "
+                f"NaN; refine dx or lower the Reynolds number",
+                file=sys.stderr, flush=True,
             )
     bulk_tau = 0.5 + 3 * p.bulk_viscosity / p.dx
     if not bulk_tau > 0.5:
