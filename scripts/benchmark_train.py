@@ -184,6 +184,35 @@ def make_sklearn(x, y):
     return epoch
 
 
+def make_torch(x, y, x_test, threads: int | None = None):
+    """PyTorch eager, the same MLP (100, 100) relu, MSE, batch 32, fused Adam 1e-3, float32, with the test-set
+    forward pass each epoch as turbjax's epoch has; (epoch function, description) or (None, why not)."""
+    try:
+        import torch  # optional: only this benchmark uses it, never the tests
+    except ImportError as e:
+        return None, f"torch is not importable ({e}); install the CPU build to compare"
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    nn = torch.nn
+    net = nn.Sequential(nn.Linear(x.shape[1], 100), nn.ReLU(), nn.Linear(100, 100), nn.ReLU(),
+                        nn.Linear(100, 1))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
+    xs, ys = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y)[:, None])
+    xt = torch.from_numpy(np.ascontiguousarray(x_test))
+
+    def epoch():
+        for idx in torch.randperm(len(xs)).split(32):
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.mse_loss(net(xs[idx]), ys[idx]).backward()
+            opt.step()
+        with torch.no_grad():
+            net(xt)
+
+    epoch()  # warm-up
+    return epoch, f"torch {torch.__version__}, {torch.get_num_threads()} threads, fused Adam"
+
+
 def timed(fn, epochs: int) -> tuple[float, float]:
     t0, c0 = time.perf_counter(), time.process_time()
     fn()
@@ -276,6 +305,10 @@ def main() -> None:
     y = np.asarray(data["y_train"])[:, 0]
     sk_epochs = {"sklearn_float32": make_sklearn(x, y),
                  "sklearn_float64": make_sklearn(x.astype(np.float64), y.astype(np.float64))}
+    torch_epoch, torch_desc = make_torch(x, y, np.asarray(data["X_test"]))
+    if torch_epoch is not None:
+        sk_epochs["torch"] = torch_epoch
+    print(f"peer PyTorch: {torch_desc}", flush=True)
     t = interleaved(tj_chunk, args.epochs, sk_epochs, args.rounds)
     fl = floors(n, f)
     tj = t["turbjax"]
@@ -301,8 +334,11 @@ def main() -> None:
           f"{args.rounds} interleaved rounds ===")
     print("                               best ms/epoch   median ms/epoch   median CPU ms/epoch   speed-up "
           "best (median)")
-    for name, label in (("turbjax", "turbjax (float32)"), ("sklearn_float32", "scikit-learn, float32 data"),
-                        ("sklearn_float64", "scikit-learn, float64 data")):
+    labels = (("turbjax", "turbjax (float32)"), ("sklearn_float32", "scikit-learn, float32 data"),
+              ("sklearn_float64", "scikit-learn, float64 data"), ("torch", "PyTorch eager, float32"))
+    for name, label in labels:
+        if name not in t:
+            continue
         r = t[name]
         sp = (f"{speedups[name]['best']:10.1f} x ({speedups[name]['median']:.1f} x)" if name in speedups
               else "")
@@ -317,7 +353,7 @@ def main() -> None:
     print(f"with every product at the measured peak ({peak_measured / 1e9:.0f} GFLOP/s): "
           f"{1e3 * flops_epoch / peak_measured:.1f} ms/epoch + Adam {1e3 * fl['adam_s']:.1f} = "
           f"{1e3 * ideal_s:.1f} ms/epoch (each step's update must finish before the next step's products)")
-    for name in sk_epochs:
+    for name in ("sklearn_float32", "sklearn_float64"):
         need = t[name]["s_per_epoch_min"] / 10
         verdict = ("within reach" if floor_s <= need else
                    "out of reach with XLA's products" if ideal_s <= need else
