@@ -39,7 +39,7 @@ from configs import cnn as cnn_config  # noqa: E402 (after the sys.path edit abo
 def load_data(data_dir: str):
     """Standardized seed data arrays and the image shape, or random arrays of the same shapes."""
     from turbjax.data.dataset import build_dataset, missing_files
-    from turbjax.train import prepare_arrays
+    from turbjax.pipeline import prepare_arrays
 
     cfg = cnn_config.get_config()
     cfg.data.dir = data_dir

@@ -198,8 +198,8 @@ def make_torch(x, y, x_test, threads: int | None = None):
     net = nn.Sequential(nn.Linear(x.shape[1], 100), nn.ReLU(), nn.Linear(100, 100), nn.ReLU(),
                         nn.Linear(100, 1))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
-    xs, ys = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y)[:, None])
-    xt = torch.from_numpy(np.ascontiguousarray(x_test))
+    xs, ys = torch.from_numpy(np.array(x, np.float32)), torch.from_numpy(np.array(y, np.float32)[:, None])
+    xt = torch.from_numpy(np.array(x_test, np.float32))  # copies: torch wants writable arrays
 
     def epoch():
         for idx in torch.randperm(len(xs)).split(32):

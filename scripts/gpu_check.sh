@@ -64,20 +64,24 @@ case "$SIZE" in
     gpu)
         TRAIN_ARGS="--epochs 5 --rounds 3 --tta default"
         SWEEP_ARGS="--epochs 5 --repeats 2 --hlo"
-        SIM_ARGS="--steps 4000 --rounds 2" ;;
+        SIM_ARGS="--steps 4000 --rounds 2"
+        CNN_ARGS="--rounds 3" ;;
     cpu)
         TRAIN_ARGS="--epochs 2 --rounds 1 --tta none"
         SWEEP_ARGS="--epochs 1 --repeats 1 --train 480 --features 1024 --per-program 4"
-        SIM_ARGS="--steps 200 --rounds 1" ;;
+        SIM_ARGS="--steps 200 --rounds 1"
+        CNN_ARGS="--rounds 1 --variants patches,gap" ;;
     small)
         TRAIN_ARGS="--epochs 1 --rounds 1 --tta none"
         SWEEP_ARGS="--epochs 1 --repeats 1 --train 64 --features 32 --hidden 8,8 --per-program"
-        SIM_ARGS="--steps 20 --rounds 1" ;;
+        SIM_ARGS="--steps 20 --rounds 1"
+        CNN_ARGS="--rounds 1 --epochs 1 --variants patches" ;;
     *) log "!! GPU_CHECK_SIZE=$SIZE; expected gpu, cpu or small"; exit 2 ;;
 esac
 TRAIN_ARGS=${GPU_CHECK_TRAIN_ARGS:-$TRAIN_ARGS}
 SWEEP_ARGS=${GPU_CHECK_SWEEP_ARGS:-$SWEEP_ARGS}
 SIM_ARGS=${GPU_CHECK_SIM_ARGS:-$SIM_ARGS}
+CNN_ARGS=${GPU_CHECK_CNN_ARGS:-$CNN_ARGS}
 
 # ------------------------------------------------------------------------------------------------ seed data
 # A fresh accelerator machine has no data/: generate the seed data set there (timed: the simulator's end-to-end
@@ -135,6 +139,8 @@ bench() {  # name, script, share of the remaining budget in percent, args...
 bench "sweep benchmark" scripts/benchmark_sweep.py 40 $SWEEP_ARGS
 # shellcheck disable=SC2086
 bench "training benchmark" scripts/benchmark_train.py 60 $TRAIN_ARGS
+# shellcheck disable=SC2086
+bench "cnn benchmark" scripts/benchmark_cnn.py 50 $CNN_ARGS
 # shellcheck disable=SC2086
 bench "simulator benchmark" scripts/benchmark_simulate.py 100 $SIM_ARGS
 log "== gpu_check finished in $(( $(date +%s) - START ))s; figures in $FILE"
