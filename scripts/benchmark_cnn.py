@@ -33,6 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_common import make_chunk  # noqa: E402 (scripts/ is on sys.path as the running script's folder)
+
 from configs import cnn as cnn_config  # noqa: E402 (after the sys.path edit above)
 
 
@@ -63,24 +65,9 @@ def random_data(image_shape, n_train: int = 1920, n_test: int = 480) -> dict:
 def make_turbjax(data: dict, image_shape, epochs: int, **model):
     """A function running `epochs` epochs (one compiled chunk) and the seconds of the first (compiling)
     call."""
-    from turbjax.training.loop import make_train
-    from turbjax.training.optimizers import default_hparams
-
     c = cnn_config.get_config()
     c.model.update(model)
-    trainer = make_train(c, data, image_shape=image_shape)
-    hp = default_hparams(c.optim)
-    run = jax.jit(trainer.run_epochs, static_argnames="num_epochs", donate_argnames="state")
-    box = {"state": jax.jit(trainer.init)(hp, jax.random.key(0))}
-
-    def chunk():
-        box["state"], m = run(box["state"], hp, num_epochs=epochs, data=data)
-        jax.block_until_ready(box["state"])
-        return m
-
-    t0 = time.perf_counter()
-    chunk()
-    return chunk, time.perf_counter() - t0
+    return make_chunk(c, data, epochs, image_shape=image_shape)
 
 
 def make_torch(data: dict, image_shape, threads: int | None):

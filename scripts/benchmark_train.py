@@ -41,6 +41,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_common import make_chunk  # noqa: E402 (scripts/ is on sys.path as the running script's folder)
+
 from configs import default  # noqa: E402 (after the sys.path edit above)
 
 
@@ -149,23 +151,7 @@ def floors(n: int, f: int, batch: int = 32, hidden=(100, 100)) -> dict:
 
 
 def make_turbjax(data: dict, epochs: int):
-    from turbjax.training.loop import make_train
-    from turbjax.training.optimizers import default_hparams
-
-    c = default.get_config()
-    trainer = make_train(c, data)
-    hp = default_hparams(c.optim)
-    run = jax.jit(trainer.run_epochs, static_argnames="num_epochs", donate_argnames="state")
-    box = {"state": jax.jit(trainer.init)(hp, jax.random.key(0))}
-
-    def chunk():
-        box["state"], m = run(box["state"], hp, num_epochs=epochs, data=data)
-        jax.block_until_ready(box["state"])
-        return m
-
-    t0 = time.perf_counter()
-    chunk()
-    return chunk, time.perf_counter() - t0
+    return make_chunk(default.get_config(), data, epochs)
 
 
 def make_sklearn(x, y):
