@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_common import make_chunk  # noqa: E402 (scripts/ is on sys.path as the running script's folder)
+from bench_common import make_chunk, torch_epoch  # noqa: E402 (scripts/ is on sys.path as the running script's folder)
 
 from configs import cnn as cnn_config  # noqa: E402 (after the sys.path edit above)
 
@@ -71,38 +71,22 @@ def make_turbjax(data: dict, image_shape, epochs: int, **model):
 
 
 def make_torch(data: dict, image_shape, threads: int | None):
-    """One PyTorch epoch of the same network, or None (with the reason) when torch is not importable."""
-    try:
-        import torch  # optional: only this benchmark uses it
-    except ImportError as e:
-        return None, f"torch is not importable ({e}); install the CPU build to compare"
-    if threads:
-        torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    nn = torch.nn
-    net = nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
-        nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
-        nn.Flatten(), nn.Linear(16 * (image_shape[0] // 8) * (image_shape[1] // 8), 32), nn.ReLU(),
-        nn.Linear(32, 1))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
-    x = torch.from_numpy(np.asarray(data["X_train"]).reshape(-1, 1, *image_shape).copy())
-    y = torch.from_numpy(np.asarray(data["y_train"]).copy())
-    xt = torch.from_numpy(np.asarray(data["X_test"]).reshape(-1, 1, *image_shape).copy())
-    n = len(x)
+    """One PyTorch epoch of the same network (bench_common.torch_epoch), or None with the reason."""
+    h, w = image_shape
 
-    def epoch():
-        net.train()
-        for idx in torch.randperm(n).split(32):
-            opt.zero_grad(set_to_none=True)
-            torch.nn.functional.mse_loss(net(x[idx]), y[idx]).backward()
-            opt.step()
-        with torch.no_grad():  # the test-set evaluation, as turbjax's epoch does
-            net(xt)
+    def net(nn):
+        return nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
+            nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
+            nn.Flatten(), nn.Linear(16 * (h // 8) * (w // 8), 32), nn.ReLU(),
+            nn.Linear(32, 1))
 
-    epoch()
-    return epoch, f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    def images(a):
+        return np.asarray(a).reshape(-1, 1, h, w)
+
+    return torch_epoch(net, images(data["X_train"]), np.asarray(data["y_train"]), images(data["X_test"]),
+                       threads)
 
 
 def cnn_flops_per_epoch(n_train: int, n_test: int, image_shape, features=(8, 16, 16), dense=(32,), k=3,

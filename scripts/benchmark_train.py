@@ -41,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_common import make_chunk  # noqa: E402 (scripts/ is on sys.path as the running script's folder)
+from bench_common import make_chunk, torch_epoch  # noqa: E402 (scripts/ is on sys.path as the running script's folder)
 
 from configs import default  # noqa: E402 (after the sys.path edit above)
 
@@ -171,32 +171,13 @@ def make_sklearn(x, y):
 
 
 def make_torch(x, y, x_test, threads: int | None = None):
-    """PyTorch eager, the same MLP (100, 100) relu, MSE, batch 32, fused Adam 1e-3, float32, with the test-set
-    forward pass each epoch as turbjax's epoch has; (epoch function, description) or (None, why not)."""
-    try:
-        import torch  # optional: only this benchmark uses it, never the tests
-    except ImportError as e:
-        return None, f"torch is not importable ({e}); install the CPU build to compare"
-    if threads:
-        torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    nn = torch.nn
-    net = nn.Sequential(nn.Linear(x.shape[1], 100), nn.ReLU(), nn.Linear(100, 100), nn.ReLU(),
-                        nn.Linear(100, 1))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
-    xs, ys = torch.from_numpy(np.array(x, np.float32)), torch.from_numpy(np.array(y, np.float32)[:, None])
-    xt = torch.from_numpy(np.array(x_test, np.float32))  # copies: torch wants writable arrays
+    """PyTorch eager, the same MLP (100, 100) relu (bench_common.torch_epoch)."""
 
-    def epoch():
-        for idx in torch.randperm(len(xs)).split(32):
-            opt.zero_grad(set_to_none=True)
-            torch.nn.functional.mse_loss(net(xs[idx]), ys[idx]).backward()
-            opt.step()
-        with torch.no_grad():
-            net(xt)
+    def net(nn):
+        return nn.Sequential(nn.Linear(x.shape[1], 100), nn.ReLU(), nn.Linear(100, 100), nn.ReLU(),
+                             nn.Linear(100, 1))
 
-    epoch()  # warm-up
-    return epoch, f"torch {torch.__version__}, {torch.get_num_threads()} threads, fused Adam"
+    return torch_epoch(net, x, np.asarray(y)[:, None], x_test, threads)
 
 
 def timed(fn, epochs: int) -> tuple[float, float]:
