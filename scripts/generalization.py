@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -96,7 +95,7 @@ def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool, lo
     """Config overrides of one split (see the module docstring for what each tests)."""
     seed = {"data.dir": seed_dir, "data.reynolds": SEED_RE}
     ens = {
-        "data.dir": ensemble_dir,
+        "data.dir": ensemble_dir, "data.preset": "ensemble_small" if small else "ensemble",
         "data.reynolds": (),
         "data.realizations": ENSEMBLE_REALIZATIONS,
         "data.sample_every_steps": ENSEMBLE_EVERY if not small else 20,
@@ -108,6 +107,7 @@ def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool, lo
     ):  # the seed runs recorded 6x longer: test = the seed files' last 120 frames
         return seed | {
             "data.dir": long_dir,
+            "data.preset": "seed_long",
             "data.split": "time",
             "data.gap": 1,
             "data.gap_unit": "periods",
@@ -244,6 +244,8 @@ def plot_unseen(rows: list[dict], path: Path) -> None:
     """Predicted against true Re (mean +- std of the predictions per true Re) for the unseen-Re splits."""
     from matplotlib.figure import Figure
 
+    from turbjax.plots import save_figure
+
     panels = [s for s in ("heldout_re", "flagship") if any(r["split"] == s for r in rows)]
     if not panels:
         return
@@ -274,13 +276,7 @@ def plot_unseen(rows: list[dict], path: Path) -> None:
         )
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------------------------------- main
@@ -317,6 +313,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from turbjax import cli, pipeline
     from turbjax.train import train_and_evaluate
+    from turbjax.workdir import write_text_atomic
 
     args.out.mkdir(parents=True, exist_ok=True)
     common = dict(
@@ -343,11 +340,11 @@ def main(argv=None) -> int:
             results = train_and_evaluate(build_config(model, split, **common), workdir)
         rows.append(row_of(model, split, workdir, results))
         rows.sort(key=lambda r: (SPLITS.index(r["split"]), MODELS.index(r["model"])))
-        write_atomic(
+        write_text_atomic(
             json_path, json.dumps(rows, indent=2) + "\n"
         )  # after every cell: nothing lost on a crash
     table = table_markdown(rows)
-    write_atomic(args.out / "generalization.md", table)
+    write_text_atomic(args.out / "generalization.md", table)
     plot_unseen(rows, args.out / "generalization.png")
     print(table)
     print(

@@ -22,7 +22,7 @@ def plot_run(workdir: Path, rows: list[dict], trainer, params, data, ds) -> None
     ax.set(xlabel="epoch", ylabel="loss (standardized units)", title=title)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(workdir / "loss_curve.png", dpi=120)
+    save_figure(fig, workdir / "loss_curve.png")
 
     pred = predictions(trainer, params, data)
     fig = Figure(figsize=(4.5, 4))
@@ -51,10 +51,10 @@ def plot_run(workdir: Path, rows: list[dict], trainer, params, data, ds) -> None
                xlabel="predicted", ylabel="true")
     ax.set_title("test set")
     fig.tight_layout()
-    fig.savefig(workdir / "pred_vs_true.png", dpi=120)
+    save_figure(fig, workdir / "pred_vs_true.png")
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     """Save atomically (a temporary name, then rename): a kill never leaves half a PNG under `path`."""
     path = Path(path)
     tmp = path.with_name(path.stem + ".tmp" + path.suffix)
@@ -72,7 +72,7 @@ def plot_class_balance(balance: dict, path: Path, title: str = "class balance (t
     ax.bar([f"{re:g}" for re in balance], list(balance.values()))
     ax.set(xlabel="Reynolds number", ylabel="samples", title=title)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_pca(embedding, re, path: Path, title: str = "PCA of the training frames") -> Path:
@@ -87,4 +87,4 @@ def plot_pca(embedding, re, path: Path, title: str = "PCA of the training frames
            title=title)
     fig.colorbar(sc, ax=ax, label="Re")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

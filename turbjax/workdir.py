@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from ml_collections import config_dict
 
+from turbjax.configs import default
+
 
 class WorkdirMismatchError(ValueError):
     """The workdir holds a run of another model."""
@@ -76,8 +78,6 @@ def _tuples(x):  # JSON turned tuples into lists
 def with_defaults(stored: dict) -> dict:
     """A stored config.json completed with today's defaults for the fields added since it was written (a run
     from before a field existed behaved as its default does)."""
-    from turbjax.configs import default  # lazy: keeps this module free of the config package at import
-
     out = config_json(default.get_config())
     for section, fields in stored.items():
         out[section] = {**out.get(section, {}), **fields} if isinstance(fields, dict) else fields
