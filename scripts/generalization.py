@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED_RE = (300.0, 600.0, 900.0, 1200.0)
 ENSEMBLE_REALIZATIONS = (0, 1, 2)
 # the frame spacing of the ensemble preset (steps): its samples are every frame it stored
-ENSEMBLE_EVERY = 60
+ENSEMBLE_EVERY = 120
 # --small: the quick grid (96 x 64); Reynolds numbers of the small ensemble (the seed four among them, so that
 # heldout_re has something to hold out), and a 24 x 24 crop with room for shifts of 4 cells
 SMALL_ENSEMBLE_RE = (200.0, 300.0, 450.0, 600.0, 750.0, 900.0, 1050.0, 1200.0, 1400.0)
@@ -74,6 +74,11 @@ def model_overrides(name: str, epochs: int) -> dict:
         return common | {"model.name": "mlp", "model.hidden": (100, 100), "data.features": "fft2"}
     if name == "mlp_gradstats":  # seven statistics of the window (enstrophy, gradient moments, kurtosis, ...)
         return common | {"model.name": "mlp", "model.hidden": (64, 64), "data.features": "gradstats"}
+    if name == "mlp_wakestats":  # 45 statistics of the widest window the split's data stores, on log Re
+        return common | {
+            "model.name": "mlp", "model.hidden": (64, 64), "data.features": "wakestats",
+            "data.log_target": True,
+        }
     if name == "cnn":  # global average pooling (translation invariance) + the mirror and streamwise shifts
         return common | {  # fewer epochs: on the CPU its epoch costs ~10x the MLP's
             "model.name": "cnn",
@@ -87,7 +92,19 @@ def model_overrides(name: str, epochs: int) -> dict:
     raise ValueError(f"unknown model {name!r}; expected one of {MODELS}")
 
 
-MODELS = ("linear", "mlp_pixels", "mlp_fft2", "mlp_gradstats", "cnn")
+MODELS = ("linear", "mlp_pixels", "mlp_fft2", "mlp_gradstats", "mlp_wakestats", "cnn")
+# the vorticity stencil reads one velocity cell beyond the crop, plus one for the central difference's grid
+HALO = 2
+
+
+def widest_crop(preset: str, small: bool):
+    """The largest crop (crop_x, crop_y) whose velocity cells, halo included, lie in the preset's stored
+    wake window; for a preset that stores the whole grid (cylinder included), the ensemble's window."""
+    from turbjax.simulate import PRESETS
+
+    window = PRESETS[preset].window or PRESETS["ensemble_small" if small else "ensemble"].window
+    x0, x1, y0, y1 = window
+    return (x0 + HALO, x1 - HALO), (y0 + HALO, y1 - HALO)
 SPLITS = ("flagship", "time", "realization", "heldout_re", "random")
 
 
@@ -154,6 +171,8 @@ def build_config(
         c[section][field] = value
     if small and model == "cnn":
         c.training.shift = 4
+    if model == "mlp_wakestats":  # the widest window of the training data (the test data store more)
+        c.data.crop_x, c.data.crop_y = widest_crop(c.data.preset, small)
     if small and split == "time":
         c.data.gap, c.data.gap_unit = 2, "samples"
     return c

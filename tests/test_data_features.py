@@ -13,7 +13,8 @@ from turbjax.data.synthetic import vortex_street_velocity
 from turbjax.data.vorticity import vorticity
 
 SPECTRAL = [f for f in FEATURES if f != "pixels"]
-SPECTRA = [f for f in SPECTRAL if f != "gradstats"]  # gradstats: periodic differences only (own test)
+# gradstats: periodic differences only (own test); wakestats see positions (strips, the cross-stream profile)
+SPECTRA = [f for f in SPECTRAL if f not in ("gradstats", "wakestats")]
 
 
 def images(h=16, w=12, n=3, seed=0):
@@ -31,7 +32,7 @@ def test_circular_shift_leaves_spectral_features_unchanged(sx, sy, name, remove_
 
 
 @pytest.mark.parametrize("name", SPECTRAL)
-@pytest.mark.parametrize("shape", [(16, 12), (9, 7)])
+@pytest.mark.parametrize("shape", [(16, 12), (13, 7)])
 def test_mirror_y_with_negated_vorticity_leaves_them_unchanged(name, shape):
     x = images(*shape)
     mirrored = -x[:, :, ::-1]  # y -> -y, omega -> -omega
@@ -110,3 +111,40 @@ def test_gradient_statistics_of_a_plane_wave():
     np.testing.assert_allclose(s, [np.log(0.5), np.log(g2), np.log(l2), np.log(g2 / 0.5), np.log(l2 / g2),
                                    np.log(np.abs(w).max()), 1.5], rtol=1e-9, atol=1e-9)
     assert compute_features(w, "gradstats").shape == (1, 1, 7) == (1, *feature_shape("gradstats", (n, 8)))
+
+
+def test_wake_statistics_are_gradstats_of_the_window_and_of_its_strips():
+    from turbjax.data.features import N_WAKESTATS, WAKE_STRIPS, gradient_statistics, wake_statistics
+
+    w = np.random.default_rng(2).normal(size=(3, 20, 10))
+    s = wake_statistics(w)
+    assert s.shape == (3, N_WAKESTATS) and compute_features(w, "wakestats").shape == (3, 1, N_WAKESTATS)
+    assert feature_shape("wakestats", (20, 10)) == (1, N_WAKESTATS)
+    np.testing.assert_array_equal(s[:, :7], gradient_statistics(w))
+    for k in range(WAKE_STRIPS):  # 20 rows: strips of 5 along x
+        strip = gradient_statistics(w[:, 5 * k:5 * k + 5])
+        np.testing.assert_array_equal(s[:, 7 * (k + 1):7 * (k + 2)], strip)
+    with pytest.raises(ValueError, match="at least 12 x 3 cells"):
+        wake_statistics(w[:, :9])
+
+
+def test_wake_statistics_of_fields_with_known_distributions_and_profiles():
+    """|w| = c everywhere (a checkerboard of +-c): every quantile of |w| equals its rms (log 0); a linear
+    ramp w = a x has |grad w| = a at every corner (log 0); enstrophy on the two rows y = +-d only: both
+    widths are d."""
+    from turbjax.data.features import WAKE_QUANTILES, wake_statistics
+
+    nq = len(WAKE_QUANTILES)
+    i, j = np.meshgrid(np.arange(16), np.arange(9), indexing="ij")
+    board = 0.7 * (-1.0) ** (i + j)
+    s = wake_statistics(board[None])[0]
+    q_w, widths = s[35:35 + nq], s[-2:]
+    np.testing.assert_allclose(q_w, 0.0, atol=1e-9)
+    ramp = 0.3 * i.astype(float)
+    q_grad = wake_statistics(ramp[None])[0][35 + nq:35 + 2 * nq]
+    np.testing.assert_allclose(q_grad, 0.0, atol=1e-9)
+    rows = np.zeros((16, 9))
+    rows[:, [1, 7]] = 1.0  # y = -3 and +3 cells from the centre (index 4)
+    np.testing.assert_allclose(wake_statistics(rows[None])[0][-2:], [3.0, 3.0], rtol=1e-9)
+    y = np.arange(9) - 4.0  # the checkerboard's enstrophy is uniform across the 9 rows
+    np.testing.assert_allclose(widths, [np.mean(y**2) ** 0.5, np.mean(y**4) ** 0.25], rtol=1e-9)

@@ -100,3 +100,29 @@ def test_command_line_scores_and_errors_in_one_line(run, other, tmp_path):
     assert str(tmp_path / "nowhere") in bad.stderr
     typo = cli("--workdir", str(run), "--split", "everything")
     assert typo.returncode == 2 and "Traceback" not in typo.stderr and "everything" in typo.stderr
+
+
+def test_an_ensemble_directory_is_scored_file_by_file_with_per_reynolds_summaries(run, other, tmp_path):
+    """A directory of realization files (_r0, _r1) is found and scored like plain files: here both
+    realizations hold the same flows as `other`, so every metric equals the plain directory's, and the per-Re
+    summaries (2 x FRAMES samples each) average back to the overall mean absolute error."""
+    ens = tmp_path / "ens"
+    ens.mkdir()
+    for re in (450.0, 750.0):
+        v, meta = snapshots.load_snapshots(snapshots.snapshot_path(other, re))
+        for k in (0, 1):
+            snapshots.save_snapshots(
+                snapshots.snapshot_path(ens, re, k), v, reynolds=re, dx=float(meta["dx"]),
+                dt=float(meta["dt"]), frame_stride=int(meta["frame_stride"]),
+                first_step=int(meta["first_step"]), extra={"realization": k})
+    a = evaluate_workdir(run, data_dir=ens, checkpoint="latest")
+    b = evaluate_workdir(run, data_dir=other, checkpoint="latest")
+    assert a["num_test"] == 2 * b["num_test"] == 4 * FRAMES
+    for k in ("r2", "mse", "mae"):
+        np.testing.assert_allclose(a["test"][k], b["test"][k], rtol=1e-5)
+    rows = a["test_per_reynolds"]
+    assert [(r["re"], r["n"]) for r in rows] == [(450.0, 2 * FRAMES), (750.0, 2 * FRAMES)]
+    weighted = sum(r["n"] * r["mae"] for r in rows) / a["num_test"]
+    np.testing.assert_allclose(weighted, a["test"]["mae"], rtol=1e-4)
+    plain = [r["mae"] for r in b["test_per_reynolds"]]
+    np.testing.assert_allclose([r["mae"] for r in rows], plain, rtol=1e-5)

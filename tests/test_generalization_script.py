@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("generalization")
     cmd = [sys.executable, str(ROOT / "scripts" / "generalization.py"), "--out", str(tmp / "out"), "--small",
-           "--splits", "flagship,time", "--models", "mlp_gradstats,cnn", "--epochs", "2",
+           "--splits", "flagship,time", "--models", "mlp_wakestats,cnn", "--epochs", "2",
            "--seed-dir", str(tmp / "seed"), "--ensemble-dir", str(tmp / "ens")]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -30,14 +30,14 @@ def report(tmp_path_factory):
 def test_one_row_per_cell_with_the_promised_fields(report):
     tmp, rows, stdout = report
     assert [(r["split"], r["model"]) for r in rows] == [
-        ("flagship", "mlp_gradstats"), ("flagship", "cnn"), ("time", "mlp_gradstats"), ("time", "cnn")]
+        ("flagship", "mlp_wakestats"), ("flagship", "cnn"), ("time", "mlp_wakestats"), ("time", "cnn")]
     for r in rows:
         assert {"model", "split", "test_r2", "test_mae", "workdir", "per_reynolds"} <= set(r)
         assert np.isfinite(r["test_mae"]) and r["test_mae"] > 0
     # the flagship tests exactly the four seed Reynolds numbers, none of which it trained on
     flagship = rows[0]
     assert [p["re"] for p in flagship["per_reynolds"]] == [300.0, 600.0, 900.0, 1200.0]
-    assert "| flagship | mlp_gradstats |" in stdout
+    assert "| flagship | mlp_wakestats |" in stdout
     assert (tmp / "out" / "generalization.md").is_file() and (tmp / "out" / "generalization.png").is_file()
 
 
@@ -47,7 +47,7 @@ def test_every_workdir_is_a_training_workdir_that_evaluate_scores(report):
         results = json.loads((Path(r["workdir"]) / "results.json").read_text())
         scores = evaluate_workdir(r["workdir"], checkpoint="latest")
         np.testing.assert_allclose(scores["test"]["mae"], results["test_mae"], rtol=1e-4)
-    # and on another directory: the flagship MLP scored on the seed files' every frame
+    # and on another directory: the flagship MLP (log Re, wide window) scored on the seed files' every frame
     cli = [sys.executable, "-m", "turbjax.evaluate", "--workdir", rows[0]["workdir"],
            "--data", str(tmp / "seed"), "--checkpoint", "latest"]
     proc = subprocess.run(cli, capture_output=True, text=True, timeout=600, check=False, cwd=ROOT)

@@ -38,11 +38,13 @@ from turbjax.pipeline import (
     all_frames_as_test,
     data_config_for_training,
     make_trainer,
+    predictions,
     prepare_arrays,
     restore_state,
     score,
     scoring_data_config,
 )
+from turbjax.results import per_reynolds
 from turbjax.training.checkpoint import Checkpointer
 from turbjax.workdir import load_run_config, read_standardizer
 
@@ -99,8 +101,12 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
     }
     if split != "all":
         scores["train"] = score(trainer, params, data, ds, "train", classes=classes)
-    if trainer.task == "regression" and ds.y_test.ndim == 1 and np.ptp(ds.y_test) == 0:
-        scores["test_r2_note"] = f"undefined: every test sample has Re {float(ds.y_test[0]):g}; see test mae"
+    if trainer.task == "regression" and ds.y_test.ndim == 1:  # the Reynolds number: how each flow fares
+        scores["test_per_reynolds"] = per_reynolds(ds.test.re, predictions(trainer, params, data)[:, 0])
+        if np.ptp(ds.y_test) == 0:
+            scores["test_r2_note"] = (
+                f"undefined: every test sample has Re {float(ds.y_test[0]):g}; see test mae"
+            )
     return scores
 
 

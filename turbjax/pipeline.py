@@ -27,7 +27,13 @@ from turbjax.configs import schema
 from turbjax.data import discovery, snapshots
 from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
 from turbjax.data.splits import SPLITS
-from turbjax.data.standardize import Standardizer, fit_standardizer, standardize
+from turbjax.data.standardize import (
+    Standardizer,
+    fit_standardizer,
+    standardize,
+    target_from_model,
+    target_to_model,
+)
 from turbjax.models import model_task, validate_model_config
 from turbjax.training import metrics as M
 from turbjax.training.augment import mirror, parse_augment
@@ -57,6 +63,11 @@ def check_sections_agree(config) -> None:
         fail("config.data.target='forecast' is a regression target; use model.name linear, mlp or cnn")
     if d.target != "reynolds":
         return
+    if d.log_target and model_task(m) != "regression":
+        fail(
+            f"config.data.log_target=True regresses log Re, but model.name={m.name!r} is a classifier; use "
+            f"model.name linear, mlp or cnn, or --config.data.log_target=False"
+        )
     augment, shift = parse_augment(config.training)
     if (augment or shift) and d.features != "pixels":
         fail(
@@ -162,11 +173,13 @@ def prepare_arrays(ds, config, stats: dict | None = None, classes=None) -> tuple
     """Dataset -> (device arrays for the training core, standardization stats as numpy arrays).
 
     X is standardized per feature with training-set statistics (or the given `stats`); regression targets
-    are standardized per component (y_mean / y_scale ride along to report metrics in original units);
+    are standardized per component (y_mean / y_scale ride along to report metrics in original units; with
+    data.log_target they are the statistics of log y);
     classification targets are class indices (softmax) or 0/1 (binary, Re > median of the classes).
     `classes`: the Reynolds numbers the model was trained on, when scoring on other data (default
     ds.classes)."""
     task = model_task(config.model)
+    log_target = task == "regression" and bool(config.data.get("log_target", False))
     if stats is None:
         x_fit = ds.X_train
         if "mirror" in parse_augment(config.training)[0]:
@@ -177,7 +190,7 @@ def prepare_arrays(ds, config, stats: dict | None = None, classes=None) -> tuple
         sx = fit_standardizer(x_fit)
         stats = {"x_mean": np.asarray(sx.mean), "x_scale": np.asarray(sx.scale)}
         if task == "regression":
-            y2 = ds.y_train.reshape(len(ds.y_train), -1)
+            y2 = target_to_model(ds.y_train.reshape(len(ds.y_train), -1), log_target)
             sy = fit_standardizer(y2)
             stats |= {"y_mean": np.asarray(sy.mean), "y_scale": np.asarray(sy.scale)}
     sx = Standardizer(mean=stats["x_mean"], scale=stats["x_scale"])
@@ -189,7 +202,8 @@ def prepare_arrays(ds, config, stats: dict | None = None, classes=None) -> tuple
         sy = Standardizer(mean=stats["y_mean"], scale=stats["y_scale"])
         for split in ("train", "test"):
             y = getattr(ds, f"y_{split}")
-            data[f"y_{split}"] = jnp.asarray(standardize(y.reshape(len(y), -1), sy), jnp.float32)
+            y = target_to_model(y.reshape(len(y), -1), log_target)
+            data[f"y_{split}"] = jnp.asarray(standardize(y, sy), jnp.float32)
         data["y_mean"] = jnp.asarray(stats["y_mean"], jnp.float32).reshape(-1)
         data["y_scale"] = jnp.asarray(stats["y_scale"], jnp.float32).reshape(-1)
     elif task == "binary":
@@ -221,7 +235,8 @@ def predictions(trainer, params, data: dict, split: str = "test") -> np.ndarray:
     """Test predictions in original units (regression) or predicted class indices / 0-1 labels."""
     out = np.asarray(jax.jit(trainer.predict)(params, data[f"X_{split}"]))
     if trainer.task == "regression":
-        return out * np.asarray(data["y_scale"]) + np.asarray(data["y_mean"])
+        return target_from_model(out, np.asarray(data["y_mean"]), np.asarray(data["y_scale"]),
+                                 trainer.log_target)
     return (out[:, 0] > 0).astype(np.int32) if trainer.task == "binary" else out.argmax(-1)
 
 
@@ -310,7 +325,8 @@ def detect_format(directory, prefer: str) -> str:
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"data directory {directory} does not exist; pass an existing --data")
-    found = [fmt for fmt in discovery.FORMATS if discovery.available_reynolds(directory, fmt)]
+    # any file counts: plain runs or an ensemble's realizations (_r{k})
+    found = [fmt for fmt in discovery.FORMATS if discovery.available_series(directory, fmt)]
     if not found:
         raise FileNotFoundError(
             f"{directory} holds no data files: expected {snapshots.FILE_TEMPLATE.format(re=300)} (turbjax) "

@@ -11,6 +11,7 @@ import dataclasses
 import jax
 import numpy as np
 
+from turbjax.data.standardize import target_from_model
 from turbjax.models.ridge import DEFAULT_ALPHAS, ridge_cv
 from turbjax.pipeline import Prepared, predictions, score
 from turbjax.training import metrics as M
@@ -74,7 +75,7 @@ def run_results(config, trainer, params, prep: Prepared, progress: Progress, *, 
     if trainer.task == "regression" and np.asarray(prep.data["y_test"]).shape[1] == 1:
         results |= scalar_target_summary(trainer, params, prep, has_r2="test_r2" in results)
     if config.model.name == "linear" and trainer.task == "regression":
-        results["ridge_cv"] = ridge_cv_baseline(prep)
+        results["ridge_cv"] = ridge_cv_baseline(prep, log_target=trainer.log_target)
     if config.data.target == "forecast":
         results |= persistence_baseline(ds)
     return results
@@ -119,13 +120,13 @@ def per_reynolds(re_true, re_pred) -> list[dict]:
     return rows
 
 
-def ridge_cv_baseline(prep: Prepared, alphas=DEFAULT_ALPHAS) -> dict:
+def ridge_cv_baseline(prep: Prepared, alphas=DEFAULT_ALPHAS, log_target: bool = False) -> dict:
     """The closed-form baseline on the same standardized data: ridge with leave-one-out choice of alpha."""
     data = prep.data
     fit = ridge_cv(np.asarray(data["X_train"]), np.asarray(data["y_train"]), alphas)
     scale, mean = np.asarray(data["y_scale"]), np.asarray(data["y_mean"])
-    pred = fit.predict(np.asarray(data["X_test"])) * scale + mean
-    y_test = np.asarray(data["y_test"]) * scale + mean
+    pred = target_from_model(fit.predict(np.asarray(data["X_test"])), mean, scale, log_target)
+    y_test = target_from_model(np.asarray(data["y_test"]), mean, scale, log_target)
     return {
         "alpha": fit.alpha,
         "alphas": list(alphas),

@@ -59,7 +59,7 @@ def _check_choices(cfg) -> None:
                           ("features", FEATURES)):
         if get(cfg, name) not in allowed:
             fail(f"unknown {name} {cfg[name]!r}; expected one of {allowed}")
-    for name in ("trust_pickle", "heldout_time", "remove_mean"):
+    for name in ("trust_pickle", "heldout_time", "remove_mean", "log_target"):
         if not isinstance(get(cfg, name), bool):
             fail(f"{name}={cfg[name]!r} must be True or False")
 
@@ -101,6 +101,9 @@ def _check_split(cfg, reynolds) -> None:
             "'forecast' the targets of the last training samples would be test inputs; set gap >= horizon "
             f"(gap_unit 'samples')"
         )
+    if cfg["target"] == "forecast" and cfg["log_target"]:
+        fail("log_target=True with target 'forecast': only the Reynolds number is regressed in log; set "
+             "log_target=False")
     if cfg["target"] == "forecast" and cfg["features"] != "pixels":
         fail(f"features={cfg['features']!r} with target 'forecast': forecasts predict the vorticity window; "
              f"use features='pixels'")

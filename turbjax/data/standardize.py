@@ -3,6 +3,8 @@
     stats = fit_standardizer(X_train)           # Standardizer(mean, scale), a pytree (NamedTuple)
     Z = standardize(X_test, stats)               # (X - mean) / scale
     X = unstandardize(Z, stats)                  # Z * scale + mean
+    t = target_to_model(y, log=True)             # log y (data.log_target), then standardized like X
+    y = target_from_model(z, mean, scale, log=True)  # exp(z * scale + mean): back to original units
 
 Works for X (N, features) -> per-feature statistics, and for targets y (N,) -> scalar statistics or y (N, k)
 -> per-component statistics. The standard deviation is the population one (ddof = 0, like scikit-learn's
@@ -50,3 +52,19 @@ def standardize(x, stats: Standardizer):
 
 def unstandardize(z, stats: Standardizer):
     return z * stats.scale + stats.mean
+
+
+def target_to_model(y, log: bool):
+    """The regression target the model is fitted on (before standardizing): y, or log y (data.log_target)."""
+    if not log:
+        return y
+    if (y <= 0).any():
+        raise ValueError("log_target needs positive targets, got a minimum of " + str(float(y.min())))
+    return _xp(y).log(y)
+
+
+def target_from_model(z, mean, scale, log: bool):
+    """Standardized model outputs z -> targets in original units: z * scale + mean, then exp for a log
+    target. The one inverse of (target_to_model, standardize) used by the metrics, predictions and ridge."""
+    t = z * scale + mean
+    return _xp(t).exp(t) if log else t

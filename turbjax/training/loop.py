@@ -54,6 +54,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
+from turbjax.data.standardize import target_from_model
 from turbjax.models import build_model, model_task
 from turbjax.training import augment as augment_lib
 from turbjax.training import metrics as metrics_lib
@@ -73,6 +74,7 @@ class Trainer(NamedTuple):
     model: Any  # the Linen module
     tx: optax.GradientTransformation
     task: str  # "regression", "binary" or "softmax"
+    log_target: bool  # regression on log y (config.data.log_target): outputs map back through exp
     num_epochs: int  # config.training.epochs
     batch_size: int
     steps_per_epoch: int
@@ -127,13 +129,15 @@ def undo_if_diverged(ok: Array, new, old):
     return jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, old)
 
 
-def evaluation_metrics(task: str, out: Array, y: Array, d: dict) -> dict:
-    """The data loss and, in original units (d's y_mean / y_scale), r2 / mse / mae, or accuracy."""
+def evaluation_metrics(task: str, out: Array, y: Array, d: dict, log_target: bool = False) -> dict:
+    """The data loss and, in original units (d's y_mean / y_scale; exp of them for a log target), r2 / mse /
+    mae, or accuracy."""
     result = {"loss": data_loss(task, out, y)}
     if task == "regression":
         scale = d.get("y_scale", jnp.ones(out.shape[-1], out.dtype))
         mean = d.get("y_mean", jnp.zeros(out.shape[-1], out.dtype))
-        pred_o, y_o = out * scale + mean, y * scale + mean
+        pred_o = target_from_model(out, mean, scale, log_target)
+        y_o = target_from_model(y, mean, scale, log_target)
         result["r2"] = metrics_lib.r2_score(y_o, pred_o)
         result["mse"] = metrics_lib.mean_squared_error(y_o, pred_o)
         result["mae"] = metrics_lib.mean_absolute_error(y_o, pred_o)
@@ -256,6 +260,7 @@ def make_train(
     The batch size is checked by the pipeline (turbjax.pipeline.check_batch_size); here a batch larger
     than the training set would be one padded minibatch, which is still correct."""
     task = model_task(config.model)
+    log_target = bool(config.data.get("log_target", False)) and task == "regression"
     x_train = data["X_train"]
     n_train = x_train.shape[0]
     names, shift, input_shape, window = _shapes(config, data, image_shape)
@@ -286,7 +291,7 @@ def make_train(
         d = default_data if data is None else data
         if isinstance(params, dict) and "opt_state" in params:
             params = params["params"]
-        return evaluation_metrics(task, predict(params, x), y, d)
+        return evaluation_metrics(task, predict(params, x), y, d, log_target)
 
     def init(hparams, key):
         width = x_train.shape[1] if window is None else window[0] * window[1]
@@ -320,6 +325,7 @@ def make_train(
         model=model,
         tx=tx,
         task=task,
+        log_target=log_target,
         num_epochs=num_epochs,
         batch_size=batch,
         steps_per_epoch=steps,
