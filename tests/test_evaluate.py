@@ -126,3 +126,9 @@ def test_an_ensemble_directory_is_scored_file_by_file_with_per_reynolds_summarie
     np.testing.assert_allclose(weighted, a["test"]["mae"], rtol=1e-4)
     plain = [r["mae"] for r in b["test_per_reynolds"]]
     np.testing.assert_allclose([r["mae"] for r in rows], plain, rtol=1e-5)
+    # one realization alone: the plain directory's frames once
+    one = evaluate_workdir(run, data_dir=ens, checkpoint="latest", realizations=[1])
+    assert one["num_test"] == b["num_test"]
+    np.testing.assert_allclose(one["test"]["mae"], b["test"]["mae"], rtol=1e-5)
+    with pytest.raises(ValueError, match=r"no 'turbjax' data files for realizations=\(3,\)"):
+        evaluate_workdir(run, data_dir=ens, checkpoint="latest", realizations=[3])

@@ -53,3 +53,31 @@ def test_every_workdir_is_a_training_workdir_that_evaluate_scores(report):
     proc = subprocess.run(cli, capture_output=True, text=True, timeout=600, check=False, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout[proc.stdout.index("{"):])["test"]["mae"] > 0
+
+
+def test_realization_spread_scores_each_run_alone_and_the_reference(report):
+    """scripts/realization_spread.py on the small grid: 2 + 1 new runs at Re 600 (which the flagship cell
+    never trained on) and the seed run; each row is what evaluate gives for that one file."""
+    tmp, rows, _ = report
+    workdir = rows[0]["workdir"]  # flagship, mlp_wakestats
+    out = tmp / "spread"
+    cmd = [sys.executable, str(ROOT / "scripts" / "realization_spread.py"), "--workdir", workdir,
+           "--re", "600", "--out", str(out), "--preset", "ensemble_small", "--seeds", "2",
+           "--more-seeds", "1",
+           "--perturbations", "0.01,0.001", "--reference", str(tmp / "seed")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    spread = json.loads((out / "spread.json").read_text())
+    runs = [(r["perturbation"], r["seed"]) for r in spread]
+    assert runs == [(0.01, 0), (0.01, 1), (0.001, 0), (None, None)]
+    assert (out / "spread.png").is_file()
+    one = evaluate_workdir(workdir, data_dir=out / "perturbation_0.01", checkpoint="latest",
+                           reynolds=[600.0], realizations=[1])["test_per_reynolds"][0]
+    ref = evaluate_workdir(workdir, data_dir=tmp / "seed", checkpoint="latest",
+                           reynolds=[600.0])["test_per_reynolds"][0]
+    for got, want in ((spread[1], one), (spread[3], ref)):
+        assert got["n"] == want["n"]
+        np.testing.assert_allclose([got["prediction_mean"], got["mae"]],
+                                   [want["prediction_mean"], want["mae"]], rtol=1e-6)
+    # the two seeds are different flows
+    assert spread[0]["prediction_mean"] != spread[1]["prediction_mean"]

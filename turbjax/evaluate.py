@@ -3,11 +3,14 @@
     python -m turbjax.evaluate --workdir runs/default                      # best checkpoint, the run's data
     python -m turbjax.evaluate --workdir runs/default --data data/other --checkpoint latest
     python -m turbjax.evaluate --workdir runs/default --data COURSE_DIR --trust-pickle --reynolds 300,900
+    python -m turbjax.evaluate --workdir W --data data/ensemble --reynolds 1200 --realizations 2  # one run
 
 With `--data DIR` the files' format is read from their names (turbjax's `vortex_street_Re_{Re}.npz` or the
 course's pickles, which need `--trust-pickle`; `--format` chooses when DIR holds both), the Reynolds numbers
-are those DIR holds (`--reynolds` to choose), and every frame of DIR is the test set (`--split all`, the
-default with --data; `--split random|time|heldout_re` scores the train and test parts of that split instead).
+and realizations are those DIR holds (`--reynolds` and `--realizations` to choose), and every frame of DIR is
+the test set (`--split all`, the default with --data; `--split random|time|heldout_re` scores the train and
+test parts of that split instead). The output has the metrics and, per Reynolds number, the mean and spread
+of the predictions and their mean absolute error.
 Without --data the run's own data and split are scored.
 
 From a notebook:
@@ -50,7 +53,8 @@ from turbjax.workdir import load_run_config, read_standardizer
 
 
 def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: str | None = None,
-                     trust_pickle: bool | None = None, reynolds=None, split: str | None = None) -> dict:
+                     trust_pickle: bool | None = None, reynolds=None, split: str | None = None,
+                     realizations=None) -> dict:
     """{'epoch', 'checkpoint', 'data_dir', 'format', 'reynolds', 'split', 'summary', 'test': metrics,
     'train': metrics (absent for split 'all')} for the chosen checkpoint.
 
@@ -62,7 +66,8 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
     config = load_run_config(workdir)
     classes = tuple(sorted(float(r) for r in config.data.reynolds))  # the model's (its training data's)
     data_config, split = scoring_data_config(
-        config.data, data_dir=data_dir, fmt=fmt, trust_pickle=trust_pickle, reynolds=reynolds, split=split
+        config.data, data_dir=data_dir, fmt=fmt, trust_pickle=trust_pickle, reynolds=reynolds, split=split,
+        realizations=realizations,
     )
     missing = missing_files(data_config)
     if missing:
@@ -117,6 +122,8 @@ def main(argv=None) -> None:
     flags.DEFINE_enum("format", None, ["turbjax", "course"], "format of --data (default: from its files)")
     flags.DEFINE_bool("trust_pickle", False, "read the course's pickled files (a pickle can run code)")
     flags.DEFINE_list("reynolds", None, "Reynolds numbers to score, e.g. 300,900 (default: all in the data)")
+    flags.DEFINE_list("realizations", None,
+                      "an ensemble directory's realizations to score, e.g. 0,2 (default: all in the data)")
     flags.DEFINE_enum("split", None, list(SCORE_SPLITS),
                       "'all': every frame is test data (default with --data), else a split's parts")
     flags.mark_flag_as_required("workdir")
@@ -129,9 +136,10 @@ def main(argv=None) -> None:
         f = flags.FLAGS
         with cli.user_errors("turbjax.evaluate"):
             reynolds = _reynolds(f.reynolds)
+            realizations = _realizations(f.realizations)
             scores = evaluate_workdir(
                 f.workdir, f.data, f.checkpoint, fmt=f.format, trust_pickle=f.trust_pickle or None,
-                reynolds=reynolds, split=f.split,
+                reynolds=reynolds, split=f.split, realizations=realizations,
             )
         print(json.dumps(scores, indent=2))
 
@@ -154,6 +162,19 @@ def _reynolds(values):
     except ValueError:
         msg = f"--reynolds={','.join(values)} must be numbers separated by commas, e.g. 300,900"
         raise ValueError(msg) from None
+
+
+def _realizations(values):
+    if values is None:
+        return None
+    try:
+        out = tuple(int(v) for v in values)
+    except ValueError:
+        out = ()
+    if not out or min(out) < 0:
+        raise ValueError(f"--realizations={','.join(values)} must be integers k >= 0 separated by commas, "
+                         f"e.g. 0,2 (the _r{{k}} files)")
+    return out
 
 
 if __name__ == "__main__":

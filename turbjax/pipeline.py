@@ -340,11 +340,12 @@ def detect_format(directory, prefer: str) -> str:
 
 
 def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=None, reynolds=None,
-                        split=None):
+                        split=None, realizations=None):
     """The run's data config pointed at other data: `data_dir` (its format detected from the file names
     unless `fmt`), at the Reynolds numbers it holds (or `reynolds`), with `split` ("all" by default when the
-    data is another directory, else the run's own split). Returns (data config, split); for "all" the data
-    config's split is "random" (which drops no sample) and the caller joins its parts (all_frames_as_test)."""
+    data is another directory, else the run's own split), at the realizations it holds (or `realizations`).
+    Returns (data config, split); for "all" the data config's split is "random" (which drops no sample) and
+    the caller joins its parts (all_frames_as_test)."""
     d = data_config.copy_and_resolve_references()
     if data_dir is not None:
         d.dir = str(data_dir)
@@ -369,6 +370,8 @@ def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=No
             files = discovery.find_data_files(d.dir, [series[0][0]], d.format, d.realizations)
             first = next(iter(files.values()))
             d.sample_every_steps = int(snapshots.snapshot_header(first)[2]["frame_stride"])
+    if realizations is not None:
+        d.realizations = tuple(int(k) for k in realizations)
     if reynolds is not None:
         d.reynolds = tuple(float(r) for r in reynolds)
     elif data_dir is not None:
