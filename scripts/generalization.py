@@ -25,7 +25,7 @@ What each split tests:
                set (the course's four Reynolds numbers): Reynolds numbers, initial states and a recording
                window it has never seen.
 
-Missing data is generated with the built-in simulator first (the seed set ~1 min, the ensemble ~5-10 min on
+Missing data is generated with the built-in simulator first (the seed set ~15 s, the ensemble ~10.5 min on
 the 2-core CPU; `python -m turbjax.simulate --preset ensemble --out DIR` does it alone).
 """
 
