@@ -18,16 +18,17 @@
   wakestats   45 statistics for a wide wake window: gradstats of the whole window (7) and of each of
               WAKE_STRIPS streamwise strips (4 x 7: how the vortices sharpen or decay downstream), the
               quantiles WAKE_QUANTILES of |w| and of |grad w| relative to their rms, as logs (8: the shape of
-              the distributions, how much of the field is in the cores and the shear layers), and the second
-              and fourth cross-stream moments of the mirror-folded enstrophy profile in cells (2: how wide the
-              wake is); 1 x 45 features. Blind to the mirror; the strips and the profile see where along x and
+              the distributions, how much of the field is in the cores and the shear layers), and two widths
+              of the mirror-folded cross-stream enstrophy profile p(y), (sum p y^2)^(1/2) and
+              (sum p y^4)^(1/4) in cells (2: how wide the wake is); 1 x 45 features. Blind to the mirror; the strips and the profile see where along x and
               y the vorticity is, but not the shedding phase within a strip. Made for the ensemble's whole
               stored window: on its realization split it scored higher than gradstats of the 64 x 64 crop.
 
 Facts the tests check: a circular shift of the window leaves every spectral feature unchanged (to rounding),
-gradstats too where the differences wrap around;
-so does the mirror y -> -y with omega -> -omega; the binned spectra satisfy Parseval (before the log, their
-bins sum to sum(omega^2) of the window, mean-removed or not).
+gradstats too where the differences wrap around; so does the mirror y -> -y with omega -> -omega (wakestats
+too); the binned spectra satisfy Parseval (before the log, their bins sum to sum(omega^2) of the window,
+mean-removed or not); wakestats hold gradstats of the window and of its strips, and give the analytic values
+on fields of known distribution (|w| constant, a ramp) and profile.
 
 Runs in numpy (the data pipeline's host arrays); float32 out.
 """
