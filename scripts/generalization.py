@@ -93,13 +93,13 @@ def model_overrides(name: str, epochs: int) -> dict:
 
 
 MODELS = ("linear", "mlp_pixels", "mlp_fft2", "mlp_gradstats", "mlp_wakestats", "cnn")
-# the vorticity stencil reads one velocity cell beyond the crop, plus one for the central difference's grid
-HALO = 2
 
 
 def widest_crop(preset: str, small: bool):
-    """The largest crop (crop_x, crop_y) whose velocity cells, halo included, lie in the preset's stored
+    """The largest crop (crop_x, crop_y) whose velocity cells, with the data pipeline's full halo on every
+    side (turbjax.data.vorticity.HALO; not using the clamping at the grid's edge), lie in the preset's stored
     wake window; for a preset that stores the whole grid (cylinder included), the ensemble's window."""
+    from turbjax.data.vorticity import HALO
     from turbjax.simulate import PRESETS
 
     window = PRESETS[preset].window or PRESETS["ensemble_small" if small else "ensemble"].window
