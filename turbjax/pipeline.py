@@ -37,7 +37,7 @@ from turbjax.data.standardize import (
 from turbjax.models import model_task, validate_model_config
 from turbjax.training import metrics as M
 from turbjax.training.augment import mirror, parse_augment
-from turbjax.training.loop import make_train
+from turbjax.training.loop import log_target_of, make_train
 from turbjax.training.optimizers import default_hparams, validate_optim_config
 
 
@@ -179,7 +179,7 @@ def prepare_arrays(ds, config, stats: dict | None = None, classes=None) -> tuple
     `classes`: the Reynolds numbers the model was trained on, when scoring on other data (default
     ds.classes)."""
     task = model_task(config.model)
-    log_target = task == "regression" and bool(config.data.get("log_target", False))
+    log_target = log_target_of(config)
     if stats is None:
         x_fit = ds.X_train
         if "mirror" in parse_augment(config.training)[0]:

@@ -129,6 +129,11 @@ def undo_if_diverged(ok: Array, new, old):
     return jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, old)
 
 
+def log_target_of(config) -> bool:
+    """Whether the model regresses log y (config.data.log_target; regression models only)."""
+    return bool(config.data.get("log_target", False)) and model_task(config.model) == "regression"
+
+
 def evaluation_metrics(task: str, out: Array, y: Array, d: dict, log_target: bool = False) -> dict:
     """The data loss and, in original units (d's y_mean / y_scale; exp of them for a log target), r2 / mse /
     mae, or accuracy."""
@@ -260,7 +265,7 @@ def make_train(
     The batch size is checked by the pipeline (turbjax.pipeline.check_batch_size); here a batch larger
     than the training set would be one padded minibatch, which is still correct."""
     task = model_task(config.model)
-    log_target = bool(config.data.get("log_target", False)) and task == "regression"
+    log_target = log_target_of(config)
     x_train = data["X_train"]
     n_train = x_train.shape[0]
     names, shift, input_shape, window = _shapes(config, data, image_shape)
