@@ -49,6 +49,16 @@ def parse_args(argv):
         ap.error("--seeds and --more-seeds must be >= 1")
     if not (args.workdir / "config.json").is_file():
         ap.error(f"--workdir {args.workdir} has no config.json: pass a turbjax.train workdir")
+    from turbjax.models import model_task
+    from turbjax.simulate.presets import PRESETS
+    from turbjax.workdir import load_run_config
+
+    config = load_run_config(args.workdir)  # refused before any run is simulated
+    if config.data.target != "reynolds" or model_task(config.model) != "regression":
+        ap.error(f"--workdir {args.workdir} holds a {config.model.name!r} model with target "
+                 f"{config.data.target!r}; this script scores a regression on the Reynolds number")
+    if args.preset not in PRESETS:
+        ap.error(f"--preset={args.preset!r} is unknown; expected one of {sorted(PRESETS)}")
     return args
 
 

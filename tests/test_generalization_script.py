@@ -81,3 +81,19 @@ def test_realization_spread_scores_each_run_alone_and_the_reference(report):
                                    [want["prediction_mean"], want["mae"]], rtol=1e-6)
     # the two seeds are different flows
     assert spread[0]["prediction_mean"] != spread[1]["prediction_mean"]
+
+
+def test_realization_spread_refuses_a_classifier_or_an_unknown_preset_before_simulating(report, tmp_path):
+    tmp, rows, _ = report
+    config = json.loads((Path(rows[0]["workdir"]) / "config.json").read_text())
+    config["model"]["name"] = "logistic"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    script = str(ROOT / "scripts" / "realization_spread.py")
+    cases = ((tmp_path, [], "holds a 'logistic' model"),
+             (Path(rows[0]["workdir"]), ["--preset", "nope"], "--preset='nope' is unknown"))
+    for workdir, extra, message in cases:
+        out = tmp_path / "out"
+        cmd = [sys.executable, script, "--workdir", str(workdir), "--re", "600", "--out", str(out), *extra]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
+        assert not out.exists()  # nothing simulated or written
