@@ -62,6 +62,11 @@ def parse_args(argv):
     return args
 
 
+def runs_per_amplitude(args) -> list[tuple[float, int]]:
+    """(amplitude, number of seeds): --seeds for the first amplitude, --more-seeds for the others."""
+    return [(amp, args.seeds if i == 0 else args.more_seeds) for i, amp in enumerate(args.perturbations)]
+
+
 def run_dir(out: Path, amplitude: float) -> Path:
     return out / f"perturbation_{amplitude:g}"
 
@@ -72,8 +77,7 @@ def simulate_missing(args) -> None:
     from turbjax.simulate import PRESETS, generate
 
     base = PRESETS[args.preset]
-    for i, amp in enumerate(args.perturbations):
-        n = args.seeds if i == 0 else args.more_seeds
+    for amp, n in runs_per_amplitude(args):
         d = run_dir(args.out, amp)
         if d.is_dir() and not discovery.missing_data_files(d, [args.re], realizations=tuple(range(n))):
             continue
@@ -86,8 +90,8 @@ def score_runs(args) -> list[dict]:
     from turbjax.evaluate import evaluate_workdir
 
     rows = []
-    for i, amp in enumerate(args.perturbations):
-        for k in range(args.seeds if i == 0 else args.more_seeds):
+    for amp, n in runs_per_amplitude(args):
+        for k in range(n):
             s = evaluate_workdir(args.workdir, data_dir=run_dir(args.out, amp), checkpoint="latest",
                                  reynolds=[args.re], realizations=[k])
             rows.append({"run": f"perturbation {amp:g}, seed {k}", "perturbation": amp, "seed": k}
