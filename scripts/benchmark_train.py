@@ -255,7 +255,7 @@ def main() -> None:
     cfg.data = dcfg
     ds = build_dataset(dcfg)
     data, _ = prepare_arrays(ds, cfg)
-    n, f = ds.X_train.shape
+    n, f = ds.train.X.shape
     print(f"data: {ds.summary()}{' [SYNTHETIC]' if synthetic else ''}", flush=True)
     print(f"jax {jax.__version__} on {jax.default_backend()} ({jax.devices()[0].device_kind}), "
           f"{os.cpu_count()} CPUs", flush=True)

@@ -239,9 +239,9 @@ def base_config():
 cfg = base_config()
 ds = build_dataset(cfg.data)
 print(ds.summary())
-print("X_train", ds.X_train.shape, ds.X_train.dtype, " y_train", ds.y_train.shape, " X_test", ds.X_test.shape,
-      " y_test", ds.y_test.shape, " image", ds.image_shape)
-facts["data"] = {"X_train": list(ds.X_train.shape), "X_test": list(ds.X_test.shape),
+print("X_train", ds.train.X.shape, ds.train.X.dtype, " y_train", ds.train.y.shape, " X_test", ds.test.X.shape,
+      " y_test", ds.test.y.shape, " image", ds.image_shape)
+facts["data"] = {"X_train": list(ds.train.X.shape), "X_test": list(ds.test.X.shape),
                  "classes": list(ds.classes)}
 """)
 
@@ -312,14 +312,14 @@ def relative_change(X, frames, re_values):
     return float(np.mean(np.concatenate(out)))
 
 
-X_all = np.concatenate([ds.X_train, ds.X_test])
-frame_all = np.concatenate([ds.frame_train, ds.frame_test])
-re_all = np.concatenate([ds.re_train, ds.re_test])
+X_all = np.concatenate([ds.train.X, ds.test.X])
+frame_all = np.concatenate([ds.train.frame, ds.test.frame])
+re_all = np.concatenate([ds.train.re, ds.test.re])
 step = cfg.data.sample_every_steps
-train_keys = set(zip(ds.re_train.tolist(), ds.frame_train.tolist()))
+train_keys = set(zip(ds.train.re.tolist(), ds.train.frame.tolist()))
 neighbour_in_train = np.mean([
     (r, f - step) in train_keys or (r, f + step) in train_keys
-    for r, f in zip(ds.re_test.tolist(), ds.frame_test.tolist())
+    for r, f in zip(ds.test.re.tolist(), ds.test.frame.tolist())
 ])
 change = relative_change(X_all, frame_all, re_all)
 print(f"consecutive samples differ by {100 * change:.1f}% (relative L2 norm) on average")
@@ -350,21 +350,21 @@ from turbjax.models.ridge import ridge_cv, ridge_fit
 from turbjax.train import TrainingDivergedError, train_and_evaluate
 from turbjax.training.metrics import r2_score
 
-sx, sy = fit_standardizer(ds.X_train), fit_standardizer(ds.y_train)
-Z_train, Z_test = standardize(ds.X_train, sx), standardize(ds.X_test, sx)
-zy_train, zy_test = standardize(ds.y_train, sy), standardize(ds.y_test, sy)
+sx, sy = fit_standardizer(ds.train.X), fit_standardizer(ds.train.y)
+Z_train, Z_test = standardize(ds.train.X, sx), standardize(ds.test.X, sx)
+zy_train, zy_test = standardize(ds.train.y, sy), standardize(ds.test.y, sy)
 
 t = time.perf_counter()
 ridge = ridge_cv(Z_train, zy_train, alphas=tuple(10.0 ** np.arange(-6, 7)))
 ridge_pred = ridge.predict(Z_test)[:, 0] * float(sy.scale) + float(sy.mean)
-ridge_r2 = float(r2_score(ds.y_test, ridge_pred))
+ridge_r2 = float(r2_score(ds.test.y, ridge_pred))
 print(f"ridge, standardized X and y: alpha = {ridge.alpha:g} (LOO-CV over 1e-6 .. 1e6), "
       f"test R^2 = {ridge_r2:.4f} ({time.perf_counter() - t:.1f} s)")
 # For comparison: scikit-learn's Ridge() default, alpha = 1, on the raw vorticity (|omega| ~ 1e-3) and raw Re.
 # Unstandardized, alpha = 1 outweighs X^T X (entries ~ N * 1e-6), so the fit shrinks towards predicting
 # the mean.
-raw_fit = ridge_fit(ds.X_train, ds.y_train, alpha=1.0)
-ridge_raw_r2 = float(r2_score(ds.y_test, raw_fit.predict(ds.X_test)[:, 0]))
+raw_fit = ridge_fit(ds.train.X, ds.train.y, alpha=1.0)
+ridge_raw_r2 = float(r2_score(ds.test.y, raw_fit.predict(ds.test.X)[:, 0]))
 print(f"ridge, raw X and y, alpha = 1 (scikit-learn's default): test R^2 = {ridge_raw_r2:.4f}")
 
 
@@ -487,7 +487,7 @@ same comparison on the full data set.)
 
 code(r"""
 course_recipe = dict(SCRATCH, epochs=min(5, SCRATCH["epochs"]))
-_, broken = train_scratch_mlp(Z_train, ds.y_train, Z_test, ds.y_test, **course_recipe,
+_, broken = train_scratch_mlp(Z_train, ds.train.y, Z_test, ds.test.y, **course_recipe,
                               reduction="sum", init_method="normal", output_activation="relu")
 print(f"course recipe: train loss per epoch {np.array2string(broken['train_loss'], precision=3)}, "
       f"final test R^2 {broken['test_r2'][-1]:.4g}")
@@ -542,7 +542,7 @@ with contextlib.redirect_stderr(stdio.StringIO()):  # the progress bar; the swee
 batch_runs = {rec["batch_size"]: rec for rec in batch_sweep["trials"]}
 print()
 for bs, rec in batch_runs.items():
-    print(f"batch {bs:4d}: {int(np.ceil(len(ds.X_train) / bs)):4d} steps/epoch, final train loss "
+    print(f"batch {bs:4d}: {int(np.ceil(len(ds.train.X) / bs)):4d} steps/epoch, final train loss "
           f"{rec['final_train_loss']:.3g}, test R^2 {rec['test_r2']:.4f}")
 
 fig, ax = plt.subplots(figsize=(6.5, 4))

@@ -63,7 +63,7 @@ def dataset_arrays(data_config):
     from turbjax.data.dataset import build_dataset
 
     ds = build_dataset(data_config)
-    return ds.X_train, ds.y_train, ds.X_test, ds.y_test, f"{data_config.dir}: {ds.summary()}"
+    return ds.train.X, ds.train.y, ds.test.X, ds.test.y, f"{data_config.dir}: {ds.summary()}"
 
 
 def standardized(x_train, y_train, x_test, y_test):

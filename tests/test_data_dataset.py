@@ -45,17 +45,17 @@ def small_config(directory, **overrides):
 
 def test_shapes_counts_and_labels(turbjax_dir):
     ds = build_dataset(small_config(turbjax_dir))
-    assert ds.X_train.shape == (36, 128) and ds.X_test.shape == (12, 128)
-    assert ds.X_train.dtype == np.float32 and ds.y_train.dtype == np.float32
-    assert ds.labels_train.dtype == np.int32 and ds.frame_train.dtype == np.int64
+    assert ds.train.X.shape == (36, 128) and ds.test.X.shape == (12, 128)
+    assert ds.train.X.dtype == np.float32 and ds.train.y.dtype == np.float32
+    assert ds.train.labels.dtype == np.int32 and ds.train.frame.dtype == np.int64
     assert ds.image_shape == (16, 8) and ds.classes == RES and ds.n_classes == 4 and ds.n_features == 128
-    np.testing.assert_array_equal(ds.y_train, ds.re_train)
-    np.testing.assert_array_equal(np.asarray(ds.classes, np.float32)[ds.labels_test], ds.y_test)
-    assert sorted(np.unique(ds.re_test).tolist()) == list(RES)
+    np.testing.assert_array_equal(ds.train.y, ds.train.re)
+    np.testing.assert_array_equal(np.asarray(ds.classes, np.float32)[ds.test.labels], ds.test.y)
+    assert sorted(np.unique(ds.test.re).tolist()) == list(RES)
     assert ds.dropped == 0
     # Together train and test are every (Re, frame) exactly once.
-    pairs = set(zip(np.concatenate([ds.re_train, ds.re_test]).tolist(),
-                    np.concatenate([ds.frame_train, ds.frame_test]).tolist(), strict=True))
+    pairs = set(zip(np.concatenate([ds.train.re, ds.test.re]).tolist(),
+                    np.concatenate([ds.train.frame, ds.test.frame]).tolist(), strict=True))
     assert pairs == {(r, f) for r in RES for f in range(FRAMES)}
 
 
@@ -64,59 +64,59 @@ def test_values_are_the_cropped_vorticity_of_the_named_frame_bit_for_bit(turbjax
     for re in (300.0, 1200.0):
         velocity, _ = load_snapshots(snapshot_path(turbjax_dir, re))
         full = vorticity(velocity, 1.0)[:, 0:16, 4:12]  # whole grid first, crop afterwards
-        rows = np.flatnonzero(ds.re_train == re)
-        np.testing.assert_array_equal(ds.reshape(ds.X_train[rows]), full[ds.frame_train[rows]])
+        rows = np.flatnonzero(ds.train.re == re)
+        np.testing.assert_array_equal(ds.reshape(ds.train.X[rows]), full[ds.train.frame[rows]])
 
 
 def test_dataset_protocol(turbjax_dir):
     ds = build_dataset(small_config(turbjax_dir))
     assert len(ds) == 36
     x, y = ds[3]
-    np.testing.assert_array_equal(x, ds.X_train[3])
-    assert y == ds.y_train[3]
+    np.testing.assert_array_equal(x, ds.train.X[3])
+    assert y == ds.train.y[3]
     xb, yb = ds[np.array([0, 5])]
     assert xb.shape == (2, 128) and yb.shape == (2,)
-    assert ds.reshape(ds.X_test).shape == (12, 16, 8)
+    assert ds.reshape(ds.test.X).shape == (12, 16, 8)
     assert "36 train / 12 test samples of 16x8 = 128 features" in ds.summary()
 
 
 def test_deterministic_per_seed(turbjax_dir):
     a, b = build_dataset(small_config(turbjax_dir)), build_dataset(small_config(turbjax_dir))
     c = build_dataset(small_config(turbjax_dir, seed=1))
-    np.testing.assert_array_equal(a.X_test, b.X_test)
-    assert not np.array_equal(a.frame_test, c.frame_test) or not np.array_equal(a.re_test, c.re_test)
+    np.testing.assert_array_equal(a.test.X, b.test.X)
+    assert not np.array_equal(a.test.frame, c.test.frame) or not np.array_equal(a.test.re, c.test.re)
 
 
 def test_time_split_reports_the_gap(turbjax_dir):
     ds = build_dataset(small_config(turbjax_dir, split="time"))
-    assert ds.dropped == 8 and len(ds) + len(ds.X_test) + ds.dropped == 4 * FRAMES
+    assert ds.dropped == 8 and len(ds) + len(ds.test.X) + ds.dropped == 4 * FRAMES
     assert "8 samples dropped in the gap" in ds.summary()
     for re in RES:
-        assert ds.frame_test[ds.re_test == re].min() - ds.frame_train[ds.re_train == re].max() == 3
+        assert ds.test.frame[ds.test.re == re].min() - ds.train.frame[ds.train.re == re].max() == 3
 
 
 def test_heldout_re(turbjax_dir):
     ds = build_dataset(small_config(turbjax_dir, split="heldout_re", heldout=(600.0,)))
-    assert set(ds.re_test.tolist()) == {600.0} and 600.0 not in set(ds.re_train.tolist())
-    assert (ds.labels_test == 1).all() and ds.classes == RES
-    assert len(ds.X_test) == FRAMES and len(ds) == 3 * FRAMES
+    assert set(ds.test.re.tolist()) == {600.0} and 600.0 not in set(ds.train.re.tolist())
+    assert (ds.test.labels == 1).all() and ds.classes == RES
+    assert len(ds.test.X) == FRAMES and len(ds) == 3 * FRAMES
 
 
 def test_stride_downsample(turbjax_dir):
     ds = build_dataset(small_config(turbjax_dir, sample_every_steps=20, downsample=2, split="time", gap=0))
-    assert ds.image_shape == (8, 4) and ds.X_train.shape[1] == 32
-    assert set(np.concatenate([ds.frame_train, ds.frame_test]).tolist()) == {0, 2, 4, 6, 8, 10}
+    assert ds.image_shape == (8, 4) and ds.train.X.shape[1] == 32
+    assert set(np.concatenate([ds.train.frame, ds.test.frame]).tolist()) == {0, 2, 4, 6, 8, 10}
 
 
 def test_forecast_target_stays_in_its_series(turbjax_dir):
     ds = build_dataset(small_config(turbjax_dir, target="forecast", horizon=2, split="time", gap=2))
-    assert ds.y_train.shape == ds.X_train.shape and ds.y_train.dtype == np.float32
-    assert len(ds) + len(ds.X_test) + ds.dropped == 4 * (FRAMES - 2)
+    assert ds.train.y.shape == ds.train.X.shape and ds.train.y.dtype == np.float32
+    assert len(ds) + len(ds.test.X) + ds.dropped == 4 * (FRAMES - 2)
     for re in RES:
         velocity, _ = load_snapshots(snapshot_path(turbjax_dir, re))
         full = vorticity(velocity, 1.0)[:, 0:16, 4:12].reshape(FRAMES, -1)
-        for X, y, r, f in ((ds.X_train, ds.y_train, ds.re_train, ds.frame_train),
-                           (ds.X_test, ds.y_test, ds.re_test, ds.frame_test)):
+        for X, y, r, f in ((ds.train.X, ds.train.y, ds.train.re, ds.train.frame),
+                           (ds.test.X, ds.test.y, ds.test.re, ds.test.frame)):
             rows = r == re
             assert f[rows].max() <= FRAMES - 1 - 2
             np.testing.assert_array_equal(X[rows], full[f[rows]])
@@ -137,13 +137,13 @@ def test_course_files_give_the_courses_counts_and_arrays_bit_for_bit(tmp_path):
     cfg = small_config(tmp_path, format="course", trust_pickle=True, vorticity="course", crop_x=(1, 5),
                        crop_y=(0, 3), test_fraction=0.2)
     ds = build_dataset(cfg)
-    assert ds.X_train.shape == (1920, 12) and ds.X_test.shape == (480, 12)
+    assert ds.train.X.shape == (1920, 12) and ds.test.X.shape == (480, 12)
     for re, raw in raws.items():
         # The course's pipeline: formula on the whole array, every 5th frame, then the window.
         course = vorticity_course(raw)[::5][:, 1:5, 0:3].astype(np.float32).reshape(600, -1)
-        rows = ds.re_test == re
-        np.testing.assert_array_equal(ds.X_test[rows], course[ds.frame_test[rows] // 5])
-    assert set(ds.frame_train.tolist()) | set(ds.frame_test.tolist()) == set(range(0, 3000, 5))
+        rows = ds.test.re == re
+        np.testing.assert_array_equal(ds.test.X[rows], course[ds.test.frame[rows] // 5])
+    assert set(ds.train.frame.tolist()) | set(ds.test.frame.tolist()) == set(range(0, 3000, 5))
 
 
 def test_course_files_and_converted_files_give_the_same_data(tmp_path):
@@ -156,9 +156,9 @@ def test_course_files_and_converted_files_give_the_same_data(tmp_path):
         kw = {"vorticity": scheme, "crop_x": (2, 10), "crop_y": (1, 9), "sample_every_steps": 4}
         a = build_dataset(small_config(src, format="course", trust_pickle=True, **kw))
         b = build_dataset(small_config(out, **kw))
-        np.testing.assert_array_equal(a.frame_train, b.frame_train)
-        np.testing.assert_allclose(a.X_train, b.X_train, rtol=0, atol=1e-7)
-        assert set(a.frame_train.tolist()) <= set(range(0, 10, 2))
+        np.testing.assert_array_equal(a.train.frame, b.train.frame)
+        np.testing.assert_allclose(a.train.X, b.train.X, rtol=0, atol=1e-7)
+        assert set(a.train.frame.tolist()) <= set(range(0, 10, 2))
 
 
 def test_default_crop_gives_4096_features(tmp_path):
@@ -171,7 +171,7 @@ def test_default_crop_gives_4096_features(tmp_path):
     for scheme in ("central", "course"):
         cfg.vorticity = scheme
         ds = build_dataset(cfg)
-        assert ds.X_train.shape == (16, 4096) and ds.X_test.shape == (4, 4096) and ds.image_shape == (64, 64)
+        assert ds.train.X.shape == (16, 4096) and ds.test.X.shape == (4, 4096) and ds.image_shape == (64, 64)
 
 
 @pytest.mark.slow
@@ -183,7 +183,7 @@ def test_seed_size_files_give_the_courses_2400_by_4096(tmp_path):
     cfg = get_data_config()
     cfg.dir = str(tmp_path)
     ds = build_dataset(cfg)
-    assert ds.X_train.shape == (1920, 4096) and ds.X_test.shape == (480, 4096)
+    assert ds.train.X.shape == (1920, 4096) and ds.test.X.shape == (480, 4096)
 
 
 def test_only_one_files_velocity_is_alive_at_a_time(turbjax_dir, monkeypatch):

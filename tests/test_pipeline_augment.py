@@ -34,9 +34,9 @@ def test_shift_widens_the_window_by_the_shift_on_both_sides(data_dir):
     prep = pipeline.prepare(c)
     h, w = plain.image_shape
     assert prep.ds.image_shape == (h + 6, w)
-    wide = prep.ds.X_train.reshape(-1, h + 6, w)
+    wide = prep.ds.train.X.reshape(-1, h + 6, w)
     # the centred window of the wide data is exactly the configured crop
-    np.testing.assert_array_equal(wide[:, 3 : 3 + h], plain.X_train.reshape(-1, h, w))
+    np.testing.assert_array_equal(wide[:, 3 : 3 + h], plain.train.X.reshape(-1, h, w))
     assert c.data.crop_x == test_config.get_config().data.crop_x  # the config itself is not changed
 
 
@@ -46,7 +46,7 @@ def test_mirror_standardizer_commutes_with_the_mirror(data_dir):
     mean, scale = prep.stats["x_mean"], prep.stats["x_scale"]
     np.testing.assert_allclose(np.asarray(mirror(mean[None], shape))[0], mean, atol=1e-6)
     np.testing.assert_allclose(np.asarray(mirror(scale[None], shape))[0], -scale, rtol=1e-6)
-    x = prep.ds.X_test
+    x = prep.ds.test.X
     lhs = np.asarray(mirror((x - mean) / scale, shape))
     rhs = (np.asarray(mirror(x, shape)) - mean) / scale
     np.testing.assert_allclose(lhs, rhs, atol=1e-4)

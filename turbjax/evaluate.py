@@ -88,7 +88,7 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
     if split == "all":
         ds = all_frames_as_test(ds)
     # nothing is trained: any batch size that fits the (unused) train part will do
-    config.training.batch_size = min(int(config.training.batch_size), len(ds.X_train))
+    config.training.batch_size = min(int(config.training.batch_size), len(ds.train.X))
     data, _ = prepare_arrays(ds, config, read_standardizer(workdir), classes=classes)
     trainer = make_trainer(config, Prepared(ds, data, {}), num_classes=len(classes))
     params = restore_state(trainer, config, ckpt, step)["params"]
@@ -101,16 +101,16 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
         "reynolds": sorted(float(r) for r in data_config.reynolds),
         "split": split,
         "summary": _summary(ds, split),
-        "num_test": len(ds.X_test),
+        "num_test": len(ds.test.X),
         "test": score(trainer, params, data, ds, "test", classes=classes),
     }
     if split != "all":
         scores["train"] = score(trainer, params, data, ds, "train", classes=classes)
-    if trainer.task == "regression" and ds.y_test.ndim == 1:  # the Reynolds number: how each flow fares
+    if trainer.task == "regression" and ds.test.y.ndim == 1:  # the Reynolds number: how each flow fares
         scores["test_per_reynolds"] = per_reynolds(ds.test.re, predictions(trainer, params, data)[:, 0])
-        if np.ptp(ds.y_test) == 0:
+        if np.ptp(ds.test.y) == 0:
             scores["test_r2_note"] = (
-                f"undefined: every test sample has Re {float(ds.y_test[0]):g}; see test mae"
+                f"undefined: every test sample has Re {float(ds.test.y[0]):g}; see test mae"
             )
     return scores
 
@@ -150,7 +150,7 @@ def _summary(ds, split: str) -> str:
     if split != "all":
         return ds.summary()
     h, w = ds.image_shape
-    return (f"{len(ds.X_test)} test samples (every frame) of {h}x{w} = {ds.n_features} features, "
+    return (f"{len(ds.test.X)} test samples (every frame) of {h}x{w} = {ds.n_features} features, "
             f"Re {list(ds.classes)}, target {ds.target!r}")
 
 

@@ -181,7 +181,7 @@ def prepare_arrays(ds, config, stats: dict | None = None, classes=None) -> tuple
     task = model_task(config.model)
     log_target = log_target_of(config)
     if stats is None:
-        x_fit = ds.X_train
+        x_fit = ds.train.X
         if "mirror" in parse_augment(config.training)[0]:
             # fitted on the training set and its mirror image, the mean is antisymmetric and the scale
             # symmetric under the mirror, so standardizing commutes with it: the augmentation stays an exact
@@ -190,31 +190,31 @@ def prepare_arrays(ds, config, stats: dict | None = None, classes=None) -> tuple
         sx = fit_standardizer(x_fit)
         stats = {"x_mean": np.asarray(sx.mean), "x_scale": np.asarray(sx.scale)}
         if task == "regression":
-            y2 = target_to_model(ds.y_train.reshape(len(ds.y_train), -1), log_target)
+            y2 = target_to_model(ds.train.y.reshape(len(ds.train.y), -1), log_target)
             sy = fit_standardizer(y2)
             stats |= {"y_mean": np.asarray(sy.mean), "y_scale": np.asarray(sy.scale)}
     sx = Standardizer(mean=stats["x_mean"], scale=stats["x_scale"])
     data = {
-        "X_train": jnp.asarray(standardize(ds.X_train, sx), jnp.float32),
-        "X_test": jnp.asarray(standardize(ds.X_test, sx), jnp.float32),
+        "X_train": jnp.asarray(standardize(ds.train.X, sx), jnp.float32),
+        "X_test": jnp.asarray(standardize(ds.test.X, sx), jnp.float32),
     }
     if task == "regression":
         sy = Standardizer(mean=stats["y_mean"], scale=stats["y_scale"])
         for split in ("train", "test"):
-            y = getattr(ds, f"y_{split}")
+            y = getattr(ds, split).y
             y = target_to_model(y.reshape(len(y), -1), log_target)
             data[f"y_{split}"] = jnp.asarray(standardize(y, sy), jnp.float32)
         data["y_mean"] = jnp.asarray(stats["y_mean"], jnp.float32).reshape(-1)
         data["y_scale"] = jnp.asarray(stats["y_scale"], jnp.float32).reshape(-1)
     elif task == "binary":
-        data["y_train"] = jnp.asarray(binary_labels(ds.re_train, classes or ds.classes))
-        data["y_test"] = jnp.asarray(binary_labels(ds.re_test, classes or ds.classes))
+        data["y_train"] = jnp.asarray(binary_labels(ds.train.re, classes or ds.classes))
+        data["y_test"] = jnp.asarray(binary_labels(ds.test.re, classes or ds.classes))
     elif classes is None:
-        data["y_train"] = jnp.asarray(ds.labels_train, jnp.int32)
-        data["y_test"] = jnp.asarray(ds.labels_test, jnp.int32)
+        data["y_train"] = jnp.asarray(ds.train.labels, jnp.int32)
+        data["y_test"] = jnp.asarray(ds.test.labels, jnp.int32)
     else:
-        data["y_train"] = jnp.asarray(class_labels(ds.re_train, classes))
-        data["y_test"] = jnp.asarray(class_labels(ds.re_test, classes))
+        data["y_train"] = jnp.asarray(class_labels(ds.train.re, classes))
+        data["y_test"] = jnp.asarray(class_labels(ds.test.re, classes))
     return data, stats
 
 
@@ -226,7 +226,7 @@ def score(trainer, params, data: dict, ds, split: str, classes=None) -> dict:
     if trainer.task == "softmax":
         logits = np.asarray(jax.jit(trainer.predict)(params, x))
         re_pred = np.asarray(classes or ds.classes, np.float64)[logits.argmax(-1)]
-        re_true = np.asarray(getattr(ds, f"re_{split}"), np.float64)
+        re_true = np.asarray(getattr(ds, split).re, np.float64)
         ev["r2"] = finite_or_none(M.r2_score(re_true, re_pred))
     return ev  # None where a metric is undefined (R^2 of targets that take one value)
 
@@ -264,7 +264,7 @@ def prepare(config, stats: dict | None = None) -> Prepared:
     """Build the data set of config.data, check the batch size against it, standardize it (with the given
     training statistics, e.g. a run's standardizer.npz, or fitted on its training set)."""
     ds = build_dataset(data_config_for_training(config))
-    check_batch_size(config, len(ds.X_train))
+    check_batch_size(config, len(ds.train.X))
     data, stats = prepare_arrays(ds, config, stats)
     return Prepared(ds, data, stats)
 

@@ -18,7 +18,7 @@ def plot_run(workdir: Path, rows: list[dict], trainer, params, data, ds) -> None
     ax = fig.subplots()
     for k, label in (("train_loss", "train"), ("test_loss", "test")):
         ax.semilogy(epochs, [r[k] if r[k] is not None else np.nan for r in rows], label=label)
-    title = f"{trainer.task}: {len(ds.X_train)} train / {len(ds.X_test)} test, split {ds.split!r}"
+    title = f"{trainer.task}: {len(ds.train.X)} train / {len(ds.test.X)} test, split {ds.split!r}"
     ax.set(xlabel="epoch", ylabel="loss (standardized units)", title=title)
     ax.legend()
     fig.tight_layout()
@@ -28,7 +28,7 @@ def plot_run(workdir: Path, rows: list[dict], trainer, params, data, ds) -> None
     fig = Figure(figsize=(4.5, 4))
     ax = fig.subplots()
     if trainer.task == "regression":
-        y = ds.y_test.reshape(len(ds.y_test), -1)
+        y = ds.test.y.reshape(len(ds.test.y), -1)
         if y.shape[1] == 1:
             ax.scatter(y[:, 0], pred[:, 0], s=6, alpha=0.5)
             ax.set(xlabel="true Re", ylabel="predicted Re")

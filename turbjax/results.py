@@ -44,14 +44,14 @@ def run_results(config, trainer, params, prep: Prepared, progress: Progress, *, 
         "task": trainer.task,
         "split": config.data.split,
         "target": config.data.target,
-        "num_train": len(ds.X_train),
-        "num_test": len(ds.X_test),
+        "num_train": len(ds.train.X),
+        "num_test": len(ds.test.X),
         "num_params": int(sum(x.size for x in jax.tree_util.tree_leaves(params))),
         "epochs": progress.epoch,
         "resumed_from_epoch": start_epoch if start_epoch else None,
         "wall_seconds": wall_seconds,
         "data_seconds": data_seconds,
-        "examples_per_second": len(ds.X_train) * rate if rate is not None else None,
+        "examples_per_second": len(ds.train.X) * rate if rate is not None else None,
         "seconds_per_epoch": (
             progress.steady_seconds / progress.steady_epochs if progress.steady_epochs else None
         ),
@@ -92,7 +92,7 @@ def scalar_target_summary(trainer, params, prep: Prepared, has_r2: bool) -> dict
     vary (one held-out Reynolds number: score() and metrics.jsonl already say so), with a note why."""
     ds = prep.ds
     out = {}
-    if np.ptp(np.asarray(ds.y_test)) == 0 and has_r2:
+    if np.ptp(np.asarray(ds.test.y)) == 0 and has_r2:
         out["test_r2"] = None
         out["test_r2_note"] = (
             "undefined: every test target has the same value; see test_mae and test_prediction_*"
@@ -100,7 +100,7 @@ def scalar_target_summary(trainer, params, prep: Prepared, has_r2: bool) -> dict
     pred = predictions(trainer, params, prep.data)[:, 0]
     out["test_prediction_mean"] = float(pred.mean())
     out["test_prediction_std"] = float(pred.std())
-    out["test_target_values"] = sorted({float(v) for v in np.unique(ds.y_test)})[:10]
+    out["test_target_values"] = sorted({float(v) for v in np.unique(ds.test.y)})[:10]
     out["test_per_reynolds"] = per_reynolds(ds.test.re, pred)
     return out
 
@@ -131,13 +131,13 @@ def ridge_cv_baseline(prep: Prepared, alphas=DEFAULT_ALPHAS, log_target: bool = 
         "alpha": fit.alpha,
         "alphas": list(alphas),
         "test_r2": float(M.r2_score(y_test, pred)),
-        "equivalent_l2": fit.alpha / len(prep.ds.X_train),
+        "equivalent_l2": fit.alpha / len(prep.ds.train.X),
     }
 
 
 def persistence_baseline(ds) -> dict:
     """Forecast baseline: predict that nothing changes (the target frame = the input frame)."""
     return {
-        "persistence_test_r2": float(M.r2_score(ds.y_test, ds.X_test)),
-        "persistence_test_mse": float(M.mean_squared_error(ds.y_test, ds.X_test)),
+        "persistence_test_r2": float(M.r2_score(ds.test.y, ds.test.X)),
+        "persistence_test_mse": float(M.mean_squared_error(ds.test.y, ds.test.X)),
     }

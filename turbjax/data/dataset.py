@@ -119,17 +119,6 @@ class Dataset:
         return text + (f"; tests: {self.description}" if self.description else "")
 
 
-# compat: to remove once train/evaluate/sweep/pipeline/scripts/notebook use ds.train.X etc. The old flat names
-# (X_train, y_test, labels_train, re_test, frame_train, ...) as read-only properties.
-def _compat(field: str, side: str):
-    return property(lambda self: getattr(getattr(self, side), field), doc=f"compat: ds.{side}.{field}")
-
-
-for _field in Subset._fields:
-    for _side in ("train", "test"):
-        setattr(Dataset, f"{_field}_{_side}", _compat(_field, _side))
-
-
 def image_shape_for(cfg) -> tuple[int, int]:
     """(h, w) of one sample's features, from the config alone: the crop window divided by the downsample
     factor, then the shape of the chosen features."""

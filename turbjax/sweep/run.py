@@ -152,7 +152,7 @@ def run_sweep(config, workdir) -> dict:
     pipeline.ensure_data(config.data)
     ds = build_dataset(config.data)
     for t, c in zip(trials, configs, strict=True):
-        _for_trial(t, pipeline.check_batch_size, c, len(ds.X_train))
+        _for_trial(t, pipeline.check_batch_size, c, len(ds.train.X))
     data, stats = pipeline.prepare_arrays(ds, configs[0])
     print(f"turbjax.sweep: {ds.summary()}; {len(trials)} trials on {jax.device_count()} device(s)",
           flush=True)
