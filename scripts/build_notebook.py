@@ -347,7 +347,8 @@ import io as stdio
 
 from turbjax.data.standardize import fit_standardizer, standardize
 from turbjax.models.ridge import ridge_cv, ridge_fit
-from turbjax.train import TrainingDivergedError, train_and_evaluate
+from turbjax.train import train_and_evaluate
+from turbjax.training.resume import TrainingDivergedError
 from turbjax.training.metrics import r2_score
 
 sx, sy = fit_standardizer(ds.train.X), fit_standardizer(ds.train.y)

@@ -87,7 +87,7 @@ def simulate_missing(args) -> None:
 
 
 def score_runs(args) -> list[dict]:
-    from turbjax.evaluate import evaluate_workdir
+    from turbjax.scoring import evaluate_workdir
 
     rows = []
     for amp, n in runs_per_amplitude(args):

@@ -14,7 +14,7 @@ from configs import test as test_config
 from conftest import write_quick_grid_synthetic
 from turbjax.data import discovery, snapshots
 from turbjax.data.course_pickle import COURSE_FRAME_STRIDE
-from turbjax.evaluate import evaluate_workdir
+from turbjax.scoring import evaluate_workdir
 from turbjax.train import train_and_evaluate
 
 ROOT = Path(__file__).resolve().parent.parent

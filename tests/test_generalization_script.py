@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from turbjax.evaluate import evaluate_workdir
+from turbjax.scoring import evaluate_workdir
 
 ROOT = Path(__file__).resolve().parent.parent
 

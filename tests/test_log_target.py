@@ -12,7 +12,9 @@ import pytest
 
 from configs import default
 from turbjax import pipeline
+from turbjax.configs.validate import validate_config
 from turbjax.data.standardize import target_from_model, target_to_model
+from turbjax.scoring import predictions
 from turbjax.training import metrics as M
 from turbjax.training.loop import make_train
 from turbjax.training.optimizers import default_hparams
@@ -33,8 +35,8 @@ def test_target_round_trip_in_numpy_and_jax():
 
 
 def fake_dataset(x, y, n_test):
-    return SimpleNamespace(X_train=x[n_test:], y_train=y[n_test:], X_test=x[:n_test], y_test=y[:n_test],
-                           image_shape=(1, x.shape[1]))
+    return SimpleNamespace(train=SimpleNamespace(X=x[n_test:], y=y[n_test:]),
+                           test=SimpleNamespace(X=x[:n_test], y=y[:n_test]), image_shape=(1, x.shape[1]))
 
 
 def log_linear_data(n=240, f=4, seed=0):
@@ -74,7 +76,7 @@ def test_a_log_linear_law_is_exact_only_with_the_log_target(log_target):
     trainer = make_train(config, data)
     assert trainer.log_target is log_target
     state, _ = jax.jit(trainer.train)(default_hparams(config.optim), jax.random.key(0))
-    pred = pipeline.predictions(trainer, state["params"], data)[:, 0]
+    pred = predictions(trainer, state["params"], data)[:, 0]
     metrics = jax.jit(trainer.evaluate)(state["params"], data["X_test"], data["y_test"], data)
     # The trainer's metrics are those of the predictions in original units (Re, not log Re) ...
     np.testing.assert_allclose(float(metrics["r2"]), M.r2_score(y[:40], pred), rtol=1e-4)
@@ -91,4 +93,4 @@ def test_a_classifier_with_a_log_target_is_refused():
     c.data.log_target = True
     c.model.name = "logistic"
     with pytest.raises(ValueError, match="log_target=True regresses log Re"):
-        pipeline.validate_config(c)
+        validate_config(c)

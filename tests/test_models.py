@@ -4,7 +4,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from ml_collections import config_dict
 
 from configs import default
 from turbjax.models import build_model, model_task
@@ -92,7 +91,7 @@ def test_registry_errors_name_the_value(kw, match):
 
 def test_cnn_needs_image_shape():
     with pytest.raises(ValueError, match="image shape"):
-        build_model(config_dict.ConfigDict({"name": "cnn"}), num_outputs=1)
+        build_model(cfg(name="cnn"), num_outputs=1)
 
 
 def test_dense_is_linen_dense_with_a_transposed_kernel():

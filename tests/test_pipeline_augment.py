@@ -9,6 +9,7 @@ import pytest
 from configs import test as test_config
 from conftest import write_quick_grid_synthetic
 from turbjax import pipeline
+from turbjax.configs.validate import validate_config
 from turbjax.data.dataset import build_dataset
 from turbjax.training.augment import mirror
 
@@ -56,11 +57,11 @@ def test_image_augmentation_on_spectra_is_refused(data_dir):
     c = config(data_dir, augment=("mirror",))
     c.data.features = "fft2"
     with pytest.raises(ValueError, match="features='fft2'"):
-        pipeline.validate_config(c)
+        validate_config(c)
 
 
 def test_cnn_on_a_row_of_statistics_is_refused(data_dir):
     c = config(data_dir)
     c.model.name, c.data.features = "cnn", "gradstats"
     with pytest.raises(ValueError, match="features='gradstats' gives a 1 x n row"):
-        pipeline.validate_config(c)
+        validate_config(c)

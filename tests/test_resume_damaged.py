@@ -13,7 +13,7 @@ import pytest
 from conftest import write_quick_grid_synthetic
 from test_checkpoint import cut_files, snapshot
 from test_train import EPOCHS, RES, assert_identical, config, restore_params
-from turbjax.evaluate import evaluate_workdir
+from turbjax.scoring import evaluate_workdir
 from turbjax.train import train_and_evaluate
 from turbjax.training.checkpoint import CheckpointDamagedError, Checkpointer
 

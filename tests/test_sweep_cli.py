@@ -33,7 +33,7 @@ def data_dir(tmp_path_factory):
 
 
 def test_command_line_sweep_and_evaluate_the_best_trial(data_dir, tmp_path):
-    from turbjax.evaluate import evaluate_workdir
+    from turbjax.scoring import evaluate_workdir
 
     workdir = tmp_path / "sweep"
     cmd = [

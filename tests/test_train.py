@@ -17,9 +17,11 @@ import pytest
 
 from configs import test as test_config
 from conftest import write_quick_grid_synthetic
-from turbjax.evaluate import evaluate_workdir
-from turbjax.train import TrainingDivergedError, WorkdirMismatchError, train_and_evaluate
+from turbjax.scoring import evaluate_workdir
+from turbjax.train import train_and_evaluate
 from turbjax.training.checkpoint import Checkpointer
+from turbjax.training.resume import TrainingDivergedError
+from turbjax.workdir import WorkdirMismatchError
 
 ROOT = Path(__file__).resolve().parent.parent
 RES = (300.0, 600.0, 900.0, 1200.0)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -60,3 +62,18 @@ def window(value, name: str, where: str = "on the vorticity grid") -> tuple[int,
     if not 0 <= start < stop:
         fail(f"{name}=({start}, {stop}) must satisfy 0 <= start < stop (a half-open window)")
     return start, stop
+
+
+def output_dir(path, flag: str) -> Path:
+    """A directory a job may write into: `path` itself, or its nearest existing ancestor, must be a writable
+    directory (missing ones are created later). One line naming the path and what to do, before any long
+    work."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        fail(f"{flag}={path} is a file, not a directory; give a directory (it is created if missing)")
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        fail(f"{flag}={path} lies under {existing}, which is a file, not a directory; give a directory path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        fail(f"{flag}={path}: {existing} is not writable; give a directory you can write to")
+    return path

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from turbjax.pipeline import predictions
+from turbjax.scoring import predictions
 
 
 def plot_run(workdir: Path, rows: list[dict], trainer, params, data, ds) -> None:

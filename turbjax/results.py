@@ -13,7 +13,8 @@ import numpy as np
 
 from turbjax.data.standardize import target_from_model
 from turbjax.models.ridge import DEFAULT_ALPHAS, ridge_cv
-from turbjax.pipeline import Prepared, predictions, score
+from turbjax.pipeline import Prepared
+from turbjax.scoring import per_reynolds, predictions, score
 from turbjax.training import metrics as M
 
 
@@ -36,8 +37,8 @@ def run_results(config, trainer, params, prep: Prepared, progress: Progress, *, 
                 wall_seconds: float, data_seconds: float) -> dict:
     """The results dict of a run (written to results.json by the train job)."""
     ds = prep.ds
-    test = score(trainer, params, prep.data, ds, "test")
-    train = score(trainer, params, prep.data, ds, "train")
+    test = score(trainer, params, prep, "test")
+    train = score(trainer, params, prep, "train")
     rate = progress.epochs_per_second
     results = {
         "model": config.model.name,
@@ -103,21 +104,6 @@ def scalar_target_summary(trainer, params, prep: Prepared, has_r2: bool) -> dict
     out["test_target_values"] = sorted({float(v) for v in np.unique(ds.test.y)})[:10]
     out["test_per_reynolds"] = per_reynolds(ds.test.re, pred)
     return out
-
-
-def per_reynolds(re_true, re_pred) -> list[dict]:
-    """For each true Reynolds number of the test set: samples, mean and spread of the predictions, the mean
-    absolute error and that error as a percentage of Re (what "knows the Reynolds number" means per flow)."""
-    re_true, re_pred = np.asarray(re_true, np.float64), np.asarray(re_pred, np.float64)
-    rows = []
-    for re in np.unique(re_true):
-        p = re_pred[re_true == re]
-        mae = float(np.mean(np.abs(p - re)))
-        rows.append({
-            "re": float(re), "n": int(p.size), "prediction_mean": float(p.mean()),
-            "prediction_std": float(p.std()), "mae": mae, "mae_percent": 100 * mae / float(re),
-        })
-    return rows
 
 
 def ridge_cv_baseline(prep: Prepared, alphas=DEFAULT_ALPHAS, log_target: bool = False) -> dict:

@@ -37,22 +37,18 @@ from ml_collections import config_flags
 from tqdm.auto import tqdm
 
 from turbjax import cli
-from turbjax.pipeline import (
-    TrainingDivergedError,  # noqa: F401  (re-exported: tests and the notebook catch it from here)
-    ensure_data,
-    finite_or_none,
-    init_or_resume,
-    make_trainer,
-    prepare,
-    validate_config,
-)
+from turbjax.checks import output_dir
+from turbjax.configs.validate import validate_config
+from turbjax.pipeline import ensure_data, prepare, trainer_for
 from turbjax.plots import plot_run
 from turbjax.results import Progress, report_target, run_results
 from turbjax.training.checkpoint import Checkpointer
+from turbjax.training.chunks import Chunk, run_chunks
 from turbjax.training.optimizers import default_hparams
+from turbjax.training.resume import diverged_error, init_or_resume
 from turbjax.workdir import (
-    WorkdirMismatchError,  # noqa: F401  (re-exported: tests and notebooks catch it from here)
     check_workdir,
+    finite_or_none,
     read_metrics,
     write_config,
     write_json,
@@ -64,7 +60,7 @@ from turbjax.workdir import (
 def train_and_evaluate(config, workdir) -> dict:
     """Run the whole job (see the module docstring); returns the results dict also written to results.json."""
     validate_config(config)
-    workdir = Path(workdir)
+    workdir = output_dir(workdir, "--workdir")
     resuming = check_workdir(config, workdir)
     ensure_data(config.data)
 
@@ -74,7 +70,7 @@ def train_and_evaluate(config, workdir) -> dict:
     print(f"turbjax: {prep.ds.summary()} (loaded in {load_seconds:.1f} s)", flush=True)
 
     t_start = time.perf_counter()
-    trainer = make_trainer(config, prep)
+    trainer = trainer_for(config, prep)
     ckpt = Checkpointer(workdir / "checkpoints", keep=int(config.training.keep_checkpoints))
     state = init_or_resume(trainer, config, ckpt)
     if not resuming:  # written only once the workdir is known to hold nothing of another model
@@ -100,44 +96,41 @@ def train_and_evaluate(config, workdir) -> dict:
 
 
 def train_chunks(config, trainer, state, data, ckpt, metrics_path: Path, t_start: float):
-    """Train from state["epoch"] to config.training.epochs in compiled chunks; after each chunk log its
-    epochs, check for divergence, checkpoint, and stop early at stop_at_test_r2. Returns (state, Progress)."""
+    """Train from state["epoch"] to config.training.epochs with the shared chunk loop; after each chunk log
+    its epochs, check for divergence, checkpoint, and stop early at stop_at_test_r2. Returns (state,
+    Progress)."""
     hparams = default_hparams(config.optim)
     run = jax.jit(trainer.run_epochs, static_argnames="num_epochs", donate_argnames="state")
     t = config.training
-    total, chunk, every = int(t.epochs), int(t.epochs_per_chunk), int(t.checkpoint_every)
+    total, every = int(t.epochs), int(t.checkpoint_every)
     progress = Progress(epoch=int(state["epoch"]))
-    first_chunk = True
+    metric = "test_r2" if trainer.task == "regression" else "test_accuracy"
     bar = tqdm(total=total, initial=progress.epoch, unit="epoch", desc="train", dynamic_ncols=True)
+
+    def after(state, done: Chunk) -> bool:
+        m, n = done.metrics, done.epochs
+        if not done.compiled:
+            progress.steady_epochs += n
+            progress.steady_seconds += done.seconds
+        log_chunk(log, m, progress, config, trainer.task, n=n, dt=done.seconds, t_start=t_start)
+        progress.epoch += n
+        bar.update(n)
+        bar.set_postfix(loss=f"{float(m['train_loss'][-1]):.3g}", **{metric: f"{float(m[metric][-1]):.4f}"})
+        if bool(state["diverged"]):
+            raise diverged_error(config, state, ckpt)
+        epoch = progress.epoch
+        stop = t.stop_at_test_r2 is not None and progress.seconds_to_target is not None
+        if epoch % every == 0 or epoch == total or stop:
+            ckpt.save(epoch, state, m["test_loss"][-1])
+        if stop:
+            print(f"turbjax: test R^2 >= {t.stop_at_test_r2} reached; stopping at epoch {epoch}", flush=True)
+        return stop
+
     try:
         with open(metrics_path, "a") as log:
-            while progress.epoch < total:
-                n = min(chunk, total - progress.epoch)
-                t0 = time.perf_counter()
-                state, m = run(state, hparams, num_epochs=n, data=data)
-                m = jax.device_get(m)
-                dt = time.perf_counter() - t0
-                if not first_chunk:
-                    progress.steady_epochs += n
-                    progress.steady_seconds += dt
-                first_chunk = False
-                log_chunk(log, m, progress, config, trainer.task, n=n, dt=dt, t_start=t_start)
-                progress.epoch += n
-                bar.update(n)
-                metric = "test_r2" if trainer.task == "regression" else "test_accuracy"
-                shown = {metric: f"{float(m[metric][-1]):.4f}"}
-                bar.set_postfix(loss=f"{float(m['train_loss'][-1]):.3g}", **shown)
-                if bool(state["diverged"]):
-                    raise diverged_error(config, state, ckpt)
-                epoch = progress.epoch
-                if epoch % every == 0 or epoch == total:
-                    ckpt.save(epoch, state, m["test_loss"][-1])
-                if t.stop_at_test_r2 is not None and progress.seconds_to_target is not None:
-                    print(f"turbjax: test R^2 >= {t.stop_at_test_r2} reached; stopping at epoch {epoch}",
-                          flush=True)
-                    if epoch % every and epoch != total:
-                        ckpt.save(epoch, state, m["test_loss"][-1])
-                    break
+            state, _ = run_chunks(lambda s, n: run(s, hparams, num_epochs=n, data=data), state,
+                                  start=progress.epoch, total=total, chunk=int(t.epochs_per_chunk),
+                                  after=after)
     finally:
         bar.close()
     return state, progress
@@ -158,19 +151,6 @@ def log_chunk(log, m, progress: Progress, config, task: str, *, n: int, dt: floa
             progress.seconds_to_target = time.perf_counter() - t_start - dt * (n - i - 1) / n
             progress.target_epoch = progress.epoch + i + 1
     log.flush()
-
-
-def diverged_error(config, state, ckpt) -> TrainingDivergedError:
-    """The error of a run whose loss became non-finite: its epoch, learning rate and last good checkpoint."""
-    bad = int(state["diverged_epoch"])
-    ckpt.wait()
-    last = ckpt.latest_step()
-    return TrainingDivergedError(
-        f"training diverged: non-finite loss in epoch {bad + 1} with learning_rate "
-        f"{float(config.optim.learning_rate):g} ({config.optim.name}); the last good checkpoint "
-        f"is {'epoch ' + str(last) if last is not None else 'none (none was written yet)'} in "
-        f"{ckpt.directory}. Lower --config.optim.learning_rate."
-    )
 
 
 # ------------------------------------------------------------------------------------------------------ CLI

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -21,6 +22,12 @@ from turbjax.configs import default
 
 class WorkdirMismatchError(ValueError):
     """The workdir holds a run of another model."""
+
+
+def finite_or_none(x):
+    """A finite float, or None (JSON has no NaN)."""
+    x = float(x)
+    return x if math.isfinite(x) else None
 
 
 def config_json(config) -> dict:

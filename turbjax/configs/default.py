@@ -27,7 +27,8 @@ def get_data_config() -> config_dict.ConfigDict:
     d.crop_y = (32, 96)
     d.downsample = 1  # spatial factor (block mean)
     d.vorticity = "central"  # "central" (second-order) or "course" (the notebook's forward differences)
-    # model input: "pixels", "fft2" (log power spectrum), "radial" or "streamwise" spectra
+    # model input (turbjax.data.features): "pixels", "fft2" (log power spectrum), "radial" or "streamwise"
+    # spectra, "gradstats" (7 statistics of the window) or "wakestats" (45 statistics of a wide wake window)
     d.features = "pixels"
     d.remove_mean = True  # spectral features: subtract each window's mean first (pixels: unused)
     # "reynolds" (regression / classes) or "forecast" (vorticity `horizon` frames ahead)

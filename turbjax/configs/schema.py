@@ -5,7 +5,7 @@ The training section lives here because no single module owns it: the training c
 and seed, the jobs read the chunk, checkpoint, report and plot settings, and the sweep reads both; a job
 module cannot own it (nothing may import a job). Each other section is checked by its owner: data by
 turbjax.data.dataset.validate_data_config, model by turbjax.models.validate_model_config, optim by
-turbjax.training.optimizers.validate_optim_config; turbjax.pipeline.validate_config calls them all.
+turbjax.training.optimizers.validate_optim_config; turbjax.configs.validate.validate_config calls them all.
 """
 
 from __future__ import annotations
@@ -34,6 +34,23 @@ def check_fields(config) -> None:
     for section in ref:
         if section not in config:
             fail(f"config.{section} is missing; start from configs/default.py's get_config()")
+
+
+def with_overrides(config, overrides: dict):
+    """A copy of `config` with fields set by dotted path, as on the command line (`--config.data.dir=X` is
+    {"data.dir": "X"}); an unknown section or field fails with a "did you mean"."""
+    out = config.copy_and_resolve_references()
+    ref = default.get_config()
+    for path, value in overrides.items():
+        section, _, field = str(path).partition(".")
+        if section in out and "." not in field and field in out[section]:
+            out[section][field] = value
+            continue
+        known = [f"{s}.{f}" for s in ref for f in ref[s]] + [f"{s}.{f}" for s in out for f in out[s]
+                                                                if s not in ref]
+        fail(f"config override {path!r} names no config field{did_you_mean(str(path), known)}; give "
+             f"'section.field', e.g. 'data.dir'")
+    return out
 
 
 def validate_training_config(t) -> None:

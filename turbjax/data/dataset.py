@@ -107,6 +107,15 @@ class Dataset:
     def n_classes(self) -> int:
         return len(self.classes)
 
+    def every_sample_as_test(self) -> Dataset:
+        """The data set with every sample (train and test parts, in (Re, realization, frame) order) as its
+        test set, for scoring a trained model on all of it; the train part is kept as is (the training core
+        needs one to build; it is not scored)."""
+        joined = {f: np.concatenate([getattr(self.train, f), getattr(self.test, f)]) for f in Subset._fields}
+        order = np.lexsort((joined["frame"], joined["realization"], joined["re"]))
+        test = Subset(**{f: v[order] for f, v in joined.items()})
+        return dataclasses.replace(self, test=test, split="all")
+
     def summary(self) -> str:
         h, w = self.image_shape
         text = (

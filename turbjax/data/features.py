@@ -39,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 FEATURES = ("pixels", "fft2", "radial", "streamwise", "gradstats", "wakestats")
+IMAGE_FEATURES = ("pixels", "fft2")  # an (h', w') image per sample, which a CNN reads; the rest: 1 x n
 GRADSTATS = (
     "log_w2", "log_grad2", "log_lap2", "log_grad2_over_w2", "log_lap2_over_grad2", "log_max_abs_w",
     "kurtosis",

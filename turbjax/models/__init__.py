@@ -6,8 +6,9 @@ units) or class logits. Models are Flax Linen modules, so parameters are a plain
 splitting or merging module state. Dense kernels are stored (out, in) (`turbjax.models.layers.Dense`,
 faster on CPU for the wide first layer); conv kernels keep Flax's (kh, kw, in, out).
 
-The model section of a config is checked here, once: `validate_model_config(config.model)` (called by
-turbjax.pipeline.validate_config) and `build_model` use the same check functions: one rule, one message.
+The model section of a config is checked here, once, by `validate_model_config(config.model)` (called by
+turbjax.configs.validate.validate_config, and by `build_model` on the section it is given): one rule, one
+message. The defaults live in turbjax.configs.default only.
 """
 
 from __future__ import annotations
@@ -49,19 +50,6 @@ def check_activation(act) -> None:
         fail(f"config.model.activation={act!r} is unknown; expected one of {tuple(ACTIVATIONS)}")
 
 
-def check_cnn_head(head) -> str:
-    if head not in CNN_HEADS:
-        fail(f"config.model.cnn_head={head!r} is unknown; expected one of {CNN_HEADS} (gap: global average "
-             "pool)")
-    return head
-
-
-def check_cnn_conv(conv) -> str:
-    if conv not in CNN_CONVS:
-        fail(f"config.model.cnn_conv={conv!r} is unknown; expected one of {CNN_CONVS}")
-    return conv
-
-
 def check_sizes(field: str, sizes, *, allow_empty: bool = True) -> tuple[int, ...]:
     """A tuple of positive ints (widths or channels); empty only if `allow_empty`."""
     ok = not isinstance(sizes, str) and isinstance(sizes, Sequence) and all(
@@ -82,17 +70,17 @@ def validate_model_config(m) -> None:
     for field in ("hidden", "cnn_features", "cnn_dense"):
         check_sizes(field, m[field], allow_empty=not (field == "cnn_features" and m.name == "cnn"))
     number(m.cnn_kernel, "config.model.cnn_kernel", low=1, integer=True)
-    check_cnn_head(m.cnn_head)
-    check_cnn_conv(m.cnn_conv)
+    for field, allowed in (("cnn_head", CNN_HEADS), ("cnn_conv", CNN_CONVS)):
+        if m[field] not in allowed:
+            fail(f"config.model.{field}={m[field]!r} is unknown; expected one of {allowed}")
 
 
 def model_task(model_config) -> str:
     """'regression' for linear/mlp/cnn, 'binary' or 'softmax' (classification) for logistic."""
     check_name(model_config.name)
     if model_config.name == "logistic":
-        mode = model_config.get("logistic", "softmax")
-        check_logistic(mode)
-        return mode
+        check_logistic(model_config.logistic)
+        return model_config.logistic
     return "regression"
 
 
@@ -105,33 +93,18 @@ def build_model(
     image_shape: (h, w) of the flattened inputs; needed by the CNN.
     num_classes: number of Reynolds classes; needed by softmax logistic regression.
     """
-    task = model_task(model_config)
-    name = model_config.name
-    if name == "linear":
+    validate_model_config(model_config)
+    m, task = model_config, model_task(model_config)
+    if m.name == "linear":
         return Linear(num_outputs=num_outputs)
-    if name == "logistic":
+    if m.name == "logistic":
         if task == "softmax" and num_classes < 2:
             raise ValueError(f"softmax logistic regression needs >= 2 classes, got {num_classes}")
         return Logistic(num_classes=num_classes if task == "softmax" else 1)
-    if name == "mlp":
-        act = model_config.get("activation", "relu")
-        check_activation(act)
-        hidden = check_sizes("hidden", model_config.hidden)
-        return MLP(hidden=hidden, activation=act, num_outputs=num_outputs)
-    # cnn
+    if m.name == "mlp":
+        return MLP(hidden=tuple(m.hidden), activation=m.activation, num_outputs=num_outputs)
     if image_shape is None:
         raise ValueError("the cnn model needs the image shape (h, w) of the flattened inputs")
-    features = check_sizes("cnn_features", model_config.get("cnn_features", (8, 16, 16)), allow_empty=False)
-    dense = check_sizes("cnn_dense", model_config.get("cnn_dense", (32,)))
-    kernel = number(model_config.get("cnn_kernel", 3), "config.model.cnn_kernel", low=1, integer=True)
-    head = check_cnn_head(model_config.get("cnn_head", "flatten"))
-    conv = check_cnn_conv(model_config.get("cnn_conv", "patches"))
-    return CNN(
-        image_shape=tuple(int(s) for s in image_shape),
-        features=features,
-        dense=dense,
-        kernel_size=int(kernel),
-        num_outputs=num_outputs,
-        head=head,
-        conv=conv,
-    )
+    return CNN(image_shape=tuple(int(s) for s in image_shape), features=tuple(m.cnn_features),
+               dense=tuple(m.cnn_dense), kernel_size=int(m.cnn_kernel), num_outputs=num_outputs,
+               head=m.cnn_head, conv=m.cnn_conv)

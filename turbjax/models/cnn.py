@@ -59,9 +59,6 @@ class CNN(nn.Module):
         h, w = self.image_shape
         if x_BxF.shape[-1] != h * w:
             raise ValueError(f"CNN built for images {h}x{w} = {h * w} features, got {x_BxF.shape[-1]}")
-        if self.head not in CNN_HEADS or self.conv not in CNN_CONVS:
-            raise ValueError(f"CNN head={self.head!r} / conv={self.conv!r}: expected one of {CNN_HEADS} / "
-                             f"{CNN_CONVS}")
         lead = x_BxF.shape[:-1]
         x = x_BxF.reshape((-1, h, w))
         z = self._conv_blocks_xla(x) if self.conv == "xla" else self._conv_blocks(x)  # (B, h', w', C)

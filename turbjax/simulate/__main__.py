@@ -16,6 +16,7 @@ import sys
 import time
 
 from turbjax import cli
+from turbjax.checks import output_dir
 from turbjax.simulate.presets import PRESETS
 
 
@@ -94,6 +95,7 @@ def main(argv=None) -> int:
         # Check everything before joining a job, so that bad input fails alone, in one line, on every host.
         plan(reynolds, p, steps=args.steps, save_every=args.save_every, frames=args.frames,
              realizations=realizations, share=(0, n_proc), dtype=args.dtype)
+        output_dir(args.out, "--out")
         share = _maybe_initialize_distributed(args)
         sim = simulate(reynolds, p, steps=args.steps, save_every=args.save_every, frames=args.frames,
                        realizations=realizations, share=share, dtype=args.dtype,

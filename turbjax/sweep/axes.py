@@ -144,7 +144,7 @@ def _check_values(s, swept: dict) -> None:
 
 def validate_sweep(config) -> None:
     """Check the sweep section (field names, axis values, zip lengths); the per-trial training configs are
-    checked by `run_sweep` with the training config's validation (turbjax.pipeline.validate_config)."""
+    checked by `run_sweep` (turbjax.configs.validate.validate_config)."""
     if "sweep" not in config:
         fail("the config has no `sweep` section; start from configs/sweep_lr.py (sweep_section(...))")
     s = config.sweep

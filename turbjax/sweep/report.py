@@ -4,7 +4,6 @@ summary."""
 
 from __future__ import annotations
 
-import math
 import shutil
 from pathlib import Path
 
@@ -22,15 +21,10 @@ from turbjax.sweep.axes import (
     trial_label,
 )
 from turbjax.sweep.programs import MESH_AXES, UNBATCHED_STATE
-from turbjax.workdir import write_config, write_json, write_standardizer
+from turbjax.workdir import finite_or_none, write_config, write_json, write_standardizer
 
 FINAL_METRICS = ("test_r2", "test_mse", "test_mae", "test_accuracy")
 CURVES = ("train_loss", "test_loss", "test_r2", "test_accuracy")
-
-
-def _clean(x):
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def _divergence(i: int, m: dict, state_diverged_epoch: int) -> dict:
@@ -49,11 +43,11 @@ def trial_record(i: int, trial: dict, group: int, m: dict, state_diverged_epoch:
     """One trial's record from its per-epoch metrics `m` (name -> (epochs,))."""
     rec = {"trial": i, "group": group} | hyperparameters(trial_config(config, trial))
     rec["swept"] = {k: json_value(v) for k, v in trial.items()}
-    rec["final_train_loss"] = _clean(m["train_loss"][-1])
-    rec["final_test_loss"] = _clean(m["test_loss"][-1])
-    rec |= {name: _clean(m[name][-1]) for name in FINAL_METRICS if name in m}
+    rec["final_train_loss"] = finite_or_none(m["train_loss"][-1])
+    rec["final_test_loss"] = finite_or_none(m["test_loss"][-1])
+    rec |= {name: finite_or_none(m[name][-1]) for name in FINAL_METRICS if name in m}
     rec |= _divergence(i, m, state_diverged_epoch)
-    rec["curves"] = {k: [_clean(v) for v in m[k]] for k in CURVES if k in m}
+    rec["curves"] = {k: [finite_or_none(v) for v in m[k]] for k in CURVES if k in m}
     return rec
 
 

@@ -12,12 +12,14 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from turbjax import pipeline
-from turbjax.data.dataset import build_dataset
+from turbjax.checks import output_dir
+from turbjax.configs.validate import check_batch_size, validate_config
+from turbjax.pipeline import ensure_data, prepare
 from turbjax.sweep.axes import shape_key, trial_config, trial_label, trial_seed, trials_of
 from turbjax.sweep.layout import Layout, make_blocks
 from turbjax.sweep.programs import GroupProgram, auto_trials_per_program
 from turbjax.sweep.report import format_table, plot_curves, summarize, trial_state, write_best
+from turbjax.training.chunks import Chunk, run_chunks
 from turbjax.training.loop import make_train
 from turbjax.training.optimizers import HPARAM_NAMES, default_hparams
 from turbjax.workdir import write_config, write_json
@@ -66,14 +68,15 @@ def _train_block(program: GroupProgram, hp, keys, layout: Layout, epochs: int, c
                  share: float) -> tuple[dict, dict]:
     """Train one block for `epochs` epochs in chunks: (its final state on the host, its metrics (rows, cols,
     epochs))."""
-    state = program.init(hp, keys)
-    chunks, done = [], 0
-    while done < epochs:
-        n = min(chunk, epochs - done)
-        state, m = program.run(n)(state, hp, program.data)
-        chunks.append(jax.device_get(m))
-        done += n
-        _show_progress(bar, n * share, layout, chunks[-1])
+    chunks = []
+
+    def after(state, done: Chunk) -> bool:
+        chunks.append(done.metrics)
+        _show_progress(bar, done.epochs * share, layout, done.metrics)
+        return False
+
+    state, _ = run_chunks(lambda state, n: program.run(n)(state, hp, program.data), program.init(hp, keys),
+                          start=0, total=epochs, chunk=chunk, after=after)
     state = program.gather(state)
     return state, {k: np.concatenate([c[k] for c in chunks], axis=-1) for k in chunks[0]}
 
@@ -144,20 +147,21 @@ def _for_trial(trial: dict, check, *args) -> None:
 def run_sweep(config, workdir) -> dict:
     """Validate, load the data (generating it if missing), run every trial, write the outputs; see the package
     docstring. Returns the dict written to results.json."""
+    output_dir(workdir, "--workdir")
     trials = trials_of(config)
     configs = [trial_config(config, t) for t in trials]
     # every trial's training config, before any data is generated or loaded
     for t, c in zip(trials, configs, strict=True):
-        _for_trial(t, pipeline.validate_config, c)
-    pipeline.ensure_data(config.data)
-    ds = build_dataset(config.data)
+        _for_trial(t, validate_config, c)
+    ensure_data(config.data)
+    # the axes are hyperparameters, never data settings: every trial trains on the data `train` would build
+    prep = prepare(configs[0])
     for t, c in zip(trials, configs, strict=True):
-        _for_trial(t, pipeline.check_batch_size, c, len(ds.train.X))
-    data, stats = pipeline.prepare_arrays(ds, configs[0])
-    print(f"turbjax.sweep: {ds.summary()}; {len(trials)} trials on {jax.device_count()} device(s)",
+        _for_trial(t, check_batch_size, c, len(prep.ds.train.X))
+    print(f"turbjax.sweep: {prep.ds.summary()}; {len(trials)} trials on {jax.device_count()} device(s)",
           flush=True)
-    return _run_and_write(config, workdir, data, stats=stats, trials=trials,
-                          image_shape=ds.image_shape, num_classes=len(ds.classes))
+    return _run_and_write(config, workdir, prep.data, stats=prep.stats, trials=trials,
+                          image_shape=prep.ds.image_shape, num_classes=len(prep.classes))
 
 
 def _run_and_write(config, workdir, data, *, stats=None, trials=None, image_shape=None, num_classes=None,

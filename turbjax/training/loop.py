@@ -233,11 +233,6 @@ def _num_outputs(task: str, data: dict, num_classes: int | None) -> int:
 def _shapes(config, data: dict, image_shape) -> tuple[tuple[str, ...], int, tuple | None, tuple | None]:
     """(augment names, shift, input_shape, window_shape), checked against the data's feature count."""
     names, shift = augment_lib.parse_augment(config.training)
-    if names and config.optim.name == "lbfgs":
-        raise ValueError(
-            f"config.training.augment={names!r} with config.optim.name='lbfgs': L-BFGS assumes one fixed "
-            "objective; use a stochastic optimizer (e.g. --config.optim.name=adam) or augment=()"
-        )
     input_shape = None if image_shape is None else tuple(int(s) for s in image_shape)
     augment_lib.make_augment(names, input_shape, shift)  # refuses a missing image shape or too long a shift
     if input_shape is None:
@@ -262,8 +257,8 @@ def make_train(
     (model, optim.name / schedule, training.batch_size / epochs / augment / shift) and from the shapes of
     `data`; everything in `hparams` is traced. `image_shape`: the shape (H, W) of the data's images (x
     first), needed by the CNN and by augmentation; with training.shift = s the model sees (H - 2 s, W).
-    The batch size is checked by the pipeline (turbjax.pipeline.check_batch_size); here a batch larger
-    than the training set would be one padded minibatch, which is still correct."""
+    The config is checked beforehand (turbjax.configs.validate: e.g. no augmentation with L-BFGS, a batch no
+    larger than the training set; a larger one would still be one correct, padded minibatch here)."""
     task = model_task(config.model)
     log_target = log_target_of(config)
     x_train = data["X_train"]

@@ -20,7 +20,7 @@ Schedules (config.optim.schedule) multiply the traced learning rate by a factor 
   `warmup_epochs`, then cosine to `final_fraction`).
 
 The optim section of a config is checked here, once (`validate_optim_config`, called by
-turbjax.pipeline.validate_config); `make_optimizer` calls the same name and schedule checks.
+turbjax.configs.validate.validate_config); `make_optimizer` calls the same name and schedule checks.
 """
 
 from __future__ import annotations

@@ -1,0 +1,172 @@
+"""Scoring a trained model: metrics of one split, predictions in original units, how each Reynolds number
+fares, and a whole training workdir scored on its own data or on any other data directory.
+
+    scores = evaluate_workdir("runs/default", data_dir="data/other")  # `python -m turbjax.evaluate`
+    score(trainer, params, prep, "test")            # {'loss', 'r2', 'mse', 'mae'} or {'loss', 'accuracy'}
+
+The run's config.json rebuilds the model and the preprocessing; inputs and targets are standardized with the
+*training* statistics saved in standardizer.npz, never refitted. A classifier is scored against its own
+classes (the run's Reynolds numbers). Metrics are in original units; R^2 is None where the test targets take
+one value. Nothing is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from turbjax.checks import fail
+from turbjax.data import discovery
+from turbjax.data.dataset import missing_files
+from turbjax.data.readers import reader
+from turbjax.data.splits import SPLITS
+from turbjax.data.standardize import target_from_model
+from turbjax.pipeline import Prepared, prepare, trainer_for
+from turbjax.training import metrics as M
+from turbjax.training.checkpoint import Checkpointer
+from turbjax.training.resume import restore_state
+from turbjax.workdir import finite_or_none, load_run_config, read_standardizer
+
+SCORE_SPLITS = ("all",) + SPLITS  # "all": every sample of the data as the test set
+CHECKPOINTS = ("best", "latest")
+
+
+def score(trainer, params, prep: Prepared, split: str) -> dict:
+    """Final metrics of one split in original units (+ R^2 of the predicted class's Re for softmax); None
+    where a metric is undefined (R^2 of targets that take one value)."""
+    x, y = prep.data[f"X_{split}"], prep.data[f"y_{split}"]
+    ev = {k: finite_or_none(v) for k, v in jax.jit(trainer.evaluate)(params, x, y, prep.data).items()}
+    if trainer.task == "softmax":
+        logits = np.asarray(jax.jit(trainer.predict)(params, x))
+        re_pred = np.asarray(prep.classes, np.float64)[logits.argmax(-1)]
+        re_true = np.asarray(getattr(prep.ds, split).re, np.float64)
+        ev["r2"] = finite_or_none(M.r2_score(re_true, re_pred))
+    return ev
+
+
+def predictions(trainer, params, data: dict, split: str = "test") -> np.ndarray:
+    """Predictions in original units (regression) or predicted class indices / 0-1 labels."""
+    out = np.asarray(jax.jit(trainer.predict)(params, data[f"X_{split}"]))
+    if trainer.task == "regression":
+        return target_from_model(out, np.asarray(data["y_mean"]), np.asarray(data["y_scale"]),
+                                 trainer.log_target)
+    return (out[:, 0] > 0).astype(np.int32) if trainer.task == "binary" else out.argmax(-1)
+
+
+def per_reynolds(re_true, re_pred) -> list[dict]:
+    """For each true Reynolds number: samples, mean and spread of the predictions, the mean absolute error and
+    that error as a percentage of Re (what "knows the Reynolds number" means per flow)."""
+    re_true, re_pred = np.asarray(re_true, np.float64), np.asarray(re_pred, np.float64)
+    rows = []
+    for re in np.unique(re_true):
+        p = re_pred[re_true == re]
+        mae = float(np.mean(np.abs(p - re)))
+        rows.append({
+            "re": float(re), "n": int(p.size), "prediction_mean": float(p.mean()),
+            "prediction_std": float(p.std()), "mae": mae, "mae_percent": 100 * mae / float(re),
+        })
+    return rows
+
+
+def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=None, reynolds=None,
+                        split=None, realizations=None):
+    """The run's data config pointed at other data: `data_dir` (its format detected from the file names
+    unless `fmt`), at the Reynolds numbers it holds (or `reynolds`), with `split` ("all" by default when the
+    data is another directory, else the run's own split), at the realizations it holds (or `realizations`).
+    Returns (data config, split); for "all" the data config's split is "random" (which drops no sample) and
+    the caller scores every sample (prepare(..., every_sample_as_test=True))."""
+    d = data_config.copy_and_resolve_references()
+    if data_dir is not None:
+        d.dir = str(data_dir)
+        d.format = fmt or discovery.detect_format(data_dir, prefer=d.format)
+    elif fmt is not None:
+        d.format = fmt
+    if trust_pickle is not None or data_dir is not None:  # other files: the run's opt-in does not carry over
+        d.trust_pickle = bool(trust_pickle)
+    r = reader(d.format)
+    if r.needs_trust and not d.trust_pickle:
+        raise PermissionError(f"{d.dir} holds {r.description}, and {r.trust_hint(d.dir)}")
+    if data_dir is not None:  # what the run trained on says nothing about which files another directory holds
+        series = discovery.available_series(d.dir, d.format)
+        plain = [s for s, k in series if k == discovery.PLAIN]
+        d.realizations = () if plain or not series else tuple(sorted({k for _, k in series}))
+        d.exclude_reynolds, d.test_dir, d.test_reynolds, d.test_realizations = (), "", (), ()
+        if series:  # every frame: sample at the directory's own frame spacing
+            files = discovery.find_data_files(d.dir, [series[0][0]], d.format, d.realizations)
+            header = r.header(next(iter(files.values())), trust_pickle=d.trust_pickle)
+            d.sample_every_steps = int(header[2]["frame_stride"])
+    if realizations is not None:
+        d.realizations = tuple(int(k) for k in realizations)
+    if reynolds is not None:
+        d.reynolds = tuple(float(x) for x in reynolds)
+    elif data_dir is not None:
+        d.reynolds = tuple(discovery.available_reynolds(d.dir, d.format, d.realizations))
+    split = split or ("all" if data_dir is not None else d.split)
+    if split not in SCORE_SPLITS:
+        fail(f"split={split!r} is unknown; expected one of {SCORE_SPLITS}")
+    d.split = "random" if split == "all" else split
+    return d, split
+
+
+def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: str | None = None,
+                     trust_pickle: bool | None = None, reynolds=None, split: str | None = None,
+                     realizations=None) -> dict:
+    """{'epoch', 'checkpoint', 'data_dir', 'format', 'reynolds', 'split', 'summary', 'num_test', 'test':
+    metrics, 'train': metrics (absent for split 'all'), 'test_per_reynolds' (Reynolds-number regressions)}
+    for the chosen checkpoint: 'best' (lowest test loss among those kept) or 'latest'. `data_dir` and the
+    rest: see scoring_data_config."""
+    if checkpoint not in CHECKPOINTS:
+        fail(f"checkpoint={checkpoint!r}; expected one of {CHECKPOINTS}")
+    workdir = Path(workdir)
+    config = load_run_config(workdir)
+    classes = tuple(sorted(float(r) for r in config.data.reynolds))  # the model's (its training data's)
+    config.data, split = scoring_data_config(
+        config.data, data_dir=data_dir, fmt=fmt, trust_pickle=trust_pickle, reynolds=reynolds, split=split,
+        realizations=realizations,
+    )
+    missing = missing_files(config.data)
+    if missing:
+        raise FileNotFoundError(
+            f"no data to evaluate on: missing {[str(p) for p in missing]}; pass --data DIR with the files, "
+            f"or generate them with `python -m turbjax.simulate`"
+        )
+    ckpt_dir = workdir / "checkpoints"
+    if not ckpt_dir.exists():
+        raise FileNotFoundError(f"{ckpt_dir} does not exist: no checkpoint to evaluate")
+    ckpt = Checkpointer(ckpt_dir, read_only=True)
+    step = ckpt.best_step() if checkpoint == "best" else ckpt.latest_step()
+    if step is None:
+        raise FileNotFoundError(f"{ckpt_dir} holds no checkpoint")
+
+    prep = prepare(config, read_standardizer(workdir), classes=classes, every_sample_as_test=split == "all")
+    trainer = trainer_for(config, prep)
+    params = restore_state(trainer, config, ckpt, step)["params"]
+    ckpt.close()
+    ds = prep.ds
+    scores = {
+        "epoch": int(step),
+        "checkpoint": checkpoint,
+        "data_dir": str(config.data.dir),
+        "format": config.data.format,
+        "reynolds": sorted(float(r) for r in config.data.reynolds),
+        "split": split,
+        "summary": ds.summary() if split != "all" else _all_frames_summary(ds),
+        "num_test": len(ds.test.X),
+        "test": score(trainer, params, prep, "test"),
+    }
+    if split != "all":
+        scores["train"] = score(trainer, params, prep, "train")
+    if trainer.task == "regression" and ds.test.y.ndim == 1:  # the Reynolds number: how each flow fares
+        scores["test_per_reynolds"] = per_reynolds(ds.test.re, predictions(trainer, params, prep.data)[:, 0])
+        if np.ptp(ds.test.y) == 0:
+            scores["test_r2_note"] = (
+                f"undefined: every test sample has Re {float(ds.test.y[0]):g}; see test mae")
+    return scores
+
+
+def _all_frames_summary(ds) -> str:
+    h, w = ds.image_shape
+    return (f"{len(ds.test.X)} test samples (every frame) of {h}x{w} = {ds.n_features} features, "
+            f"Re {list(ds.classes)}, target {ds.target!r}")
