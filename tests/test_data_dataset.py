@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from configs.default import get_data_config
-from turbjax.data import discovery
+from turbjax.data import snapshots
 from turbjax.data.convert import convert_file
 from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
 from turbjax.data.discovery import COURSE_FILE_TEMPLATE, data_path
@@ -188,7 +188,7 @@ def test_seed_size_files_give_the_courses_2400_by_4096(tmp_path):
 
 def test_only_one_files_velocity_is_alive_at_a_time(turbjax_dir, monkeypatch):
     alive = []
-    read = discovery.read_velocity
+    read = snapshots.load_snapshots
 
     def tracking_read(*args, **kwargs):
         gc.collect()
@@ -197,7 +197,7 @@ def test_only_one_files_velocity_is_alive_at_a_time(turbjax_dir, monkeypatch):
         alive.append(weakref.ref(velocity))
         return velocity, meta
 
-    monkeypatch.setattr(discovery, "read_velocity", tracking_read)
+    monkeypatch.setattr(snapshots, "load_snapshots", tracking_read)
     build_dataset(small_config(turbjax_dir))
     assert len(alive) == 4
 
@@ -334,7 +334,7 @@ def test_header_errors_come_before_any_data_is_read(tmp_path, monkeypatch):
     def no_read(*args, **kwargs):
         raise AssertionError("data was read before the configuration errors were found")
 
-    monkeypatch.setattr(discovery, "read_velocity", no_read)
+    monkeypatch.setattr(snapshots, "load_snapshots", no_read)
     kw = {"crop_x": (0, 4), "crop_y": (0, 4), "test_fraction": 0.1}
     with pytest.raises(ValueError, match=r"the 'random' split leaves no test sample for Reynolds number"):
         build_dataset(small_config(tmp_path, **kw))

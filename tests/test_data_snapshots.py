@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from configs.default import get_data_config
-from turbjax.data import discovery
+from turbjax.data import snapshots
 from turbjax.data.course_pickle import course_header, read_course_frames
 from turbjax.data.dataset import build_dataset
 from turbjax.data.discovery import COURSE_FILE_TEMPLATE
@@ -63,7 +63,7 @@ def test_build_dataset_reports_a_damaged_file_before_reading_data(tmp_path, monk
     def no_read(*args, **kwargs):
         raise AssertionError("data was read before the damaged file was found")
 
-    monkeypatch.setattr(discovery, "read_velocity", no_read)
+    monkeypatch.setattr(snapshots, "load_snapshots", no_read)
     cfg = get_data_config()
     cfg.dir, cfg.reynolds, cfg.crop_x, cfg.crop_y, cfg.test_fraction = str(tmp_path), RES, (0, 8), (0, 8), 0.5
     with pytest.raises(ValueError, match=r"vortex_street_Re_600.npz is damaged or truncated"):

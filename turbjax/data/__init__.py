@@ -7,7 +7,9 @@
   splits       random, time (gap in samples, steps or shedding periods), realization, heldout_re, external
   snapshots    turbjax's .npz format: save_snapshots, load_snapshots, snapshot_header, shape checks
   course_pickle  the course's pickled files (opt-in, parsed not executed, streamed)
-  discovery    which files a directory holds (Re, realization), data_path, read_velocity of either format
+  readers      the data formats, one module each behind one small interface, registered in readers.READERS:
+               turbjax's .npz (readers.turbjax_npz), the course's pickles (readers.course)
+  discovery    which files a directory holds (Re, realization), data_path, detect_format, read_velocity
   config       validate_data_config: the data section's checks
   series       one file's header-only plan (checked before data is read) and its vorticity images
   dataset      build_dataset(config) -> Dataset(train=Subset, test=Subset, ...), missing_files

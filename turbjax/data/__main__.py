@@ -19,8 +19,8 @@ import numpy as np
 
 from turbjax import cli
 from turbjax.configs import default
+from turbjax.data import readers
 from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
-from turbjax.data.discovery import FORMATS
 from turbjax.data.snapshots import save_snapshots, snapshot_path
 
 
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     cfg = default.get_data_config()
     p = argparse.ArgumentParser(prog="python -m turbjax.data", description=__doc__.split("\n\n")[0])
     p.add_argument("--dir", default=cfg.dir)
-    p.add_argument("--format", default=cfg.format, choices=FORMATS)
+    p.add_argument("--format", default=cfg.format, choices=readers.FORMATS)
     p.add_argument("--trust-pickle", action="store_true", 
                    help="read the course's pickled files (can run code)")
     p.add_argument("--vorticity", default=cfg.vorticity)
@@ -58,8 +58,8 @@ def main(argv=None) -> int:
     with cli.user_errors("turbjax.data"):
         validate_data_config(cfg)
         if args.synthetic:
-            if cfg.format != "turbjax":
-                p.error("--synthetic writes turbjax files; drop --format course")
+            if cfg.format != readers.SIMULATOR_FORMAT:
+                p.error(f"--synthetic writes {readers.SIMULATOR_FORMAT!r} files; drop --format {cfg.format}")
             write_synthetic(cfg, args.frames)
         ds = build_dataset(cfg)
     print(ds.summary())

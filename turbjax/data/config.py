@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from turbjax.checks import fail, positive_int, window
-from turbjax.data.course_pickle import PICKLE_HINT
-from turbjax.data.discovery import FORMATS, data_path
 from turbjax.data.features import FEATURES
+from turbjax.data.readers import reader
 from turbjax.data.splits import SPLITS, check_fraction, check_heldout
 from turbjax.data.vorticity import SCHEMES, velocity_window
 
@@ -65,17 +64,16 @@ def _check_choices(cfg) -> None:
 
 
 def _check_format(cfg) -> None:
+    """The format is registered, trusted if its reader needs trust, and holds realizations if asked for."""
     fmt = get(cfg, "format")
-    if fmt not in FORMATS:
-        fail(f"unknown data format {fmt!r}; expected one of {FORMATS}")
-    if fmt == "course" and not cfg["trust_pickle"]:
-        src = data_path(get(cfg, "dir"), cfg["reynolds"][0], "course") if cfg["reynolds"] else "FILES"
-        raise PermissionError(
-            "format='course' reads the course's original files, but " + PICKLE_HINT.format(src=src)
-        )
-    if fmt == "course" and cfg["realizations"]:
-        fail(f"realizations={tuple(cfg['realizations'])}: the course's files have no realizations; set "
-             f"realizations=() with format='course'")
+    r = reader(fmt)
+    if r.needs_trust and not cfg["trust_pickle"]:
+        src = r.path(get(cfg, "dir"), cfg["reynolds"][0]) if cfg["reynolds"] else "FILES"
+        raise PermissionError(f"format={fmt!r} reads {r.label} original files, but "
+                              + r.trust_hint.format(src=src))
+    if cfg["realizations"] and not r.realizations:
+        fail(f"realizations={tuple(cfg['realizations'])}: {r.label} files have no realizations; set "
+             f"realizations=() with format={fmt!r}")
 
 
 def _check_window(cfg, grid) -> None:

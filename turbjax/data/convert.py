@@ -21,7 +21,7 @@ import numpy as np
 
 from turbjax import cli
 from turbjax.data import course_pickle as cp
-from turbjax.data.discovery import COURSE_FILE_PATTERN, COURSE_FILE_TEMPLATE, course_reynolds
+from turbjax.data.readers.course import COURSE_FILE_PATTERN, COURSE_FILE_TEMPLATE, course_reynolds
 from turbjax.data.snapshots import (
     check_shape,
     nonfinite_frames,

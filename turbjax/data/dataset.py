@@ -34,6 +34,7 @@ from turbjax.checks import fail
 from turbjax.data import discovery
 from turbjax.data.config import validate_data_config
 from turbjax.data.features import compute_features, feature_shape
+from turbjax.data.readers import SIMULATOR_FORMAT
 from turbjax.data.series import plan_series, read_images
 from turbjax.data.splits import make_split
 from turbjax.data.transforms import flatten, unflatten
@@ -149,7 +150,7 @@ def _sources(cfg) -> list[_Source]:
                     tuple(float(r) for r in cfg["exclude_reynolds"]))
     if cfg["split"] != "external":
         return [train]
-    test = _Source(Path(cfg["test_dir"]), "turbjax", tuple(cfg["test_reynolds"]) or None,
+    test = _Source(Path(cfg["test_dir"]), SIMULATOR_FORMAT, tuple(cfg["test_reynolds"]) or None,
                    tuple(cfg["test_realizations"]), ())
     return [train, test]
 
@@ -284,7 +285,7 @@ def _gather(cfg, s: _Samples):
     horizon = int(cfg["horizon"]) if cfg["target"] == "forecast" else 0
     X = y = None
     for k, plan in enumerate(s.plans):
-        images = read_images(plan, source_config(cfg, s.sources[k]), "turbjax" if s.sources[k]
+        images = read_images(plan, source_config(cfg, s.sources[k]), SIMULATOR_FORMAT if s.sources[k]
                              else cfg["format"])
         x = flatten(compute_features(images, cfg["features"], remove_mean=cfg["remove_mean"]))
         if X is None:

@@ -1,44 +1,37 @@
-"""Which data files a directory holds, and reading one file of either format.
+"""Which data files a directory holds, and reading one file, in any registered format.
 
-Two formats (FORMATS):
-  "turbjax"  turbjax's .npz files (`turbjax.data.snapshots`): `vortex_street_Re_{re:g}.npz` for the plain run
-             (realization -1) and `vortex_street_Re_{re:g}_r{k}.npz` for realization k of an ensemble;
-  "course"   the course's pickled files `vortex_street_velocities_Re_{re:g}_largefile.npz`
-             (`turbjax.data.course_pickle`; plain runs only).
-A series is one file: its key is (reynolds, realization).
+Each function looks up the format's reader (`turbjax.data.readers`) and delegates to it; the formats, their
+file names and what they can hold are there. A series is one file: its key is (reynolds, realization), with
+realization PLAIN (-1) for a plain run and k >= 0 for realization k of an ensemble.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
-from turbjax.data import course_pickle, snapshots
-from turbjax.data.snapshots import GENERATE_HINT, snapshot_path
-
-FORMATS = ("turbjax", "course")
-COURSE_FILE_TEMPLATE = "vortex_street_velocities_Re_{re:g}_largefile.npz"
-COURSE_FILE_PATTERN = re.compile(r"vortex_street_velocities_Re_([0-9.eE+-]+)_largefile\.npz$")
-TURBJAX_FILE_PATTERN = re.compile(r"vortex_street_Re_([0-9.eE+-]+?)(?:_r([0-9]+))?\.npz$")
-PLAIN = -1  # the realization index of a plain (unperturbed) run
-
-
-def _check_format(fmt: str) -> None:
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown data format {fmt!r}; expected one of {FORMATS}")
+from turbjax.data import readers
+from turbjax.data.readers import PLAIN, SIMULATOR_FORMAT, reader
+from turbjax.data.readers.course import (  # noqa: F401 (the course's names, re-exported)
+    COURSE_FILE_PATTERN,
+    COURSE_FILE_TEMPLATE,
+    course_metadata,
+    course_reynolds,
+)
+from turbjax.data.readers.turbjax_npz import TURBJAX_FILE_PATTERN  # noqa: F401 (re-exported)
+from turbjax.data.snapshots import GENERATE_HINT  # noqa: F401 (re-exported: the data set's hint)
 
 
-def data_path(directory: str | os.PathLike, reynolds: float, fmt: str = "turbjax",
+def __getattr__(name: str):
+    if name == "FORMATS":  # the registered formats, read from the table when asked
+        return readers.FORMATS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def data_path(directory: str | os.PathLike, reynolds: float, fmt: str = SIMULATOR_FORMAT,
               realization: int = PLAIN) -> Path:
-    """The file holding (reynolds, realization) in `directory` for format "turbjax" or "course"."""
-    _check_format(fmt)
-    if fmt == "turbjax":
-        return snapshot_path(directory, reynolds, realization)
-    if realization != PLAIN:
-        raise ValueError(f"the course's files have no realizations (asked for realization {realization}); "
-                         f"set realizations=() with format='course'")
-    return Path(directory) / COURSE_FILE_TEMPLATE.format(re=float(reynolds))
+    """The file holding (reynolds, realization) in `directory` for format `fmt`."""
+    return reader(fmt).path(directory, reynolds, realization)
 
 
 def series_keys(reynolds, realizations=()) -> list[tuple[float, int]]:
@@ -47,21 +40,19 @@ def series_keys(reynolds, realizations=()) -> list[tuple[float, int]]:
     return [(float(r), k) for r in reynolds for k in ks]
 
 
-def missing_data_files(directory: str | os.PathLike, reynolds, fmt: str = "turbjax",
+def missing_data_files(directory: str | os.PathLike, reynolds, fmt: str = SIMULATOR_FORMAT,
                        realizations=()) -> list[Path]:
     """The expected files that do not exist, in the order of `reynolds` (then `realizations`)."""
     paths = (data_path(directory, r, fmt, k) for r, k in series_keys(reynolds, realizations))
     return [p for p in paths if not p.is_file()]
 
 
-def find_data_files(directory: str | os.PathLike, reynolds, fmt: str = "turbjax",
+def find_data_files(directory: str | os.PathLike, reynolds, fmt: str = SIMULATOR_FORMAT,
                     realizations=()) -> dict[tuple[float, int], Path]:
     """{(Re, realization): path} for every requested file; a clear error naming the directory or missing
     files."""
     directory = Path(directory)
-    hint = GENERATE_HINT.format(dir=directory)
-    if fmt == "course":
-        hint = f"put the course's files there, or {hint} in turbjax's format (and set format='turbjax')"
+    hint = reader(fmt).missing_hint(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"data directory {directory} does not exist; {hint}")
     missing = missing_data_files(directory, reynolds, fmt, realizations)
@@ -71,68 +62,38 @@ def find_data_files(directory: str | os.PathLike, reynolds, fmt: str = "turbjax"
     return {(r, k): data_path(directory, r, fmt, k) for r, k in series_keys(reynolds, realizations)}
 
 
-def available_series(directory: str | os.PathLike, fmt: str = "turbjax") -> list[tuple[float, int]]:
+def available_series(directory: str | os.PathLike, fmt: str = SIMULATOR_FORMAT) -> list[tuple[float, int]]:
     """Sorted (Re, realization) of every file of format `fmt` in `directory` (parsed from the file names)."""
-    _check_format(fmt)
-    pattern = TURBJAX_FILE_PATTERN if fmt == "turbjax" else COURSE_FILE_PATTERN
-    found = []
-    for p in Path(directory).iterdir():
-        m = pattern.match(p.name)
-        if m:
-            try:
-                re_value = float(m.group(1))
-            except ValueError:
-                continue
-            k = int(m.group(2)) if fmt == "turbjax" and m.group(2) is not None else PLAIN
-            found.append((re_value, k))
-    return sorted(found)
+    return reader(fmt).series(directory)
 
 
-def available_reynolds(directory: str | os.PathLike, fmt: str = "turbjax", realizations=()) -> list[float]:
+def available_reynolds(directory: str | os.PathLike, fmt: str = SIMULATOR_FORMAT,
+                       realizations=()) -> list[float]:
     """Sorted Reynolds numbers with at least one of the selected files (plain files for realizations=())."""
     wanted = {int(k) for k in realizations} or {PLAIN}
     return sorted({r for r, k in available_series(directory, fmt) if k in wanted})
 
 
-def course_reynolds(path: str | os.PathLike) -> float:
-    """The Reynolds number in a course file name `vortex_street_velocities_Re_{Re}_largefile.npz`."""
-    m = COURSE_FILE_PATTERN.match(Path(path).name)
-    if not m:
-        raise ValueError(
-            f"cannot read a Reynolds number from the file name {Path(path).name!r}; expected "
-            f"{COURSE_FILE_TEMPLATE.format(re=300)!r} (the course's naming)"
-        )
-    return float(m.group(1))
+def detect_format(directory: str | os.PathLike, prefer: str) -> str:
+    """The data format of the files in `directory`, from their names (plain runs or realizations); `prefer`
+    (the run's format) when several formats are there (and say so)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"data directory {directory} does not exist; pass an existing --data")
+    found = [name for name, r in readers.READERS.items() if r.series(directory)]
+    if not found:
+        expected = " or ".join(f"{r.file_template.format(re=300)} ({r.label})"
+                               for r in readers.READERS.values())
+        raise FileNotFoundError(f"{directory} holds no data files: expected {expected} per Reynolds number")
+    if len(found) == 1:
+        return found[0]
+    kinds = "both formats" if len(found) == 2 else f"{len(found)} formats ({', '.join(found)})"
+    print(f"turbjax: {directory} holds files of {kinds}; using {prefer!r} (--format to choose)", flush=True)
+    return prefer
 
 
-def course_metadata(path: str | os.PathLike) -> dict:
-    """A course file's metadata: the known constants of the course's run, in the turbjax reader's keys."""
-    meta = {
-        "reynolds": course_reynolds(path),
-        "dx": course_pickle.COURSE_DX,
-        "dt": course_pickle.COURSE_DT,
-        "frame_stride": course_pickle.COURSE_FRAME_STRIDE,
-        "first_step": course_pickle.COURSE_FIRST_STEP,
-        "generator": "course",
-        "version": "",
-        "components": "-ux,uy",
-    }
-    return meta | {k: v for k, v in snapshots.OPTIONAL_KEYS.items() if k != "grid_shape"}
-
-
-def read_velocity(path: str | os.PathLike, fmt: str = "turbjax", *, trust_pickle: bool = False,
+def read_velocity(path: str | os.PathLike, fmt: str = SIMULATOR_FORMAT, *, trust_pickle: bool = False,
                   check: bool = True) -> tuple[object, dict]:
-    """(velocity, metadata) of one file. Components are as stored: (ux, uy) for "turbjax", (-ux, uy) for
-    "course" (metadata["components"] says which). Course metadata is the known constants of the course's
-    run."""
-    _check_format(fmt)
-    path = Path(path)
-    if fmt == "turbjax":
-        velocity, meta = snapshots.load_snapshots(path)
-        meta["components"] = "ux,uy"
-    else:
-        velocity = course_pickle.load_course_velocity(path, trust_pickle=trust_pickle)
-        meta = course_metadata(path) | {"grid_shape": tuple(velocity.shape[1:3])}
-    if check:
-        snapshots.check_velocity(velocity, path)
-    return velocity, meta
+    """(velocity, metadata) of one file, components as stored (metadata["components"]: "ux,uy" or "-ux,uy");
+    `check`: shape, dtype and finite values."""
+    return reader(fmt).read_velocity(Path(path), trust_pickle=trust_pickle, check=check)

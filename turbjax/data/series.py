@@ -2,20 +2,20 @@
 its vorticity images.
 
 A plan checks shape, dtype, Reynolds number and realization (name against contents), the crop window against
-the full grid and the stored window (`origin`), and the time stride; with gap_unit "periods" it also finds the
-shedding period (the file's `shedding_period_steps`, or the probe's spectrum).
+the full grid and the stored window (`origin`), and the time stride; with gap_unit "periods" it also asks the
+format's reader for the shedding period (turbjax's: the file's `shedding_period_steps`, or the probe's
+spectrum). Files are read through the format's reader (`turbjax.data.readers`).
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from turbjax.checks import fail
-from turbjax.data import course_pickle, discovery, snapshots
+from turbjax.data import readers, snapshots
 from turbjax.data.vorticity import stored_cells, velocity_window, wake_vorticity
 
 
@@ -48,49 +48,11 @@ def frame_stride_for(sample_every_steps: int, frame_stride: int, path="") -> int
     return steps // per_frame
 
 
-def probe_period_steps(path: Path, n_frames: int, frame_stride: int) -> float:
-    """The shedding period in steps from a file's probe_uy: from the recorded window (the probe's last
-    n_frames * frame_stride entries, whether it covers only that window or the whole run), or, when that
-    window spans fewer than the 10 periods a reliable estimate needs (the seed files record ~5), from the last
-    half of the probe's record if it is longer (the seed runs: steps 24000-48000, long after the start-up)."""
-    # Lazy: the data pipeline does not otherwise need the simulator package (and its solver).
-    from turbjax.simulate.analysis import shedding_frequency
-
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            probe = f["probe_uy"] if "probe_uy" in f.files else None
-    except (OSError, ValueError, EOFError) as e:
-        raise ValueError(snapshots.damaged_message(path, e)) from e
-    if probe is None:
-        fail(f"{path} has no shedding_period_steps and no probe_uy to compute it from: gap_unit='periods' "
-             f"needs one; use gap_unit='steps' (or 'samples')")
-    window = n_frames * frame_stride
-    try:
-        return 1.0 / shedding_frequency(probe[-window:], 1.0)
-    except ValueError as e:
-        if probe.size // 2 > window:
-            try:
-                return 1.0 / shedding_frequency(probe[-(probe.size // 2) :], 1.0)
-            except ValueError:
-                pass
-        raise ValueError(
-            f"{path}: cannot find the shedding period from probe_uy ({e}); use gap_unit='steps'") from e
-
-
-def _header(path: Path, fmt: str, trust_pickle: bool):
-    """(shape, dtype, metadata) from the header alone, in the turbjax reader's metadata keys."""
-    if fmt == "course":
-        header = course_pickle.course_header(path, trust_pickle=trust_pickle)
-        meta = discovery.course_metadata(path) | {"grid_shape": tuple(header.shape[1:3])}
-        return header.shape, header.dtype, meta
-    shape, dtype, meta = snapshots.snapshot_header(path)
-    return shape, dtype, meta | {"components": "ux,uy"}
-
-
 def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
                 need_period: bool) -> SeriesPlan:
     """Everything about one file that needs only its header (see the module docstring)."""
-    shape, dtype, meta = _header(path, fmt, cfg["trust_pickle"])
+    reader = readers.reader(fmt)
+    shape, dtype, meta = reader.header(path, cfg["trust_pickle"])
     if not np.isclose(float(meta["reynolds"]), reynolds):
         fail(f"{path} says reynolds={meta['reynolds']:g} but its name is for Re {reynolds:g}; "
              f"regenerate or rename the file")
@@ -104,14 +66,7 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
                                    where=str(path))
     stored_cells(xs, ys, origin, (wx, wy), str(path))
     stride = frame_stride_for(cfg["sample_every_steps"], meta["frame_stride"], path)
-    period = math.nan
-    if need_period:
-        period = float(meta["shedding_period_steps"])
-        if fmt == "course":
-            fail(f"{path}: the course's files have no probe to find the shedding period; "
-                 "use gap_unit='steps'")
-        if not math.isfinite(period) or period <= 0:
-            period = probe_period_steps(path, t, int(meta["frame_stride"]))
+    period = reader.period_steps(path, meta, t) if need_period else float("nan")
     return SeriesPlan(path, reynolds, realization, t, grid, origin, (wx, wy), stride, meta["components"],
                       int(meta["first_step"]), int(meta["frame_stride"]), period)
 
@@ -119,19 +74,16 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
 def read_images(plan: SeriesPlan, cfg, fmt: str) -> np.ndarray:
     """One file -> float32 vorticity images (ceil(n_frames / stride), h, w).
 
-    Course files are streamed: only the kept frames' window cells are ever in memory. turbjax files are read
-    whole (float32, 157 MB for a seed file) and dropped before the next file is read.
+    Only the kept frames of the cells the crop window needs are passed on: the course's files are streamed
+    (nothing else is ever in memory), turbjax's are read whole and dropped before the next file is read.
     """
     kw = {"crop_x": tuple(cfg["crop_x"]), "crop_y": tuple(cfg["crop_y"]), "scheme": cfg["vorticity"],
           "factor": cfg["downsample"], "where": str(plan.path), "grid": plan.grid,
           "components": plan.components}
-    if fmt == "course":
-        xs, ys, _, _ = velocity_window(*plan.grid, crop_x=kw["crop_x"], crop_y=kw["crop_y"],
-                                       scheme=kw["scheme"],
-                                       where=kw["where"])
-        block = course_pickle.read_course_frames(plan.path, trust_pickle=True, stride=plan.stride, x=xs, y=ys)
-        return wake_vorticity(block, origin=(xs.start, ys.start), **kw)
-    velocity, meta = discovery.read_velocity(plan.path, "turbjax")
-    if velocity.shape[0] != plan.n_frames or meta["frame_stride"] * plan.stride != cfg["sample_every_steps"]:
+    xs, ys, _, _ = velocity_window(*plan.grid, crop_x=kw["crop_x"], crop_y=kw["crop_y"], scheme=kw["scheme"],
+                                   where=kw["where"])
+    block = readers.reader(fmt).read_frames(plan.path, stride=plan.stride, x=xs, y=ys,
+                                            trust_pickle=cfg["trust_pickle"])
+    if block.shape[0] != len(range(0, plan.n_frames, plan.stride)):
         fail(f"{plan.path} changed while the data set was being built; run again")
-    return wake_vorticity(velocity, stride=plan.stride, origin=plan.origin, **kw)
+    return wake_vorticity(block, origin=(xs.start, ys.start), **kw)
