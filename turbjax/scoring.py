@@ -87,16 +87,19 @@ def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=No
         d.trust_pickle = bool(trust_pickle)
     r = reader(d.format)
     if r.needs_trust and not d.trust_pickle:
-        raise PermissionError(f"{d.dir} holds {r.description}, and {r.trust_hint(d.dir)}")
+        raise PermissionError(f"{d.dir} holds {r.label} files: {r.trust_hint.format(src=d.dir)} (here: pass "
+                              f"--trust-pickle)")
     if data_dir is not None:  # what the run trained on says nothing about which files another directory holds
         series = discovery.available_series(d.dir, d.format)
         plain = [s for s, k in series if k == discovery.PLAIN]
         d.realizations = () if plain or not series else tuple(sorted({k for _, k in series}))
         d.exclude_reynolds, d.test_dir, d.test_reynolds, d.test_realizations = (), "", (), ()
-        if series:  # every frame: sample at the directory's own frame spacing
+        # the simulator's files: every recorded frame (the directory's own spacing); other formats keep the
+        # run's sampling (the course's files: every 5th of their 2-step frames, the course's data set)
+        if series and r.simulated:
             files = discovery.find_data_files(d.dir, [series[0][0]], d.format, d.realizations)
-            header = r.header(next(iter(files.values())), trust_pickle=d.trust_pickle)
-            d.sample_every_steps = int(header[2]["frame_stride"])
+            _, _, meta = r.header(next(iter(files.values())), trust_pickle=d.trust_pickle)
+            d.sample_every_steps = int(meta["frame_stride"])
     if realizations is not None:
         d.realizations = tuple(int(k) for k in realizations)
     if reynolds is not None:
