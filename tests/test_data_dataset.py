@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from configs.default import get_data_config
 from turbjax.data import snapshots
+from turbjax.data.config import validate_data_config
 from turbjax.data.convert import convert_file
-from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
+from turbjax.data.dataset import build_dataset, missing_files
 from turbjax.data.discovery import COURSE_FILE_TEMPLATE, data_path
 from turbjax.data.snapshots import load_snapshots, save_snapshots, snapshot_path
 from turbjax.data.synthetic import vortex_street_velocity

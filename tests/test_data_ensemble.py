@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from configs.default import get_data_config
-from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
+from turbjax.data.config import validate_data_config
+from turbjax.data.dataset import build_dataset, missing_files
 from turbjax.data.discovery import available_reynolds, available_series
 from turbjax.data.snapshots import load_snapshots, save_snapshots, snapshot_path
 from turbjax.data.synthetic import vortex_street_velocity

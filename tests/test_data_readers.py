@@ -11,7 +11,8 @@ import pytest
 
 from configs.default import get_data_config
 from turbjax.data import discovery, readers
-from turbjax.data.dataset import build_dataset, validate_data_config
+from turbjax.data.config import validate_data_config
+from turbjax.data.dataset import build_dataset
 from turbjax.data.readers.base import HEADER_KEYS, PLAIN, Reader
 from turbjax.data.snapshots import OPTIONAL_KEYS, check_velocity, save_snapshots, snapshot_path
 
@@ -215,4 +216,4 @@ def test_a_new_format_is_one_reader_and_one_entry_in_the_table(tmp_path, monkeyp
     cfg = config(toy, "toy")
     cfg.realizations = (0,)
     with pytest.raises(ValueError, match=r"toy files have no realizations"):
-        build_dataset(cfg)
+        validate_data_config(cfg)  # the config check reads the new format's settings from the table

@@ -4,7 +4,7 @@
 The training section lives here because no single module owns it: the training core reads batch_size, epochs
 and seed, the jobs read the chunk, checkpoint, report and plot settings, and the sweep reads both; a job
 module cannot own it (nothing may import a job). Each other section is checked by its owner: data by
-turbjax.data.dataset.validate_data_config, model by turbjax.models.validate_model_config, optim by
+turbjax.data.config.validate_data_config, model by turbjax.models.validate_model_config, optim by
 turbjax.training.optimizers.validate_optim_config; turbjax.configs.validate.validate_config calls them all.
 """
 

@@ -1,6 +1,6 @@
 """Build the train/test data set from a data config (see `configs/default.get_data_config`).
 
-    validate_data_config(cfg)      # every name and number, before any long work; raises ValueError
+    validate_data_config(cfg)      # turbjax.data.config: every name and number first; raises ValueError
     missing_files(cfg)             # files the train job would have to generate first
     ds = build_dataset(cfg)        # Dataset(train=Subset(X, y, ...), test=Subset(...), classes, ...)
 
@@ -32,7 +32,7 @@ import numpy as np
 
 from turbjax.checks import fail
 from turbjax.data import discovery
-from turbjax.data.config import validate_data_config
+from turbjax.data.config import validate_data_config  # TODO after merge: import from data.config
 from turbjax.data.features import compute_features, feature_shape
 from turbjax.data.readers import SIMULATOR_FORMAT
 from turbjax.data.series import plan_series, read_images
@@ -298,9 +298,9 @@ def _gather(cfg, s: _Samples):
 
 
 def build_dataset(cfg) -> Dataset:
-    """Validate `cfg`; list the files, check every header and make the split (errors before any data is read);
-    then read one file at a time, preprocess, and gather the samples. See the module docstring."""
-    validate_data_config(cfg)
+    """List the files, check every header and make the split (errors before any data is read); then read
+    one file at a time, preprocess, and gather the samples. `cfg` is trusted to have passed
+    `validate_data_config` (the pipeline checks the whole config first). See the module docstring."""
     s = _plan(cfg)
     split, description = _split(cfg, s)
     X, y = _gather(cfg, s)
