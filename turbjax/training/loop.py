@@ -297,15 +297,8 @@ def make_train(
         width = x_train.shape[1] if window is None else window[0] * window[1]
         return init_state(model, tx, hparams, key, jnp.zeros((1, width), x_train.dtype))
 
-    spec = EpochSpec(
-        loss_fn=loss_fn,
-        step_fn=step_fn,
-        tx=tx,
-        batch=batch,
-        shuffle=not full_batch,
-        augment=augment,
-        evaluate=evaluate,
-    )
+    spec = EpochSpec(loss_fn=loss_fn, step_fn=step_fn, tx=tx, batch=batch, shuffle=not full_batch,
+                     augment=augment, evaluate=evaluate)
 
     def run_epochs(state, hparams, num_epochs: int, data=None):
         check_hparams(hparams)
@@ -316,22 +309,7 @@ def make_train(
     def train(hparams, key, data=None):
         return run_epochs(init(hparams, key), hparams, num_epochs, data)
 
-    return Trainer(
-        init=init,
-        run_epochs=run_epochs,
-        train=train,
-        evaluate=evaluate,
-        predict=predict,
-        model=model,
-        tx=tx,
-        task=task,
-        log_target=log_target,
-        num_epochs=num_epochs,
-        batch_size=batch,
-        steps_per_epoch=steps,
-        num_train=n_train,
-        input_shape=input_shape,
-        window_shape=window,
-        augment=names,
-        shift=shift,
-    )
+    return Trainer(init=init, run_epochs=run_epochs, train=train, evaluate=evaluate, predict=predict,
+                   model=model, tx=tx, task=task, log_target=log_target, num_epochs=num_epochs,
+                   batch_size=batch, steps_per_epoch=steps, num_train=n_train, input_shape=input_shape,
+                   window_shape=window, augment=names, shift=shift)
