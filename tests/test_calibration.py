@@ -1,0 +1,82 @@
+"""Split-conformal intervals (turbjax.calibration): exact order statistics, the coverage guarantee on
+exchangeable residuals, the identity between interval membership and residual bounds, clips of whole windows
+of one run, and the geometric mean of a clip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from turbjax import calibration as C
+
+
+def test_offsets_are_the_conformal_order_statistics():
+    r = np.arange(1.0, 20.0)  # n = 19: (n + 1) * 0.05 = 1 and (n + 1) * 0.95 = 19
+    off = C.conformal_offsets(np.random.default_rng(0).permutation(r), 0.9)
+    assert (off.lo, off.hi, off.n) == (1.0, 19.0, 19)
+    off = C.conformal_offsets(np.arange(1.0, 40.0), 0.9)  # n = 39: floor(2) = 2nd, ceil(38) = 38th
+    assert (off.lo, off.hi) == (2.0, 38.0)
+    off = C.conformal_offsets([0.3, -0.1], 0.9)  # too few residuals: the range
+    assert (off.lo, off.hi) == (-0.1, 0.3)
+
+
+@pytest.mark.parametrize("level", [0.5, 0.8, 0.9])
+def test_coverage_holds_on_exchangeable_residuals(level):
+    """Averaged over many calibration draws, the coverage of a fresh sample is at least the level (the
+    conformal guarantee) and not much more (n = 200)."""
+    rng = np.random.default_rng(1)
+    hits = []
+    for _ in range(400):
+        val, test = rng.standard_t(4, 200) * 0.05 + 0.02, rng.standard_t(4, 500) * 0.05 + 0.02
+        off = C.conformal_offsets(val, level)
+        hits.append(np.mean((test >= off.lo) & (test <= off.hi)))
+    assert level - 0.005 <= np.mean(hits) <= level + 0.02
+
+
+def test_an_interval_holds_the_truth_exactly_when_the_residual_is_within_the_offsets():
+    rng = np.random.default_rng(2)
+    truth = rng.uniform(200, 1400, 1000)
+    pred = truth * np.exp(rng.normal(0.03, 0.05, truth.size))  # biased high by 3%
+    off = C.conformal_offsets(C.log_residuals(truth[:500], pred[:500]), 0.9)
+    low, high = C.interval(pred[500:], off)
+    r = C.log_residuals(truth[500:], pred[500:])
+    inside = (low <= truth[500:]) & (truth[500:] <= high)
+    np.testing.assert_array_equal(inside, (r >= off.lo - 1e-12) & (r <= off.hi + 1e-12))
+    assert C.coverage(truth[500:], low, high) == pytest.approx(inside.mean())
+    # the bias moves the interval: the prediction lies above its interval's centre (in log space)
+    assert np.all(np.log(pred[500:]) > 0.5 * (np.log(low) + np.log(high)))
+
+
+def test_clips_are_whole_windows_of_one_series():
+    series = np.repeat([0, 1], 10)
+    step = np.tile(np.arange(10) * 10.0, 2) + np.repeat([0.0, 1000.0], 10)  # 0..90 and 1000..1090
+    labels = C.clip_labels(series, step, clip_steps=30)
+    # windows of 3 samples: [0, 30), [30, 60), [60, 90) whole, [90, ...) one sample: dropped
+    np.testing.assert_array_equal(labels[:10], [0, 0, 0, 1, 1, 1, 2, 2, 2, -1])
+    np.testing.assert_array_equal(labels[10:], [3, 3, 3, 4, 4, 4, 5, 5, 5, -1])
+    with pytest.raises(ValueError, match="clip_steps=0"):
+        C.clip_labels(series, step, 0)
+
+
+def test_clip_estimate_is_the_geometric_mean_and_calibrates_on_clips():
+    labels = np.array([0, 0, 1, 1, -1])
+    pred = np.array([100.0, 400.0, 300.0, 300.0, 5.0])
+    est, ids = C.clip_estimates(pred, labels)
+    np.testing.assert_allclose(est, [200.0, 300.0])
+    np.testing.assert_array_equal(ids, [0, 1])
+    truth = np.array([200.0, 200.0, 250.0, 250.0, 250.0])
+    np.testing.assert_array_equal(C.clip_truth(truth, labels, ids), [200.0, 250.0])
+    cal = C.fit_calibration(truth, pred, labels, level=0.5, clip_steps=40.0)
+    assert cal.clip.n == 2 and cal.frame.n == 5
+    assert C.Calibration.from_json(cal.to_json()) == cal
+
+
+def test_reliability_of_the_validation_set_on_itself_is_at_least_nominal():
+    r = np.random.default_rng(3).normal(0, 0.1, 300)
+    for row in C.reliability(r, r):
+        assert row["coverage"] >= row["level"]
+
+
+def test_non_positive_predictions_are_refused():
+    with pytest.raises(ValueError, match="must be > 0"):
+        C.log_residuals([300.0], [-5.0])

@@ -1,0 +1,154 @@
+"""Calibrated intervals for the Reynolds number: split-conformal on validation data, for single frames and for
+clips of consecutive frames of one run.
+
+A model's point prediction p of Re is turned into an interval through the signed log residual
+r = log p - log Re of validation samples, which it never trained on. For a nominal level 1 - a the interval
+is [p exp(-q_hi), p exp(-q_lo)], where q_lo and q_hi are the conformal a/2 and 1 - a/2 quantiles of the
+validation residuals (the order statistics ceil((n + 1) q)): if validation and test residuals are
+exchangeable, each side misses with probability at most a/2. Signed quantiles, not |r|, because a model
+that is biased on unseen flows (too low, say) should get an interval shifted the same way; log space because
+the errors grow with Re (the widths come out in % of Re).
+
+A clip is K consecutive frames of one run (one shedding period by default): its estimate is the geometric
+mean of the frames' predictions, and its interval is calibrated on validation clips in the same way. The
+frames of a clip are correlated, so dividing the frame interval by sqrt(K) would be too narrow; the clips'
+own residuals measure how much averaging helps.
+
+    cal = fit_calibration(re_val, pred_val, clips_val, level=0.9)
+    low, high = frame_interval(pred_test, cal)
+    est, members = clip_estimates(pred_test, clips_test)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from turbjax.checks import fail
+
+LEVEL = 0.9  # the nominal coverage of the reported intervals
+RELIABILITY_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+class Offsets(NamedTuple):
+    """Conformal quantiles (q_lo, q_hi) of validation log residuals at one level, and how many there were."""
+
+    lo: float
+    hi: float
+    n: int
+
+
+class Calibration(NamedTuple):
+    level: float
+    frame: Offsets
+    clip: Offsets | None  # None: no validation clip could be formed
+    clip_steps: float  # simulation steps per clip (0: clips were not used)
+
+    def to_json(self) -> dict:
+        return {"level": self.level, "frame": self.frame._asdict(),
+                "clip": None if self.clip is None else self.clip._asdict(), "clip_steps": self.clip_steps}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Calibration:
+        clip = None if d.get("clip") is None else Offsets(**d["clip"])
+        return cls(float(d["level"]), Offsets(**d["frame"]), clip, float(d["clip_steps"]))
+
+
+def log_residuals(re_true, re_pred) -> np.ndarray:
+    """log(prediction) - log(truth); a non-positive prediction is an error (log Re is undefined)."""
+    re_true, re_pred = np.asarray(re_true, np.float64), np.asarray(re_pred, np.float64)
+    if np.any(re_pred <= 0) or np.any(re_true <= 0):
+        fail(f"Reynolds numbers must be > 0 for log residuals; got predictions down to {re_pred.min():g}")
+    return np.log(re_pred) - np.log(re_true)
+
+
+def conformal_offsets(residuals, level: float = LEVEL) -> Offsets:
+    """Split-conformal quantiles of signed residuals: the ceil((n+1)(a/2))-th and ceil((n+1)(1-a/2))-th
+    smallest, a = 1 - level (clamped to the sample: with too few residuals the interval is the range)."""
+    r = np.sort(np.asarray(residuals, np.float64).ravel())
+    if r.size == 0:
+        fail("no validation residuals to calibrate on; the split's validation part is empty")
+    if not 0 < level < 1:
+        fail(f"level={level!r} must lie strictly between 0 and 1, e.g. 0.9")
+    a = 1.0 - level
+    n = r.size
+    eps = 1e-9  # (n + 1) * a / 2 is often an integer, which rounding must not move
+    k_lo = max(math.floor((n + 1) * (a / 2) + eps), 1)
+    k_hi = min(math.ceil((n + 1) * (1 - a / 2) - eps), n)
+    return Offsets(lo=float(r[k_lo - 1]), hi=float(r[k_hi - 1]), n=int(n))
+
+
+def interval(pred, offsets: Offsets) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) around predictions of Re: log p - q_hi <= log Re <= log p - q_lo."""
+    pred = np.asarray(pred, np.float64)
+    return pred * np.exp(-offsets.hi), pred * np.exp(-offsets.lo)
+
+
+def clip_labels(series, step, clip_steps: float) -> np.ndarray:
+    """Clip index per sample (-1: not in a whole clip): within each series (an integer id per sample), the
+    samples are cut into non-overlapping windows of `clip_steps` simulation steps from the series' first
+    sample; a window is a clip if it holds as many samples as the series' fullest window (the last, partial
+    one is dropped). Clip ids are consecutive integers over all series."""
+    series, step = np.asarray(series), np.asarray(step, np.float64)
+    if not clip_steps > 0:
+        fail(f"clip_steps={clip_steps!r} must be > 0 (simulation steps per clip)")
+    labels = np.full(series.shape, -1, np.int64)
+    next_id = 0
+    for s in np.unique(series):
+        idx = np.flatnonzero(series == s)
+        window = np.floor((step[idx] - step[idx].min()) / clip_steps).astype(np.int64)
+        counts = np.bincount(window)
+        full = counts == counts.max()
+        ids = np.cumsum(full) - 1 + next_id
+        labels[idx] = np.where(full[window], ids[window], -1)
+        next_id += int(full.sum())
+    return labels
+
+
+def clip_estimates(pred, labels) -> tuple[np.ndarray, np.ndarray]:
+    """(estimate per clip, clip ids): the geometric mean of each clip's frame predictions."""
+    labels = np.asarray(labels)
+    ids = np.unique(labels[labels >= 0])
+    logp = np.log(np.asarray(pred, np.float64))
+    return np.array([np.exp(logp[labels == c].mean()) for c in ids]), ids
+
+
+def clip_truth(re_true, labels, ids) -> np.ndarray:
+    """The true Re of each clip (one value per clip: its frames share a run)."""
+    re_true, labels = np.asarray(re_true, np.float64), np.asarray(labels)
+    return np.array([re_true[labels == c][0] for c in ids])
+
+
+def fit_calibration(re_true, re_pred, clip_ids=None, *, level: float = LEVEL,
+                    clip_steps: float = 0.0) -> Calibration:
+    """Frame offsets from every validation sample; clip offsets from the whole clips in `clip_ids` (None or no
+    whole clip: no clip calibration)."""
+    frame = conformal_offsets(log_residuals(re_true, re_pred), level)
+    clip = None
+    if clip_ids is not None and np.any(np.asarray(clip_ids) >= 0):
+        est, ids = clip_estimates(re_pred, clip_ids)
+        clip = conformal_offsets(log_residuals(clip_truth(re_true, clip_ids, ids), est), level)
+    return Calibration(level=float(level), frame=frame, clip=clip, clip_steps=float(clip_steps))
+
+
+def coverage(re_true, low, high) -> float:
+    """Fraction of intervals that hold the truth."""
+    re_true = np.asarray(re_true, np.float64)
+    return float(np.mean((low <= re_true) & (re_true <= high)))
+
+
+def width_percent(low, high, re_true) -> float:
+    """Median interval width in % of the true Re."""
+    return float(np.median(100 * (np.asarray(high) - np.asarray(low)) / np.asarray(re_true, np.float64)))
+
+
+def reliability(val_residuals, test_residuals, levels=RELIABILITY_LEVELS) -> list[dict]:
+    """Coverage of test residuals by the conformal intervals of validation residuals, per nominal level."""
+    rows = []
+    for level in levels:
+        off = conformal_offsets(val_residuals, level)
+        r = np.asarray(test_residuals, np.float64)
+        rows.append({"level": float(level), "coverage": float(np.mean((r >= off.lo) & (r <= off.hi)))})
+    return rows
