@@ -4,11 +4,9 @@
     python -m turbjax.train --config configs/cnn.py --workdir runs/cnn
 
 Measured on the built-in simulator's seed data (random 80/20 split: 1920 train / 480 test, 64 x 64), on the
-2-core CPU (2026-12-01, the convolutions as matrix products, turbjax.models.conv): test R^2 0.99967 after the
-10 epochs, 18.9 s of training with compilation, while the test suite ran beside it (idle: 0.64 s per epoch,
-scripts/benchmark_cnn.py). With flax's nn.Conv the epoch took ~14 s here (7 s on an idle 2026-12-01 machine).
-On an NVIDIA H200 (nn.Conv, 2026-11-27) an epoch took 15 ms: 10 epochs gave 0.9995 in 7.0 s (compilation
-included), and `--config.training.epochs=100` gave 0.99997 (MAE 1.3) in 9.8 s.
+2-core CPU (the convolutions as matrix products, turbjax.models.conv): test R^2 0.99967 after the 10 epochs,
+18.9 s of training with compilation, while the test suite ran beside it. Epoch times on an idle CPU, with
+flax's nn.Conv and on a GPU: docs/performance_notes.md.
 """
 
 from turbjax.configs import default

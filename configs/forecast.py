@@ -5,7 +5,7 @@ all 1024 pixels.
     python -m turbjax.train --config configs/forecast.py --workdir runs/forecast
 
 results.json reports test_r2 next to persistence_test_r2, the R^2 of predicting that nothing changes.
-Measured on the built-in simulator's seed data (random 80/20 split: 1920 train / 480 test, 64 x 64), on a
+Measured on the built-in simulator's seed data (random 80/20 split: 1920 train / 480 test, 64 x 64), on an
 idle 2-core CPU: test R^2 0.9888 against persistence 0.8059, 11 s for 50 epochs.
 """
 

@@ -7,9 +7,9 @@ and 1920 training samples least squares is underdetermined and ill-conditioned, 
 it well-posed and L-BFGS approaches the closed-form answer slowly. results.json also reports that closed form:
 `ridge_cv`, ridge regression with alpha chosen by exact leave-one-out CV (turbjax.models.ridge; alpha = N*l2).
 Measured on the simulator's seed data (random 80/20 split, idle 2-core CPU): test R^2 0.9992 after 1000 L-BFGS
-iterations (0.9795 after 200 with l2=1e-3, measured earlier), 14 s of training; the closed-form ridge
-(alpha=1e-6, i.e. essentially minimum-norm least squares) reaches test R^2 1.0000 (random split: test frames
-have near-duplicates in the training set).
+iterations, 14 s of training (fewer iterations with a larger l2: docs/performance_notes.md); the closed-form
+ridge (alpha=1e-6, i.e. essentially minimum-norm least squares) reaches test R^2 1.0000 (random split: test
+frames have near-duplicates in the training set).
 """
 
 from turbjax.configs import default

@@ -3,7 +3,7 @@
     python -m turbjax.train --config configs/mlp_small.py --workdir runs/mlp_small
 
 Measured on the built-in simulator's seed data (random 80/20 split: 1920 train / 480 test, 64 x 64), on an
-idle 2-core CPU: test R^2 0.9981 (issue target >= 0.98), 8 s of training for 100 epochs (41k parameters).
+idle 2-core CPU: test R^2 0.9981 (target >= 0.98), 8 s of training for 100 epochs (41k parameters).
 """
 
 from turbjax.configs import default

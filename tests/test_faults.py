@@ -1,6 +1,7 @@
-"""The faults a user met (issue 12), walked through as a user would, each asserting one clear line on stderr
-that names the file or value, and no traceback. (The README's list of config errors: tests/test_train.py;
-damaged checkpoints in real runs: tests/test_resume_damaged.py.)"""
+"""Faults a user meets (a truncated data file or course pickle, a damaged latest checkpoint, a wrong override
+path, Reynolds numbers the task cannot use, a relaxation time near 1/2), walked through as a user would, each
+asserting one clear line on stderr that names the file or value, and no traceback. (The README's list of
+config errors: tests/test_train.py; damaged checkpoints in real runs: tests/test_resume_damaged.py.)"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Ensembles (issue 11): files and metadata per the ensemble contract, seeded perturbations (different per
+"""Ensembles of seeded runs: files and metadata per the ensemble contract, seeded perturbations (different per
 seed, equal for equal seeds, nothing at amplitude 0), the stored wake window equal to the same cells of a
 full-field run, and a two-process job writing exactly the files of a one-process run."""
 

@@ -143,7 +143,7 @@ def two_layer_grads(theta1_HxD, theta2_KxH, x_D, t_K):
     layer's sigma'. A common error in written versions of dL/dtheta1 is to mix the layers' factors: using the
     output layer's y (1 - y) where the hidden layer's h (1 - h) belongs (or applying it twice), multiplying by
     h instead of the network input x, or using theta2 where its transpose belongs (this only goes unnoticed
-    when the shapes happen to be square). The issue reports that the course's formula has an error of this
+    when the shapes happen to be square). The course's formula is reported to have an error of this
     kind; this function implements the chain above, and the tests check it against `jax.grad`.
     """
     y_K, h_H = two_layer_forward(theta1_HxD, theta2_KxH, x_D)

@@ -5,7 +5,7 @@ layer); the whole training run is one jitted program (epochs and minibatches are
 Why the course's NumPy MLP returned R^2 = nan on the Reynolds data, and what fixes each cause
 -------------------------------------------------------------------------------------------------
 Targets are Reynolds numbers of order 1000 and inputs are ~4096 vorticity pixels. The four causes below are
-the ones named in issue 6 (the course's code itself is not in this repository). Each of the first three,
+the ones reported for the course's code (which is not in this repository). Each of the first three,
 switched on alone at a learning rate that trains the fixed recipe, makes SGD overflow to inf and then nan (and
 R^2 of nan predictions is nan); tests/test_autodiff_scratch_mlp.py shows each one on a small synthetic data
 set.

@@ -23,7 +23,7 @@
               (sum p y^4)^(1/4) in cells (2: how wide the wake is); 1 x 45 features. Blind to the mirror;
               the strips and the profile see where along x and y the vorticity is, but not the shedding
               phase within a strip. Made for the ensemble's whole stored window: on its realization split
-              it scored 0.975, gradstats of the 64 x 64 crop 0.938.
+              it scores higher than gradstats of the 64 x 64 crop (docs/performance_notes.md).
 
 Facts the tests check: a circular shift of the window leaves every spectral feature unchanged (to rounding),
 gradstats too where the differences wrap around; so does the mirror y -> -y with omega -> -omega (wakestats

@@ -4,9 +4,9 @@ Why: inside the training loop's `lax.scan`, XLA:CPU compiles the convolutions th
 backward pass of `lax.conv_general_dilated` (the input gradient with a reversed kernel, dim_labels
 b01f_01oi->b01f, and the kernel gradient with the batch as the contracted feature, f01b_i01o->01bf) as
 generic "elemental" loop kernels (scalar loop nests), not as library convolutions; a jitted single step
-gets them canonicalized, the scanned step does not. Measured for the default CNN (3x3 conv 8/16/16 on
-64x64, batch 32): one jitted gradient step 16 ms, the same step scanned 60 times 15.5 s (260 ms a step).
-Dots are compiled to library matrix products inside the scan too, so here every convolution is a dot:
+gets them canonicalized, the scanned step does not, and runs an order of magnitude slower (figures in
+docs/performance_notes.md). Dots are compiled to library matrix products inside the scan too, so here every
+convolution is a dot:
 
     forward        y_OxM  = W_Ox(TC) @ P_(TC)xM            P: the k*k shifted copies of x (T = k*k taps)
     kernel grad    dW     = g_OxM @ P^T                    (contracts the long M = B*H*W axis)
@@ -16,11 +16,6 @@ The channel-major layout puts the long M axis last, so every product has a long 
 contraction and the shifted copies are copies of whole image rows (vectorized), where channels-last (NHWC)
 with 1-16 channels made the patch gather a scalar interleave. The kernel keeps Flax's (kh, kw, in, out)
 layout, so parameters are interchangeable with `flax.linen.Conv`'s.
-
-Measured (scripts/benchmark_cnn.py, seed data, make_train epochs with the test evaluation, 3 interleaved
-rounds on the 2-core machine while it was shared, load ~10): best 1.6 s per epoch, against 29 s with
-flax.linen.Conv and 48 s for PyTorch 2.13 eager (2 threads, fused Adam) in the same run; noisy, compare ratios
-only.
 """
 
 from __future__ import annotations
@@ -91,5 +86,5 @@ def avg_pool2(z_CxBxHxW: jax.Array) -> jax.Array:
     c, b, h, w = z_CxBxHxW.shape
     z = z_CxBxHxW[:, :, : h // 2 * 2, : w // 2 * 2].reshape(c, b, h // 2, 2, w // 2, 2)
     # four strided slices added elementwise (one loop fusion): a mean over the reshaped (3, 5) axes became a
-    # library reduction that took ~10 ms a step for the first layer's (8, 32, 64, 64) maps (profiled)
+    # slow library reduction (docs/performance_notes.md)
     return 0.25 * ((z[:, :, :, 0, :, 0] + z[:, :, :, 0, :, 1]) + (z[:, :, :, 1, :, 0] + z[:, :, :, 1, :, 1]))

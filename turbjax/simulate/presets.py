@@ -98,25 +98,19 @@ PRESETS: dict[str, FlowParams] = {
         name="quick", nx=96, ny=64, dx=1.0 / 64, steps=6_000, save_every=10, frames=100,
         radius=0.05, centre=(0.3, 0.5 + 1.0 / 64), inflow=0.1,
     ),
-    # Issue 11: an ensemble for generalization tests. The seed preset's grid and flow (a model trained here
-    # can be tested on the seed files), Re 200..1400 every 50 (25 values) x 3 realizations, each started from
-    # rest plus a seeded transverse velocity perturbation of peak 0.1 U = 0.005 behind the cylinder.
-    # Start-up transient, measured on this grid (probe half peak-to-peak amplitude over 2500-step windows, vs
-    # its median over the last 25,000 of 40,000 steps; Re 200, 800, 1400, realizations 0 and 1): with this
-    # perturbation the amplitude stays >= 90 % of its final value from step 2,500-5,000 on (Re 200: 2,500
-    # and 5,000; Re 800 and 1400: by 5,000, later dips to 0.87-0.89 are the ~10 % amplitude modulation of the
-    # saturated wake at Re >= 800, not transient); unperturbed, Re 200 takes 12,500 steps; with peak 0.0005,
-    # 7,500-10,000. Recording could start at step 15,000 (3x the longest measured), but the flows keep
-    # changing slowly long after that at Re >= 900 (window statistics such as the vorticity kurtosis drift
-    # over ~10^4 steps), and a model trained on young flows misjudged the seed files' older ones (flagship
-    # test R^2 0.90, MAE 12% at Re 900/1200 with recording from 15,000). So the ensemble runs as long as the
-    # seed preset, 48,000 steps, and records the last 9,600 (38,400-48,000, the seed files' age): 80 frames
-    # every 120 steps (~8 periods of ~1,200-1,250 steps, ~10 frames per period).
+    # An ensemble for generalization tests. The seed preset's grid and flow (a model trained here can be
+    # tested on the seed files), Re 200..1400 every 50 (25 values) x 3 realizations, each started from rest
+    # plus a seeded transverse velocity perturbation of peak 0.1 U = 0.005 behind the cylinder (it shortens
+    # the start-up transient). The flows keep changing slowly long after the transient at Re >= 900 (window
+    # statistics such as the vorticity kurtosis drift over ~10^4 steps), and a model trained on younger flows
+    # misjudges the seed files' older ones. So the ensemble runs as long as the seed preset, 48,000 steps,
+    # and records the last 9,600 (38,400-48,000, the seed files' age): 80 frames every 120 steps (~8 periods
+    # of ~1,200-1,250 steps, ~10 frames per period). The measured transient, and what an earlier start gave,
+    # are in docs/performance_notes.md.
     # Only the wake x [96, 256) (4.6 diameters behind the cylinder to the outlet) over the channel's whole
     # width is stored: the wakes at Re >= 650 wander and tilt across the channel, and statistics of a window
-    # that sees all of it vary less from one realization to the next (realization split, MLP on "wakestats":
-    # test R^2 0.962 on x [138, 254) y [26, 102), 0.975 on x [98, 254) y [2, 126) of the same runs). It
-    # holds the data pipeline's default crop x 160:224, y 32:96 with 62 / 30 cells of room for shifts.
+    # that sees all of it vary less from one realization to the next (docs/performance_notes.md). It holds
+    # the data pipeline's default crop x 160:224, y 32:96 with 62 / 30 cells of room for shifts.
     # Size: 75 files x 80 x 160 x 128 x 2 float32 = 0.98 GB (+ 14 MB of probe). Work: 76 members (padded to
     # the 2 devices) x 48,000 steps x 32,768 cells = 1.2e11 updates (the measured time is in the README).
     "ensemble": FlowParams(

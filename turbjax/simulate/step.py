@@ -12,11 +12,11 @@ By default XLA's CPU backend does no multi-output loop fusion (only behind a bac
 plainly, each step compiles to nine fused loops, one per population, and each recomputes the density, momentum
 and non-equilibrium moments (~475 operations per update). `one_loop` hands the nine new planes to a variadic
 reduction instead (each plane summed with a zero plane, which is exact), the one XLA:CPU construct found that
-evaluates several outputs in one loop; the moments are computed once per node, and the step does 2.0-2.4x the
-updates per CPU-second of the nine loops (scripts/benchmark_simulate.py, float32 and float64, 1 and 4 Re). On
-CPU the step is compiled with `compiler_options()` (512-bit vectors: another 1.4-1.6x on an AVX-512 CPU). The
-loop runs on one thread, so on a multi-core CPU the batch axis is sharded over several CPU devices (the CLI
-does this by default).
+evaluates several outputs in one loop; the moments are computed once per node, so the step does about twice
+the updates per CPU-second of the nine loops. On CPU the step is compiled with `compiler_options()` (512-bit
+vectors on AVX-512 CPUs). The figures behind both are in docs/performance_notes.md. The loop runs on one
+thread, so on a multi-core CPU the batch axis is sharded over several CPU devices (the CLI does this by
+default).
 """
 
 from __future__ import annotations
@@ -145,9 +145,8 @@ def one_loop(*planes):
 
 def compiler_options(platform: str | None = None) -> dict:
     """XLA options for programs that run the step: on CPU, prefer 512-bit vectors (XLA:CPU otherwise emits
-    256-bit ones even on AVX-512 CPUs; LLVM caps the preference at the widest vectors a CPU has; measured only
-    on an AVX-512 one). The one-loop step, 4 Re float32: 295 -> 424 and 245 -> 399 MLUPS per CPU-second in two
-    interleaved runs."""
+    256-bit ones even on AVX-512 CPUs; LLVM caps the preference at the widest vectors a CPU has). The gain is
+    in docs/performance_notes.md."""
     platform = jax.default_backend() if platform is None else platform
     return {"xla_cpu_prefer_vector_width": 512} if platform == "cpu" else {}
 

@@ -39,11 +39,9 @@ after another (one compilation per group either way). The default, -1, is automa
 program on accelerators and on several devices; on one CPU device as many trials as keep their parameters,
 gradients and optimizer state within an eighth of the last-level cache, and a block of one trial runs the core
 without vmap. Why: a vmapped step streams all its trials' state (their parameters, gradients and Adam
-moments), which for a big model no longer fits the cache. scripts/benchmark_sweep.py on a shared 2-core CPU
-(16 trials, 1920 x 4096 inputs): MLP (100, 100), 6.7 MB per trial: 16 trials in one program 0.4-0.7x the speed
-of the trials one after another, so the automatic choice is 1 (the single-trial program, 1.0x); MLP (10, 10),
-0.66 MB: blocks of 4 or one 4 x 4 program 1.0x, a flat vmap over 16 trials 0.4x. On a GPU, where one small MLP
-leaves the card idle, all trials go in one program.
+moments), which for a big model no longer fits the cache; then the vmapped program runs slower than the trials
+one after another (measurements in docs/performance_notes.md). On a GPU, where one small MLP leaves the card
+idle, all trials go in one program.
 
 Batch sizes run as separate groups rather than one padded-and-masked program: with batch sizes 2 and 512 a
 common program would have to run ceil(N/2) steps of 512 rows, ~256x the work of one epoch, for every trial.

@@ -48,7 +48,8 @@ def trial_state_bytes(trainer) -> int:
 
 def auto_trials_per_program(trainer, num_devices: int, backend: str | None = None) -> int:
     """0 (all trials in one program) on accelerators and on several devices. On one CPU device: as many trials
-    as fit an eighth of the last-level cache (at least 1); turbjax.sweep's docstring has the measurements."""
+    as fit an eighth of the last-level cache (at least 1); why: turbjax.sweep's docstring, and the
+    measurements in docs/performance_notes.md."""
     backend = backend or jax.default_backend()
     if backend != "cpu" or num_devices > 1:
         return 0

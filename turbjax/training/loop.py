@@ -200,8 +200,8 @@ def run_epoch(state: State, hparams: dict, d: dict, spec: EpochSpec) -> tuple[St
     new, (weighted, totals) = lax.scan(step, old, xs)
     # Divergence is judged once per epoch and such an epoch is undone (back to the last good values; every
     # later epoch is undone too). Per step, the same check cost a reduction over the gradients and a select
-    # over the whole state in every one of the 60 steps of a seed-data epoch (scripts/benchmark_train.py:
-    # ~105 -> ~70 ms per epoch); once per epoch it costs one pass.
+    # over the whole state in every one of the 60 steps of a seed-data epoch, about a third of the epoch's
+    # time (docs/performance_notes.md); once per epoch it costs one pass.
     ok = epoch_is_good(state["diverged"], totals, *new)
     params, opt_state = undo_if_diverged(ok, new, old)
     diverged = ~ok
