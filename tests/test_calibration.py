@@ -56,6 +56,9 @@ def test_clips_are_whole_windows_of_one_series():
     np.testing.assert_array_equal(labels[10:], [3, 3, 3, 4, 4, 4, 5, 5, 5, -1])
     with pytest.raises(ValueError, match="clip_steps=0"):
         C.clip_labels(series, step, 0)
+    # one clip length per sample; NaN: that series has no clips
+    per_sample = np.where(series == 0, 30.0, np.nan)
+    np.testing.assert_array_equal(C.clip_labels(series, step, per_sample), np.r_[labels[:10], [-1] * 10])
 
 
 def test_clip_estimate_is_the_geometric_mean_and_calibrates_on_clips():
@@ -66,9 +69,13 @@ def test_clip_estimate_is_the_geometric_mean_and_calibrates_on_clips():
     np.testing.assert_array_equal(ids, [0, 1])
     truth = np.array([200.0, 200.0, 250.0, 250.0, 250.0])
     np.testing.assert_array_equal(C.clip_truth(truth, labels, ids), [200.0, 250.0])
-    cal = C.fit_calibration(truth, pred, labels, level=0.5, clip_steps=40.0)
-    assert cal.clip.n == 2 and cal.frame.n == 5
-    assert C.Calibration.from_json(cal.to_json()) == cal
+    cal = C.fit_calibration(truth, pred, labels, level=0.5, epoch=7)
+    assert cal.clip.size == 2 and cal.frame.size == 5
+    np.testing.assert_allclose(cal.clip, np.log([200.0 / 200.0, 300.0 / 250.0]), atol=1e-12)
+    back = C.Calibration.from_json(cal.to_json())
+    np.testing.assert_array_equal(back.frame, cal.frame)
+    np.testing.assert_array_equal(back.clip, cal.clip)
+    assert (back.level, back.epoch) == (0.5, 7) and back.offsets(0.9) == cal.offsets(0.9)
 
 
 def test_reliability_of_the_validation_set_on_itself_is_at_least_nominal():

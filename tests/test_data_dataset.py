@@ -46,18 +46,20 @@ def small_config(directory, **overrides):
 
 def test_shapes_counts_and_labels(turbjax_dir):
     ds = build_dataset(small_config(turbjax_dir))
-    assert ds.train.X.shape == (36, 128) and ds.test.X.shape == (12, 128)
+    # 48 samples: 12 test; of the 36 on the training side, round(0.2 * 36) = 7 validate
+    assert ds.train.X.shape == (29, 128) and ds.val.X.shape == (7, 128) and ds.test.X.shape == (12, 128)
     assert ds.train.X.dtype == np.float32 and ds.train.y.dtype == np.float32
     assert ds.train.labels.dtype == np.int32 and ds.train.frame.dtype == np.int64
     assert ds.image_shape == (16, 8) and ds.classes == RES and ds.n_classes == 4 and ds.n_features == 128
     np.testing.assert_array_equal(ds.train.y, ds.train.re)
     np.testing.assert_array_equal(np.asarray(ds.classes, np.float32)[ds.test.labels], ds.test.y)
-    assert sorted(np.unique(ds.test.re).tolist()) == list(RES)
+    assert sorted(np.unique(ds.test.re).tolist()) == list(RES) == sorted(np.unique(ds.val.re).tolist())
     assert ds.dropped == 0
-    # Together train and test are every (Re, frame) exactly once.
-    pairs = set(zip(np.concatenate([ds.train.re, ds.test.re]).tolist(),
-                    np.concatenate([ds.train.frame, ds.test.frame]).tolist(), strict=True))
-    assert pairs == {(r, f) for r in RES for f in range(FRAMES)}
+    # Together train, validation and test are every (Re, frame) exactly once.
+    parts = (ds.train, ds.val, ds.test)
+    pairs = list(zip(np.concatenate([p.re for p in parts]).tolist(),
+                     np.concatenate([p.frame for p in parts]).tolist(), strict=True))
+    assert len(pairs) == len(set(pairs)) and set(pairs) == {(r, f) for r in RES for f in range(FRAMES)}
 
 
 def test_values_are_the_cropped_vorticity_of_the_named_frame_bit_for_bit(turbjax_dir):
@@ -71,14 +73,15 @@ def test_values_are_the_cropped_vorticity_of_the_named_frame_bit_for_bit(turbjax
 
 def test_dataset_protocol(turbjax_dir):
     ds = build_dataset(small_config(turbjax_dir))
-    assert len(ds) == 36
+    assert len(ds) == 29
     x, y = ds[3]
     np.testing.assert_array_equal(x, ds.train.X[3])
     assert y == ds.train.y[3]
     xb, yb = ds[np.array([0, 5])]
     assert xb.shape == (2, 128) and yb.shape == (2,)
     assert ds.reshape(ds.test.X).shape == (12, 16, 8)
-    assert "36 train / 12 test samples of 16x8 = 128 features" in ds.summary()
+    assert "29 train / 7 validation / 12 test samples of 16x8 = 128 features" in ds.summary()
+    assert "; validation: random 0.2 of the training side" in ds.summary()
 
 
 def test_deterministic_per_seed(turbjax_dir):
@@ -90,34 +93,37 @@ def test_deterministic_per_seed(turbjax_dir):
 
 def test_time_split_reports_the_gap(turbjax_dir):
     ds = build_dataset(small_config(turbjax_dir, split="time"))
-    assert ds.dropped == 8 and len(ds) + len(ds.test.X) + ds.dropped == 4 * FRAMES
-    assert "8 samples dropped in the gap" in ds.summary()
+    # per series of 12: 3 test, a gap of 2, then of the 7 before it 1 validates after another gap of 2
+    assert ds.dropped == 16 and len(ds) + len(ds.val.X) + len(ds.test.X) + ds.dropped == 4 * FRAMES
+    assert "16 samples dropped in the gaps" in ds.summary()
     for re in RES:
-        assert ds.test.frame[ds.test.re == re].min() - ds.train.frame[ds.train.re == re].max() == 3
+        assert ds.test.frame[ds.test.re == re].min() - ds.val.frame[ds.val.re == re].max() == 3
+        assert ds.val.frame[ds.val.re == re].min() - ds.train.frame[ds.train.re == re].max() == 3
 
 
 def test_heldout_re(turbjax_dir):
     ds = build_dataset(small_config(turbjax_dir, split="heldout_re", heldout=(600.0,)))
     assert set(ds.test.re.tolist()) == {600.0} and 600.0 not in set(ds.train.re.tolist())
     assert (ds.test.labels == 1).all() and ds.classes == RES
-    assert len(ds.test.X) == FRAMES and len(ds) == 3 * FRAMES
+    # of the training Reynolds numbers 300, 900, 1200 every fourth from the third (1200) validates
+    assert set(ds.val.re.tolist()) == {1200.0} and set(ds.train.re.tolist()) == {300.0, 900.0}
+    assert len(ds.test.X) == len(ds.val.X) == FRAMES and len(ds) == 2 * FRAMES
 
 
 def test_stride_downsample(turbjax_dir):
     ds = build_dataset(small_config(turbjax_dir, sample_every_steps=20, downsample=2, split="time", gap=0))
     assert ds.image_shape == (8, 4) and ds.train.X.shape[1] == 32
-    assert set(np.concatenate([ds.train.frame, ds.test.frame]).tolist()) == {0, 2, 4, 6, 8, 10}
+    assert set(np.concatenate([ds.train.frame, ds.val.frame, ds.test.frame]).tolist()) == {0, 2, 4, 6, 8, 10}
 
 
 def test_forecast_target_stays_in_its_series(turbjax_dir):
     ds = build_dataset(small_config(turbjax_dir, target="forecast", horizon=2, split="time", gap=2))
     assert ds.train.y.shape == ds.train.X.shape and ds.train.y.dtype == np.float32
-    assert len(ds) + len(ds.test.X) + ds.dropped == 4 * (FRAMES - 2)
+    assert len(ds) + len(ds.val.X) + len(ds.test.X) + ds.dropped == 4 * (FRAMES - 2)
     for re in RES:
         velocity, _ = load_snapshots(snapshot_path(turbjax_dir, re))
         full = vorticity(velocity, 1.0)[:, 0:16, 4:12].reshape(FRAMES, -1)
-        for X, y, r, f in ((ds.train.X, ds.train.y, ds.train.re, ds.train.frame),
-                           (ds.test.X, ds.test.y, ds.test.re, ds.test.frame)):
+        for X, y, r, f in ((p.X, p.y, p.re, p.frame) for p in (ds.train, ds.val, ds.test)):
             rows = r == re
             assert f[rows].max() <= FRAMES - 1 - 2
             np.testing.assert_array_equal(X[rows], full[f[rows]])
@@ -138,13 +144,15 @@ def test_course_files_give_the_courses_counts_and_arrays_bit_for_bit(tmp_path):
     cfg = small_config(tmp_path, format="course", trust_pickle=True, vorticity="course", crop_x=(1, 5),
                        crop_y=(0, 3), test_fraction=0.2)
     ds = build_dataset(cfg)
-    assert ds.train.X.shape == (1920, 12) and ds.test.X.shape == (480, 12)
+    # the course's 1920 / 480, its training side now split into 1536 train / 384 validation
+    assert ds.train.X.shape == (1536, 12) and ds.val.X.shape == (384, 12) and ds.test.X.shape == (480, 12)
     for re, raw in raws.items():
         # The course's pipeline: formula on the whole array, every 5th frame, then the window.
         course = vorticity_course(raw)[::5][:, 1:5, 0:3].astype(np.float32).reshape(600, -1)
         rows = ds.test.re == re
         np.testing.assert_array_equal(ds.test.X[rows], course[ds.test.frame[rows] // 5])
-    assert set(ds.train.frame.tolist()) | set(ds.test.frame.tolist()) == set(range(0, 3000, 5))
+    frames = set(ds.train.frame.tolist()) | set(ds.val.frame.tolist()) | set(ds.test.frame.tolist())
+    assert frames == set(range(0, 3000, 5))
 
 
 def test_course_files_and_converted_files_give_the_same_data(tmp_path):
@@ -154,11 +162,13 @@ def test_course_files_and_converted_files_give_the_same_data(tmp_path):
     for re in RES:
         convert_file(data_path(src, re, "course"), out, trust_pickle=True)
     for scheme in ("course", "central"):
-        kw = {"vorticity": scheme, "crop_x": (2, 10), "crop_y": (1, 9), "sample_every_steps": 4}
+        kw = {"vorticity": scheme, "crop_x": (2, 10), "crop_y": (1, 9), "sample_every_steps": 4,
+              "split": "time", "gap": 0}  # 5 samples per Re: too few for a random part of each in every set
         a = build_dataset(small_config(src, format="course", trust_pickle=True, **kw))
         b = build_dataset(small_config(out, **kw))
-        np.testing.assert_array_equal(a.train.frame, b.train.frame)
-        np.testing.assert_allclose(a.train.X, b.train.X, rtol=0, atol=1e-7)
+        for part in ("train", "val", "test"):
+            np.testing.assert_array_equal(getattr(a, part).frame, getattr(b, part).frame)
+            np.testing.assert_allclose(getattr(a, part).X, getattr(b, part).X, rtol=0, atol=1e-7)
         assert set(a.train.frame.tolist()) <= set(range(0, 10, 2))
 
 
@@ -172,7 +182,8 @@ def test_default_crop_gives_4096_features(tmp_path):
     for scheme in ("central", "course"):
         cfg.vorticity = scheme
         ds = build_dataset(cfg)
-        assert ds.train.X.shape == (16, 4096) and ds.test.X.shape == (4, 4096) and ds.image_shape == (64, 64)
+        assert ds.train.X.shape == (12, 4096) and ds.val.X.shape == (4, 4096) and ds.test.X.shape == (4, 4096)
+        assert ds.image_shape == (64, 64)
 
 
 @pytest.mark.slow
@@ -184,7 +195,8 @@ def test_seed_size_files_give_the_courses_2400_by_4096(tmp_path):
     cfg = get_data_config()
     cfg.dir = str(tmp_path)
     ds = build_dataset(cfg)
-    assert ds.train.X.shape == (1920, 4096) and ds.test.X.shape == (480, 4096)
+    assert ds.train.X.shape == (1536, 4096) and ds.val.X.shape == (384, 4096)
+    assert ds.test.X.shape == (480, 4096)
 
 
 def test_only_one_files_velocity_is_alive_at_a_time(turbjax_dir, monkeypatch):

@@ -44,7 +44,7 @@ def config(directory, **overrides):
 @pytest.fixture(scope="module")
 def ensemble(tmp_path_factory):
     d = tmp_path_factory.mktemp("ensemble")
-    for re in (300.0, 450.0, 600.0, 750.0):
+    for re in (300.0, 450.0, 600.0, 750.0, 900.0):  # five: held-out Re splits validate on a held-out one
         for k in (0, 1, 2):
             write_series(d, re, k)
     write_series(d, 300.0)  # a plain run too
@@ -52,19 +52,18 @@ def ensemble(tmp_path_factory):
 
 
 def test_discovery_lists_every_series(ensemble):
-    assert len(available_series(ensemble)) == 13 and (450.0, 2) in available_series(ensemble)
+    assert len(available_series(ensemble)) == 16 and (450.0, 2) in available_series(ensemble)
     assert available_reynolds(ensemble) == [300.0]
-    assert available_reynolds(ensemble, realizations=(1,)) == [300.0, 450.0, 600.0, 750.0]
+    assert available_reynolds(ensemble, realizations=(1,)) == [300.0, 450.0, 600.0, 750.0, 900.0]
 
 
 def test_every_reynolds_number_and_realization_found(ensemble):
     ds = build_dataset(config(ensemble, reynolds=(), realizations=(0, 1, 2), split="time"))
-    assert ds.classes == (300.0, 450.0, 600.0, 750.0)
-    n = 4 * 3 * FRAMES
-    assert len(ds) + len(ds.test.X) + ds.dropped == n
-    keys = {(r, k, f) for sub in (ds.train, ds.test) for r, k,
-            f in zip(sub.re.tolist(), sub.realization.tolist(),
-                                                                          sub.frame.tolist(), strict=True)}
+    assert ds.classes == (300.0, 450.0, 600.0, 750.0, 900.0)
+    n = 5 * 3 * FRAMES
+    assert len(ds) + len(ds.val.X) + len(ds.test.X) + ds.dropped == n
+    keys = {(r, k, f) for sub in (ds.train, ds.val, ds.test)
+            for r, k, f in zip(sub.re.tolist(), sub.realization.tolist(), sub.frame.tolist(), strict=True)}
     assert len(keys) == n and {k for _, k, _ in keys} == {0, 1, 2}
     # realizations=(): the plain files only
     plain = build_dataset(config(ensemble, reynolds=(), split="time"))
@@ -74,10 +73,10 @@ def test_every_reynolds_number_and_realization_found(ensemble):
 def test_excluded_and_missing(ensemble, tmp_path):
     ds = build_dataset(config(ensemble, reynolds=(), realizations=(0,), exclude_reynolds=(450.0, 750.0),
                               split="time"))
-    assert ds.classes == (300.0, 600.0)
-    assert missing_files(config(ensemble, reynolds=(300.0, 900.0), realizations=(0, 5))) == [
-        snapshot_path(ensemble, 300.0, 5), snapshot_path(ensemble, 900.0, 0),
-        snapshot_path(ensemble, 900.0, 5)]
+    assert ds.classes == (300.0, 600.0, 900.0)
+    assert missing_files(config(ensemble, reynolds=(300.0, 1050.0), realizations=(0, 5))) == [
+        snapshot_path(ensemble, 300.0, 5), snapshot_path(ensemble, 1050.0, 0),
+        snapshot_path(ensemble, 1050.0, 5)]
     with pytest.raises(FileNotFoundError, match=r"missing 1 'turbjax' data file\(s\): "
                                                 r".*vortex_street_Re_450_r3.npz"):
         build_dataset(config(ensemble, reynolds=(450.0,), realizations=(3,)))
@@ -110,25 +109,30 @@ def test_stored_window_gives_the_full_grids_numbers_bit_for_bit(tmp_path):
         kw = {"reynolds": (300.0, 600.0), "realizations": (0,), "vorticity": scheme, "crop_x": crop_x,
               "crop_y": crop_y, "downsample": 1, "split": "time"}
         a, b = build_dataset(config(full, **kw)), build_dataset(config(part, **kw))
-        np.testing.assert_array_equal(a.train.X, b.train.X)
-        np.testing.assert_array_equal(a.test.X, b.test.X)
+        for side in ("train", "val", "test"):
+            np.testing.assert_array_equal(getattr(a, side).X, getattr(b, side).X)
     with pytest.raises(ValueError, match=r"needs velocity cells x \[2, 14\) .* stores only x \[5, 19\) "
                        r"y \[1, 15\); choose crop_x, crop_y \(full-grid coordinates\) "
                        r"inside the stored window"):
         build_dataset(config(part, reynolds=(300.0,), realizations=(0,), crop_x=(4, 12), split="time"))
 
 
+def _keys(sub):
+    return set(zip(sub.re.tolist(), sub.realization.tolist(), sub.step.tolist(), strict=True))
+
+
 def _no_leak(ds, gap_steps=0):
-    """Train and test are disjoint in (Re, realization, step), and within each series every test sample is at
-    least `gap_steps` after every train sample."""
-    train = set(zip(ds.train.re.tolist(), ds.train.realization.tolist(), ds.train.step.tolist(), strict=True))
-    test = set(zip(ds.test.re.tolist(), ds.test.realization.tolist(), ds.test.step.tolist(), strict=True))
-    assert not train & test
-    for r, k in {(r, k) for r, k, _ in test}:
-        tr = [s for rr, kk, s in train if (rr, kk) == (r, k)]
-        te = [s for rr, kk, s in test if (rr, kk) == (r, k)]
-        if tr:
-            assert min(te) - max(tr) >= gap_steps
+    """Train, validation and test are disjoint in (Re, realization, step), and within each series every
+    validation sample is at least `gap_steps` after every train sample and every test sample at least
+    `gap_steps` after every validation (and train) sample."""
+    train, val, test = _keys(ds.train), _keys(ds.val), _keys(ds.test)
+    assert not train & test and not train & val and not val & test
+    for early, late in ((train, test), (train, val), (val, test)):
+        for r, k in {(r, k) for r, k, _ in late}:
+            before = [s for rr, kk, s in early if (rr, kk) == (r, k)]
+            after = [s for rr, kk, s in late if (rr, kk) == (r, k)]
+            if before:
+                assert min(after) - max(before) >= gap_steps
 
 
 @pytest.mark.parametrize(("unit", "gap", "steps"),
@@ -137,42 +141,51 @@ def test_time_split_gap_units(ensemble, unit, gap, steps):
     ds = build_dataset(config(ensemble, reynolds=(300.0, 600.0), realizations=(0, 1), split="time", gap=gap,
                               gap_unit=unit))
     _no_leak(ds, steps)
-    per_series = FRAMES - 3  # 3 test samples (0.25 of 12)
-    dropped = {"samples": 2, "steps": 2, "periods": 3}[unit]  # steps 10 apart: 25 steps drop 2, 40 drop 3
-    assert ds.dropped == 4 * dropped and len(ds) == 4 * (per_series - dropped)
+    # per series of 12: 3 test (0.25), a gap, then the last round(0.2 n) of the n before it validate after
+    # another gap; samples 10 steps apart: 25 steps drop 2, 40 drop 3
+    gap_samples = {"samples": 2, "steps": 2, "periods": 3}[unit]
+    side = FRAMES - 3 - gap_samples
+    n_val = round(0.2 * side)
+    assert ds.dropped == 4 * 2 * gap_samples and len(ds.val.X) == 4 * n_val
+    assert len(ds) == 4 * (side - n_val - gap_samples)
     assert "after a gap of" in ds.summary() and unit in ds.description
 
 
 def test_period_from_the_probe_when_the_file_has_none(tmp_path):
     for re in (300.0, 600.0):
         write_series(tmp_path, re, 0, period=np.nan, probe_period=11.0)
-    ds = build_dataset(config(tmp_path, reynolds=(), realizations=(0,), split="time", gap=4,
+    ds = build_dataset(config(tmp_path, reynolds=(), realizations=(0,), split="time", gap=2,
                               gap_unit="periods"))
-    _no_leak(ds, 44)
-    assert ds.dropped == 2 * 4  # 44 steps: the 4 samples 10, ..., 40 steps before the first test sample
+    _no_leak(ds, 22)
+    # 22 steps: the 2 samples 10 and 20 steps before the first test sample, and again before validation
+    assert ds.dropped == 2 * (2 + 2)
     assert "periods of 11-11 steps" in ds.description
 
 
 def test_realization_split(ensemble):
     ds = build_dataset(config(ensemble, reynolds=(), realizations=(0, 1, 2), split="realization",
-                              train_realizations=(0, 2)))
-    assert set(ds.train.realization.tolist()) == {0, 2} and set(ds.test.realization.tolist()) == {1}
-    assert len(ds.test.X) == 4 * FRAMES and ds.dropped == 0
+                              train_realizations=(0,), val_realizations=(2,)))
+    assert set(ds.train.realization.tolist()) == {0} and set(ds.test.realization.tolist()) == {1}
+    assert set(ds.val.realization.tolist()) == {2} and len(ds.val.X) == len(ds.test.X) == 5 * FRAMES
+    assert ds.dropped == 0
     _no_leak(ds)
     assert "independent realizations [1]" in ds.summary()
+    assert "validation: independent realizations [2]" in ds.summary()
 
 
 def test_heldout_reynolds_numbers_in_a_heldout_time_window(ensemble):
     kw = {"reynolds": (), "realizations": (0, 1), "split": "heldout_re", "heldout": (450.0, 750.0)}
     plain = build_dataset(config(ensemble, **kw))
     assert set(plain.test.re.tolist()) == {450.0, 750.0} and set(plain.train.re.tolist()) == {300.0, 600.0}
+    assert set(plain.val.re.tolist()) == {900.0}  # of the training 300, 600, 900: every fourth from the third
     ds = build_dataset(config(ensemble, **kw, heldout_time=True, gap=30, gap_unit="steps"))
     assert set(ds.test.re.tolist()) == {450.0, 750.0} and set(ds.train.re.tolist()) == {300.0, 600.0}
-    # Test: only the held-out series' last 3 samples; train: only the others' samples >= 30 steps earlier.
-    assert len(ds.test.X) == 4 * 3 and len(ds) == 4 * (FRAMES - 3 - 2)  # 30 steps: 2 samples dropped
+    # Test and validation: only the held-out series' last 3 samples; train: only the others' samples >= 30
+    # steps earlier.
+    assert len(ds.test.X) == 4 * 3 and len(ds.val.X) == 2 * 3 and len(ds) == 4 * (FRAMES - 3 - 2)
     first_test_step = ds.test.step.min()
-    assert ds.train.step.max() <= first_test_step - 30
-    assert len(ds) + len(ds.test.X) + ds.dropped == 8 * FRAMES
+    assert ds.train.step.max() <= first_test_step - 30 and ds.val.step.min() == first_test_step
+    assert len(ds) + len(ds.val.X) + len(ds.test.X) + ds.dropped == 10 * FRAMES
     assert "never seen in training, only their last 0.25" in ds.description
 
 
@@ -184,8 +197,9 @@ def test_external_split(ensemble, tmp_path):
                  test_dir=str(tmp_path))
     ds = build_dataset(cfg)
     assert set(ds.train.re.tolist()) == {300.0, 750.0} and set(ds.test.re.tolist()) == {450.0, 600.0}
+    assert set(ds.val.re.tolist()) == {900.0} and len(ds.val.X) == 3 * FRAMES
     assert len(ds.test.X) == 2 * FRAMES and len(ds) == 2 * 3 * FRAMES
-    assert ds.classes == (300.0, 450.0, 600.0, 750.0)
+    assert ds.classes == (300.0, 450.0, 600.0, 750.0, 900.0)
     np.testing.assert_array_equal(np.asarray(ds.classes, np.float32)[ds.test.labels], ds.test.re)
     assert f"every frame of {tmp_path}" in ds.summary()
     one = build_dataset(config(
@@ -209,9 +223,14 @@ def test_external_split(ensemble, tmp_path):
         ({"exclude_reynolds": ("a",)}, r"exclude_reynolds=\('a',\) must be a sequence of positive numbers"),
         ({"test_reynolds": (0.0,)}, r"test_reynolds=\(0.0,\) must be a sequence of positive numbers"),
         ({"split": "realization", "realizations": (0, 1), "train_realizations": (0, 1)},
-         r"train_realizations=\(0, 1\) must be a non-empty proper subset of realizations=\(0, 1\)"),
-        ({"split": "realization"}, r"train_realizations=\(0, 1\) must be a non-empty proper subset of "
-                                   r"realizations=\(\)"),
+         r"train_realizations=\(0, 1\) and val_realizations=\(\) must be non-empty, disjoint and leave at "
+         r"least one of realizations=\(0, 1\) to test on"),
+        ({"split": "realization", "realizations": (0, 1, 2), "val_realizations": (1,)},
+         r"train_realizations=\(0, 1\) and val_realizations=\(1,\) must be non-empty, disjoint"),
+        ({"split": "realization"}, r"train_realizations=\(0, 1\) and val_realizations=\(\) must be "
+                                   r"non-empty, disjoint and leave at least one of realizations=\(\)"),
+        ({"val_fraction": 1.0}, r"val_fraction=1.0 must lie strictly between 0 and 1"),
+        ({"val_every": 1}, r"val_every=1 must be an integer >= 2"),
         ({"split": "external"}, r"split='external' tests on all frames of data.test_dir: set "
                                 r"--config.data.test_dir"),
         ({"format": "course", "trust_pickle": True, "realizations": (0,)},

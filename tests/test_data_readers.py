@@ -206,6 +206,7 @@ def test_a_new_format_is_one_reader_and_one_entry_in_the_table(tmp_path, monkeyp
         cfg = get_data_config()
         cfg.dir, cfg.format, cfg.reynolds = str(directory), fmt, ()
         cfg.crop_x, cfg.crop_y, cfg.sample_every_steps, cfg.test_fraction = (2, 14), (3, 11), 10, 0.25
+        cfg.split, cfg.gap = "time", 0  # 6 samples per run: each part gets some of every run
         return cfg
 
     a, b = build_dataset(config(toy, "toy")), build_dataset(config(npz, "turbjax"))

@@ -59,9 +59,11 @@ def test_other_reynolds_numbers_every_frame_is_test(run, other):
     # the same frames split in two: the union's mean squared error is the count-weighted mean of the parts
     parts = evaluate_workdir(run, data_dir=other, checkpoint="latest", split="random")
     n_test = round(2 * FRAMES * 0.2)
-    n_train = 2 * FRAMES - n_test
-    assert parts["num_test"] == n_test
-    union = (n_train * parts["train"]["mse"] + n_test * parts["test"]["mse"]) / (2 * FRAMES)
+    n_val = round((2 * FRAMES - n_test) * 0.2)
+    n_train = 2 * FRAMES - n_test - n_val
+    assert (parts["num_test"], parts["num_val"], parts["num_train"]) == (n_test, n_val, n_train)
+    union = (n_train * parts["train"]["mse"] + n_val * parts["val"]["mse"]
+             + n_test * parts["test"]["mse"]) / (2 * FRAMES)
     np.testing.assert_allclose(scores["test"]["mse"], union, rtol=1e-4)
 
 

@@ -35,8 +35,9 @@ def test_target_round_trip_in_numpy_and_jax():
 
 
 def fake_dataset(x, y, n_test):
-    return SimpleNamespace(train=SimpleNamespace(X=x[n_test:], y=y[n_test:]),
-                           test=SimpleNamespace(X=x[:n_test], y=y[:n_test]), image_shape=(1, x.shape[1]))
+    test = SimpleNamespace(X=x[:n_test], y=y[:n_test])
+    return SimpleNamespace(train=SimpleNamespace(X=x[n_test:], y=y[n_test:]), val=test, test=test,
+                           image_shape=(1, x.shape[1]))
 
 
 def log_linear_data(n=240, f=4, seed=0):

@@ -218,6 +218,6 @@ def test_config_typo_is_caught_with_a_suggestion(tmp_path):
 
 
 def test_batch_larger_than_training_set(data_dir, tmp_path):
-    with pytest.raises(ValueError, match=r"batch_size=5000 is larger than the training set \(96 samples\)"):
+    with pytest.raises(ValueError, match=r"batch_size=5000 is larger than the training set \(77 samples\)"):
         train_and_evaluate(config(data_dir, training__batch_size=5000), tmp_path)
     assert not (tmp_path / "config.json").exists()

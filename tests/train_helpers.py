@@ -22,18 +22,19 @@ def vorticity_arrays(frames: int = 30, crop: int = 12, res=RES, seed: int = 0):
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
 
 
-def standardized_data(x, y, test_every: int = 5) -> dict:
-    """Every `test_every`-th row to the test set; X and y standardized on the training rows."""
+def standardized_data(x, y, test_every: int = 5, val_every: int | None = None) -> dict:
+    """Every `test_every`-th row to the test set (and, with `val_every`, every `val_every`-th of the others to
+    a validation set); X and y standardized on the training rows."""
     y = y.reshape(len(y), -1)
     test = np.zeros(len(x), bool)
     test[::test_every] = True
-    xm, xs = x[~test].mean(0), x[~test].std(0) + 1e-8
-    ym, ys = y[~test].mean(0), y[~test].std(0)
-    return {
-        "X_train": jnp.asarray((x[~test] - xm) / xs),
-        "y_train": jnp.asarray((y[~test] - ym) / ys),
-        "X_test": jnp.asarray((x[test] - xm) / xs),
-        "y_test": jnp.asarray((y[test] - ym) / ys),
-        "y_mean": jnp.asarray(ym),
-        "y_scale": jnp.asarray(ys),
-    }
+    val = np.zeros(len(x), bool)
+    if val_every:
+        val[np.flatnonzero(~test)[::val_every]] = True
+    train = ~test & ~val
+    xm, xs = x[train].mean(0), x[train].std(0) + 1e-8
+    ym, ys = y[train].mean(0), y[train].std(0)
+    parts = {"train": train, "test": test} | ({"val": val} if val_every else {})
+    out = {f"X_{k}": jnp.asarray((x[m] - xm) / xs) for k, m in parts.items()}
+    out |= {f"y_{k}": jnp.asarray((y[m] - ym) / ys) for k, m in parts.items()}
+    return out | {"y_mean": jnp.asarray(ym), "y_scale": jnp.asarray(ys)}

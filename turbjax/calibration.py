@@ -14,9 +14,9 @@ mean of the frames' predictions, and its interval is calibrated on validation cl
 frames of a clip are correlated, so dividing the frame interval by sqrt(K) would be too narrow; the clips'
 own residuals measure how much averaging helps.
 
-    cal = fit_calibration(re_val, pred_val, clips_val, level=0.9)
-    low, high = frame_interval(pred_test, cal)
-    est, members = clip_estimates(pred_test, clips_test)
+    cal = fit_calibration(re_val, pred_val, clip_labels(series_val, step_val, period_val), level=0.9)
+    low, high = interval(pred_test, cal.offsets())
+    est, ids = clip_estimates(pred_test, clip_labels(series_test, step_test, period_test))
 """
 
 from __future__ import annotations
@@ -41,19 +41,29 @@ class Offsets(NamedTuple):
 
 
 class Calibration(NamedTuple):
-    level: float
-    frame: Offsets
-    clip: Offsets | None  # None: no validation clip could be formed
-    clip_steps: float  # simulation steps per clip (0: clips were not used)
+    """The validation residuals an interval is calibrated on (any level can be drawn from them)."""
+
+    level: float  # the nominal coverage reported by default
+    frame: np.ndarray  # signed log residuals of validation frames
+    clip: np.ndarray  # of validation clips (empty: no whole clip)
+    epoch: int = -1  # the checkpoint whose predictions they are (-1: not recorded)
+
+    def offsets(self, level: float | None = None, *, clips: bool = False) -> Offsets | None:
+        r = self.clip if clips else self.frame
+        return conformal_offsets(r, self.level if level is None else level) if r.size else None
 
     def to_json(self) -> dict:
-        return {"level": self.level, "frame": self.frame._asdict(),
-                "clip": None if self.clip is None else self.clip._asdict(), "clip_steps": self.clip_steps}
+        return {"level": self.level, "epoch": self.epoch, "frame_residuals": self.frame.tolist(),
+                "clip_residuals": self.clip.tolist(), "method": METHOD}
 
     @classmethod
     def from_json(cls, d: dict) -> Calibration:
-        clip = None if d.get("clip") is None else Offsets(**d["clip"])
-        return cls(float(d["level"]), Offsets(**d["frame"]), clip, float(d["clip_steps"]))
+        return cls(float(d["level"]), np.asarray(d["frame_residuals"], np.float64),
+                   np.asarray(d["clip_residuals"], np.float64), int(d.get("epoch", -1)))
+
+
+METHOD = ("split-conformal on validation: signed log residuals log(pred) - log(Re), quantiles a/2 and "
+          "1 - a/2 (frames; clips of one shedding period, their geometric mean)")
 
 
 def log_residuals(re_true, re_pred) -> np.ndarray:
@@ -86,19 +96,24 @@ def interval(pred, offsets: Offsets) -> tuple[np.ndarray, np.ndarray]:
     return pred * np.exp(-offsets.hi), pred * np.exp(-offsets.lo)
 
 
-def clip_labels(series, step, clip_steps: float) -> np.ndarray:
+def clip_labels(series, step, clip_steps) -> np.ndarray:
     """Clip index per sample (-1: not in a whole clip): within each series (an integer id per sample), the
-    samples are cut into non-overlapping windows of `clip_steps` simulation steps from the series' first
-    sample; a window is a clip if it holds as many samples as the series' fullest window (the last, partial
-    one is dropped). Clip ids are consecutive integers over all series."""
+    samples are cut into non-overlapping windows of `clip_steps` simulation steps (a number, or one per
+    sample: the series' first value counts; NaN: that series has no clips) from the series' first sample; a
+    window is a clip if it holds as many samples as the series' fullest window (a last, partial one is
+    dropped). Clip ids are consecutive integers over all series."""
     series, step = np.asarray(series), np.asarray(step, np.float64)
-    if not clip_steps > 0:
-        fail(f"clip_steps={clip_steps!r} must be > 0 (simulation steps per clip)")
+    steps = np.broadcast_to(np.asarray(clip_steps, np.float64), series.shape)
     labels = np.full(series.shape, -1, np.int64)
     next_id = 0
     for s in np.unique(series):
         idx = np.flatnonzero(series == s)
-        window = np.floor((step[idx] - step[idx].min()) / clip_steps).astype(np.int64)
+        length = float(steps[idx[0]])
+        if not np.isfinite(length):
+            continue
+        if not length > 0:
+            fail(f"clip_steps={length!r} must be > 0 (simulation steps per clip)")
+        window = np.floor((step[idx] - step[idx].min()) / length).astype(np.int64)
         counts = np.bincount(window)
         full = counts == counts.max()
         ids = np.cumsum(full) - 1 + next_id
@@ -121,16 +136,16 @@ def clip_truth(re_true, labels, ids) -> np.ndarray:
     return np.array([re_true[labels == c][0] for c in ids])
 
 
-def fit_calibration(re_true, re_pred, clip_ids=None, *, level: float = LEVEL,
-                    clip_steps: float = 0.0) -> Calibration:
-    """Frame offsets from every validation sample; clip offsets from the whole clips in `clip_ids` (None or no
-    whole clip: no clip calibration)."""
-    frame = conformal_offsets(log_residuals(re_true, re_pred), level)
-    clip = None
+def fit_calibration(re_true, re_pred, clip_ids=None, *, level: float = LEVEL, epoch: int = -1) -> Calibration:
+    """Validation residuals of every frame, and of the whole clips in `clip_ids` (None or no whole clip:
+    none)."""
+    frame = log_residuals(re_true, re_pred)
+    clip = np.zeros(0)
     if clip_ids is not None and np.any(np.asarray(clip_ids) >= 0):
         est, ids = clip_estimates(re_pred, clip_ids)
-        clip = conformal_offsets(log_residuals(clip_truth(re_true, clip_ids, ids), est), level)
-    return Calibration(level=float(level), frame=frame, clip=clip, clip_steps=float(clip_steps))
+        clip = log_residuals(clip_truth(re_true, clip_ids, ids), est)
+    conformal_offsets(frame, level)  # refuses an empty validation part or a bad level now
+    return Calibration(level=float(level), frame=frame, clip=clip, epoch=int(epoch))
 
 
 def coverage(re_true, low, high) -> float:

@@ -27,12 +27,14 @@ from turbjax.models import model_task
 from turbjax.training.augment import mirror, parse_augment
 from turbjax.training.loop import Trainer, log_target_of, make_train
 
+PARTS = ("train", "val", "test")
+
 
 class Prepared(NamedTuple):
     """A data set ready for the training core."""
 
     ds: Dataset
-    data: dict  # device arrays: X_train, y_train, X_test, y_test (+ y_mean, y_scale for a regression)
+    data: dict  # device arrays: X_ and y_ of train, val, test (+ y_mean, y_scale for a regression)
     stats: dict  # standardization statistics (x_mean, x_scale, + y_mean, y_scale), numpy
     classes: tuple[float, ...]  # the model's Reynolds numbers (its training data's)
 
@@ -113,9 +115,8 @@ def prepare_arrays(ds: Dataset, config, stats: dict | None = None, classes=None)
     if stats is None:
         stats = fit_statistics(ds, config, task, log_target)
     sx = Standardizer(mean=stats["x_mean"], scale=stats["x_scale"])
-    data = {f"X_{side}": jnp.asarray(standardize(getattr(ds, side).X, sx), jnp.float32)
-            for side in ("train", "test")}
-    for side in ("train", "test"):
+    data = {f"X_{side}": jnp.asarray(standardize(getattr(ds, side).X, sx), jnp.float32) for side in PARTS}
+    for side in PARTS:
         part = getattr(ds, side)
         if task == "regression":
             y = target_to_model(part.y.reshape(len(part.y), -1), log_target)

@@ -16,8 +16,8 @@ def plot_run(workdir: Path, rows: list[dict], trainer, params, data, ds) -> None
     epochs = [r["epoch"] for r in rows]
     fig = Figure(figsize=(5, 3.5))
     ax = fig.subplots()
-    for k, label in (("train_loss", "train"), ("test_loss", "test")):
-        ax.semilogy(epochs, [r[k] if r[k] is not None else np.nan for r in rows], label=label)
+    for k, label in (("train_loss", "train"), ("val_loss", "validation"), ("test_loss", "test")):
+        ax.semilogy(epochs, [np.nan if r.get(k) is None else r[k] for r in rows], label=label)
     title = f"{trainer.task}: {len(ds.train.X)} train / {len(ds.test.X)} test, split {ds.split!r}"
     ax.set(xlabel="epoch", ylabel="loss (standardized units)", title=title)
     ax.legend()

@@ -14,7 +14,7 @@ import numpy as np
 from turbjax.data.standardize import target_from_model
 from turbjax.models.ridge import DEFAULT_ALPHAS, ridge_cv
 from turbjax.pipeline import Prepared
-from turbjax.scoring import per_reynolds, predictions, score
+from turbjax.scoring import interval_scores, per_reynolds, predictions, score
 from turbjax.training import metrics as M
 
 
@@ -34,10 +34,13 @@ class Progress:
 
 
 def run_results(config, trainer, params, prep: Prepared, progress: Progress, *, ckpt, start_epoch: int,
-                wall_seconds: float, data_seconds: float) -> dict:
-    """The results dict of a run (written to results.json by the train job)."""
+                wall_seconds: float, data_seconds: float, calibration=None) -> dict:
+    """The results dict of a run (written to results.json by the train job): `params` are the selected
+    model's (the checkpoint with the lowest validation loss), scored on every part; the test part chooses
+    nothing."""
     ds = prep.ds
     test = score(trainer, params, prep, "test")
+    val = score(trainer, params, prep, "val")
     train = score(trainer, params, prep, "train")
     rate = progress.epochs_per_second
     results = {
@@ -46,7 +49,11 @@ def run_results(config, trainer, params, prep: Prepared, progress: Progress, *, 
         "split": config.data.split,
         "target": config.data.target,
         "num_train": len(ds.train.X),
+        "num_val": len(ds.val.X),
         "num_test": len(ds.test.X),
+        "selected_on": "validation",
+        "selected_epoch": ckpt.best_step(),
+        "validation": ds.description.partition("; validation: ")[2],
         "num_params": int(sum(x.size for x in jax.tree_util.tree_leaves(params))),
         "epochs": progress.epoch,
         "resumed_from_epoch": start_epoch if start_epoch else None,
@@ -57,6 +64,7 @@ def run_results(config, trainer, params, prep: Prepared, progress: Progress, *, 
             progress.steady_seconds / progress.steady_epochs if progress.steady_epochs else None
         ),
         "test_loss": test["loss"],
+        "val_loss": val["loss"],
         "train_loss": train["loss"],
         "diverged": False,
         "best_checkpoint_epoch": ckpt.best_step(),
@@ -72,9 +80,16 @@ def run_results(config, trainer, params, prep: Prepared, progress: Progress, *, 
     for name in ("r2", "mse", "mae", "accuracy"):
         if name in test:
             results[f"test_{name}"] = test[name]
+            results[f"val_{name}"] = val[name]
             results[f"train_{name}"] = train[name]
     if trainer.task == "regression" and np.asarray(prep.data["y_test"]).shape[1] == 1:
         results |= scalar_target_summary(trainer, params, prep, has_r2="test_r2" in results)
+    if calibration is not None:
+        pred = predictions(trainer, params, prep.data)[:, 0]
+        overall, rows = interval_scores(ds.test, pred, calibration)
+        results |= {f"test_{k}": v for k, v in overall.items()}
+        for entry, row in zip(results["test_per_reynolds"], rows, strict=True):
+            entry |= {k: v for k, v in row.items() if k != "re"}
     if config.model.name == "linear" and trainer.task == "regression":
         results["ridge_cv"] = ridge_cv_baseline(prep, log_target=trainer.log_target)
     if config.data.target == "forecast":
@@ -83,9 +98,8 @@ def run_results(config, trainer, params, prep: Prepared, progress: Progress, *, 
 
 
 def report_target(config) -> float | None:
-    """The test R^2 whose first epoch and time results.json records (stop_at_test_r2, else report_test_r2)."""
-    stop = config.training.stop_at_test_r2
-    return stop if stop is not None else config.training.report_test_r2
+    """The test R^2 whose first epoch and time results.json records (a measurement; it chooses nothing)."""
+    return config.training.report_test_r2
 
 
 def scalar_target_summary(trainer, params, prep: Prepared, has_r2: bool) -> dict:

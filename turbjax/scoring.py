@@ -17,6 +17,19 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from turbjax.calibration import (
+    LEVEL,
+    Calibration,
+    clip_estimates,
+    clip_labels,
+    clip_truth,
+    coverage,
+    fit_calibration,
+    interval,
+    log_residuals,
+    reliability,
+    width_percent,
+)
 from turbjax.checks import fail
 from turbjax.data import discovery
 from turbjax.data.dataset import missing_files
@@ -27,7 +40,7 @@ from turbjax.pipeline import Prepared, prepare, trainer_for
 from turbjax.training import metrics as M
 from turbjax.training.checkpoint import Checkpointer
 from turbjax.training.resume import restore_state
-from turbjax.workdir import finite_or_none, load_run_config, read_standardizer
+from turbjax.workdir import finite_or_none, load_run_config, read_calibration, read_standardizer
 
 SCORE_SPLITS = ("all",) + SPLITS  # "all": every sample of the data as the test set
 CHECKPOINTS = ("best", "latest")
@@ -68,6 +81,53 @@ def per_reynolds(re_true, re_pred) -> list[dict]:
             "prediction_std": float(p.std()), "mae": mae, "mae_percent": 100 * mae / float(re),
         })
     return rows
+
+
+def is_reynolds_regression(trainer, ds) -> bool:
+    """A regression on the Reynolds number (one output): the models that intervals and clips apply to."""
+    return trainer.task == "regression" and ds.target == "reynolds" and ds.test.y.ndim == 1
+
+
+def calibrate(trainer, params, prep: Prepared, *, epoch: int = -1, level: float = LEVEL) -> Calibration:
+    """The run's calibration: residuals of its validation frames, and of its validation clips (one shedding
+    period of consecutive frames of a run, where the period is known)."""
+    v = prep.ds.val
+    pred = predictions(trainer, params, prep.data, "val")[:, 0]
+    return fit_calibration(v.re, pred, clip_labels(v.series, v.step, v.period), level=level, epoch=epoch)
+
+
+def interval_scores(part, pred, cal: Calibration) -> tuple[dict, list[dict]]:
+    """How the calibrated intervals fare on a part of the data (a Subset with its frame predictions `pred`):
+    (overall, per Reynolds number) coverage of the nominal interval for frames and clips, median width in %
+    of Re, clip MAE in % of Re, mean interval bounds; None where there are no clips."""
+    re = np.asarray(part.re, np.float64)
+    low, high = interval(pred, cal.offsets())
+    labels = clip_labels(part.series, part.step, part.period)
+    est, ids = clip_estimates(pred, labels)
+    clip_re = clip_truth(re, labels, ids) if ids.size else np.zeros(0)
+    clip_off = cal.offsets(clips=True)
+    clip_low, clip_high = interval(est, clip_off) if clip_off is not None and ids.size else (None, None)
+
+    def block(frames, clips) -> dict:
+        out = {"coverage": coverage(re[frames], low[frames], high[frames]),
+               "interval_width_percent": width_percent(low[frames], high[frames], re[frames]),
+               "interval_low_mean": float(low[frames].mean()),
+               "interval_high_mean": float(high[frames].mean()),
+               "clip_coverage": None, "clip_mae_percent": None, "num_clips": int(clips.sum())}
+        if clips.any():
+            err = 100 * np.abs(est[clips] - clip_re[clips]) / clip_re[clips]
+            out["clip_mae_percent"] = float(np.mean(err))
+            if clip_low is not None:
+                out["clip_coverage"] = coverage(clip_re[clips], clip_low[clips], clip_high[clips])
+                out["clip_interval_width_percent"] = width_percent(clip_low[clips], clip_high[clips],
+                                                                   clip_re[clips])
+        return out
+
+    overall = block(np.ones(re.size, bool), np.ones(ids.size, bool))
+    rows = [{"re": float(r)} | block(re == r, clip_re == r) for r in np.unique(re)]
+    overall["level"] = cal.level
+    overall["reliability"] = reliability(cal.frame, log_residuals(re, pred))
+    return overall, rows
 
 
 def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=None, reynolds=None,
@@ -117,9 +177,12 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
                      trust_pickle: bool | None = None, reynolds=None, split: str | None = None,
                      realizations=None) -> dict:
     """{'epoch', 'checkpoint', 'data_dir', 'format', 'reynolds', 'split', 'summary', 'num_test', 'test':
-    metrics, 'train': metrics (absent for split 'all'), 'test_per_reynolds' (Reynolds-number regressions)}
-    for the chosen checkpoint: 'best' (lowest test loss among those kept) or 'latest'. `data_dir` and the
-    rest: see scoring_data_config."""
+    metrics, 'val' and 'train': metrics (absent for split 'all'), 'test_per_reynolds' (Reynolds-number
+    regressions)}
+    for the chosen checkpoint: 'best' (lowest validation loss among those kept) or 'latest'. For a
+    Reynolds-number regression whose calibration.json belongs to that checkpoint, the test block and each
+    per-Re entry also give the 90% intervals' coverage and width for frames and clips (interval_scores).
+    `data_dir` and the rest: see scoring_data_config."""
     if checkpoint not in CHECKPOINTS:
         fail(f"checkpoint={checkpoint!r}; expected one of {CHECKPOINTS}")
     workdir = Path(workdir)
@@ -160,9 +223,23 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
         "test": score(trainer, params, prep, "test"),
     }
     if split != "all":
+        scores["val"] = score(trainer, params, prep, "val")
         scores["train"] = score(trainer, params, prep, "train")
-    if trainer.task == "regression" and ds.test.y.ndim == 1:  # the Reynolds number: how each flow fares
-        scores["test_per_reynolds"] = per_reynolds(ds.test.re, predictions(trainer, params, prep.data)[:, 0])
+        scores["num_val"], scores["num_train"] = len(ds.val.X), len(ds.train.X)
+    if is_reynolds_regression(trainer, ds):  # the Reynolds number: how each flow fares, with intervals
+        pred = predictions(trainer, params, prep.data)[:, 0]
+        scores["test_per_reynolds"] = per_reynolds(ds.test.re, pred)
+        cal = read_calibration(workdir)
+        if cal is not None and cal.epoch == int(step):
+            overall, rows = interval_scores(ds.test, pred, cal)
+            scores["test"] |= overall
+            for entry, row in zip(scores["test_per_reynolds"], rows, strict=True):
+                entry |= {k: v for k, v in row.items() if k != "re"}
+        else:
+            scores["interval_note"] = (
+                "no intervals: " + ("the run has no calibration.json" if cal is None else
+                                    f"calibration.json is for epoch {cal.epoch}, this checkpoint is {step}")
+            )
         if np.ptp(ds.test.y) == 0:
             scores["test_r2_note"] = (
                 f"undefined: every test sample has Re {float(ds.test.y[0]):g}; see test mae")

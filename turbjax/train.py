@@ -15,9 +15,11 @@ gets one line per epoch; a checkpoint every `training.checkpoint_every` epochs) 
 Workdir:
     config.json         the resolved config
     standardizer.npz    training-set statistics of X and y (evaluate.py standardizes new data with them)
-    metrics.jsonl       per epoch: epoch, train_loss, test_loss, test_r2 (or test_accuracy), test_mse, seconds
-    results.json        test_r2, test_mse, train_r2, epochs, wall_seconds, examples_per_second, ...
-    checkpoints/        orbax: every checkpoint_every epochs, the last keep_checkpoints + the best test loss
+    metrics.jsonl       per epoch: epoch, train_loss, val_ and test_ loss, r2, mse, mae (or accuracy), seconds
+    results.json        val_ and test_ metrics side by side, "selected_on": "validation", epochs, timing, ...
+    calibration.json    the validation residuals behind the 90% intervals (frames and clips)
+    checkpoints/        orbax: every checkpoint_every epochs, the last keep_checkpoints + the best by
+                        validation loss (what evaluate scores by default; the test part never chooses)
     loss_curve.png      train and test loss per epoch (semilog)
     pred_vs_true.png    test predictions against the truth
 
@@ -32,6 +34,7 @@ import time
 from pathlib import Path
 
 import jax
+import numpy as np
 from absl import app, flags, logging
 from ml_collections import config_flags
 from tqdm.auto import tqdm
@@ -42,14 +45,16 @@ from turbjax.configs.validate import validate_config
 from turbjax.pipeline import ensure_data, prepare, trainer_for
 from turbjax.plots import plot_run
 from turbjax.results import Progress, report_target, run_results
+from turbjax.scoring import calibrate, is_reynolds_regression
 from turbjax.training.checkpoint import Checkpointer
 from turbjax.training.chunks import Chunk, run_chunks
 from turbjax.training.optimizers import default_hparams
-from turbjax.training.resume import diverged_error, init_or_resume
+from turbjax.training.resume import diverged_error, init_or_resume, restore_state
 from turbjax.workdir import (
     check_workdir,
     finite_or_none,
     read_metrics,
+    write_calibration,
     write_config,
     write_json,
     write_metrics,
@@ -83,10 +88,17 @@ def train_and_evaluate(config, workdir) -> dict:
         state, progress = train_chunks(config, trainer, state, prep.data, ckpt, metrics_path, t_start)
     finally:
         ckpt.wait()
+    selected = ckpt.best_step()  # by validation loss: the model that is scored on test, once, and calibrated
     params = state["params"]
+    if selected is not None and selected != progress.epoch:
+        params = restore_state(trainer, config, ckpt, selected)["params"]
+    calibration = None
+    if is_reynolds_regression(trainer, prep.ds):
+        calibration = calibrate(trainer, params, prep, epoch=selected if selected is not None else -1)
+        write_calibration(workdir, calibration)
     results = run_results(
         config, trainer, params, prep, progress, ckpt=ckpt, start_epoch=start_epoch,
-        wall_seconds=time.perf_counter() - t_start, data_seconds=load_seconds,
+        wall_seconds=time.perf_counter() - t_start, data_seconds=load_seconds, calibration=calibration,
     )
     write_json(workdir / "results.json", results)
     ckpt.close()
@@ -97,14 +109,14 @@ def train_and_evaluate(config, workdir) -> dict:
 
 def train_chunks(config, trainer, state, data, ckpt, metrics_path: Path, t_start: float):
     """Train from state["epoch"] to config.training.epochs with the shared chunk loop; after each chunk log
-    its epochs, check for divergence, checkpoint, and stop early at stop_at_test_r2. Returns (state,
+    its epochs, check for divergence, checkpoint, and stop early at stop_at_val_r2. Returns (state,
     Progress)."""
     hparams = default_hparams(config.optim)
     run = jax.jit(trainer.run_epochs, static_argnames="num_epochs", donate_argnames="state")
     t = config.training
     total, every = int(t.epochs), int(t.checkpoint_every)
     progress = Progress(epoch=int(state["epoch"]))
-    metric = "test_r2" if trainer.task == "regression" else "test_accuracy"
+    metric = "val_r2" if trainer.task == "regression" else "val_accuracy"
     bar = tqdm(total=total, initial=progress.epoch, unit="epoch", desc="train", dynamic_ncols=True)
 
     def after(state, done: Chunk) -> bool:
@@ -119,11 +131,13 @@ def train_chunks(config, trainer, state, data, ckpt, metrics_path: Path, t_start
         if bool(state["diverged"]):
             raise diverged_error(config, state, ckpt)
         epoch = progress.epoch
-        stop = t.stop_at_test_r2 is not None and progress.seconds_to_target is not None
+        stop = (t.stop_at_val_r2 is not None and trainer.task == "regression"
+                and bool(np.nanmax(m["val_r2"]) >= t.stop_at_val_r2))
         if epoch % every == 0 or epoch == total or stop:
-            ckpt.save(epoch, state, m["test_loss"][-1])
+            ckpt.save(epoch, state, m["val_loss"][-1])
         if stop:
-            print(f"turbjax: test R^2 >= {t.stop_at_test_r2} reached; stopping at epoch {epoch}", flush=True)
+            print(f"turbjax: validation R^2 >= {t.stop_at_val_r2} reached; stopping at epoch {epoch}",
+                  flush=True)
         return stop
 
     try:
@@ -142,7 +156,7 @@ def log_chunk(log, m, progress: Progress, config, task: str, *, n: int, dt: floa
     target = report_target(config)
     for i in range(n):
         row = {"epoch": progress.epoch + i + 1, "train_loss": finite_or_none(m["train_loss"][i])}
-        row |= {k: finite_or_none(v[i]) for k, v in m.items() if k.startswith("test_")}
+        row |= {k: finite_or_none(v[i]) for k, v in m.items() if k.startswith(("val_", "test_"))}
         row["seconds"] = dt / n
         log.write(json.dumps(row) + "\n")
         if target is not None and progress.seconds_to_target is None and task == "regression" and (
@@ -169,7 +183,8 @@ def main(argv=None) -> None:
         cfg = flags.FLAGS.config
         with cli.user_errors("turbjax.train"):
             results = train_and_evaluate(cfg, flags.FLAGS.workdir)
-        keys = ("test_r2", "test_accuracy", "test_mse", "train_r2", "epochs", "wall_seconds")
+        keys = ("val_r2", "test_r2", "val_accuracy", "test_accuracy", "test_mse", "train_r2", "epochs",
+                "wall_seconds")
         print(json.dumps({k: results[k] for k in keys if k in results}, indent=2))
 
     app.run(_main, argv=argv, flags_parser=cli.absl_flags_parser("turbjax.train"))

@@ -4,6 +4,7 @@
     standardizer.npz    training-set statistics of X and y (evaluate standardizes new data with them)
     metrics.jsonl       one line per epoch
     results.json        final metrics
+    calibration.json    the validation residuals behind the calibrated intervals (turbjax.calibration)
     checkpoints/        orbax checkpoints (turbjax.training.checkpoint)
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from ml_collections import config_dict
 
+from turbjax.calibration import Calibration
 from turbjax.configs import default
 
 
@@ -67,6 +69,16 @@ def write_standardizer(workdir: Path, stats: dict) -> None:
 def read_standardizer(workdir: Path) -> dict:
     with np.load(Path(workdir) / "standardizer.npz") as f:
         return {k: f[k] for k in f.files}
+
+
+def write_calibration(workdir: Path, calibration) -> None:
+    write_json(Path(workdir) / "calibration.json", calibration.to_json())
+
+
+def read_calibration(workdir: Path):
+    """The run's Calibration (turbjax.calibration), or None if it has none."""
+    path = Path(workdir) / "calibration.json"
+    return Calibration.from_json(json.loads(path.read_text())) if path.exists() else None
 
 
 def load_run_config(workdir) -> config_dict.ConfigDict:

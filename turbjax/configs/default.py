@@ -44,6 +44,11 @@ def get_data_config() -> config_dict.ConfigDict:
     d.heldout = (600.0,)  # Reynolds numbers held out in the "heldout_re" split
     d.heldout_time = False  # "heldout_re": test only on the late window, train only on the early one
     d.train_realizations = (0, 1)  # "realization" split: train on these, test on the others of realizations
+    # Validation, carved from the training side and as novel as the test part; everything that chooses
+    # (best checkpoint, early stopping, a sweep's best trial, calibrated intervals) looks at it, not at test:
+    d.val_fraction = 0.2  # "random": a random part; "time": the last part of each series' training window
+    d.val_every = 4  # "heldout_re", "external": every val_every-th training Reynolds number validates
+    d.val_realizations = ()  # "realization": the validation realizations (neither trained nor tested on)
     d.test_dir = ""  # "external" split: test on every frame of this directory (turbjax format)
     d.test_reynolds = ()  # "external": Reynolds numbers of test_dir (() = every one found)
     d.test_realizations = ()  # "external": realizations of test_dir (() = the plain files)
@@ -95,9 +100,10 @@ def get_training_config() -> config_dict.ConfigDict:
     t.seed = 0  # parameter init and minibatch order (the data split has its own data.seed)
     t.epochs_per_chunk = 5  # epochs per compiled scan; Python logs / checkpoints / advances tqdm between
     t.checkpoint_every = 5  # epochs; must be a multiple of epochs_per_chunk
-    t.keep_checkpoints = 2  # keep the last k checkpoints (plus the best by test loss)
+    t.keep_checkpoints = 2  # keep the last k checkpoints (plus the best by validation loss)
     t.report_test_r2 = 0.999  # results.json records the seconds and epoch at which test R^2 first reached it
-    t.stop_at_test_r2 = config_dict.placeholder(float)  # stop after the chunk that reaches it (None: never)
+    # stop after the chunk in which validation R^2 reaches it (None: never); the test set never stops a run
+    t.stop_at_val_r2 = config_dict.placeholder(float)
     t.plots = True
     # Augmentation inside the scanned epoch (turbjax.training.augment), keyed by (seed, epoch, step):
     # "mirror" (y -> -y with vorticity -> -vorticity) and "shift" (a random streamwise offset of the crop

@@ -13,6 +13,12 @@ from __future__ import annotations
 from turbjax.checks import closest, did_you_mean, fail, number
 from turbjax.configs import default
 
+# Fields that were renamed: (new path, why), so that an old config fails with what to do.
+RENAMED = {
+    "training.stop_at_test_r2": ("training.stop_at_val_r2",
+                                 "early stopping watches the validation set, never the test set"),
+}
+
 
 def check_fields(config) -> None:
     """Every section and field must exist in turbjax.configs.default.get_config() (catches typos)."""
@@ -24,6 +30,10 @@ def check_fields(config) -> None:
                 + did_you_mean(section, ref.keys())
             )
         for name in config[section]:
+            if f"{section}.{name}" in RENAMED:
+                new, why = RENAMED[f"{section}.{name}"]
+                fail(f"config.{section}.{name} is now config.{new}: {why}; rename it in your config (e.g. "
+                     f"--config.{new}=...)")
             if name not in ref[section]:
                 hint = closest(name, ref[section].keys())
                 fail(
@@ -66,7 +76,7 @@ def validate_training_config(t) -> None:
             f"config.training.checkpoint_every={t.checkpoint_every} must be a multiple of "
             f"epochs_per_chunk={t.epochs_per_chunk} (checkpoints are written between chunks)"
         )
-    for field in ("stop_at_test_r2", "report_test_r2"):
+    for field in ("stop_at_val_r2", "report_test_r2"):
         if t[field] is not None:
             number(t[field], f"config.training.{field}", high=1)
     if not isinstance(t.plots, bool):

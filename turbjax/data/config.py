@@ -112,11 +112,17 @@ def _check_split(cfg, reynolds) -> None:
             check_heldout(heldout, present)
         else:  # every Re found in dir: checked against the files once they are listed
             _reynolds(heldout, "heldout", allow_empty=False)
+    check_fraction(get(cfg, "val_fraction"), "val_fraction")
+    positive_int(get(cfg, "val_every"), "val_every", minimum=2)
+    val_k = _realizations(get(cfg, "val_realizations"), "val_realizations")
     if split == "realization":
         train = _realizations(get(cfg, "train_realizations"), "train_realizations")
-        if not train or not set(train) < set(cfg["realizations"]):
-            fail(f"train_realizations={train} must be a non-empty proper subset of realizations="
-                 f"{tuple(cfg['realizations'])} (the rest are the test realizations)")
+        present = set(cfg["realizations"])
+        if not train or not val_k or not set(train) | set(val_k) < present or set(train) & set(val_k):
+            fail(f"train_realizations={train} and val_realizations={val_k} must be non-empty, disjoint and "
+                 f"leave at least one of realizations={tuple(cfg['realizations'])} to test on (e.g. "
+                 "realizations=(0, 1, 2, 3), train_realizations=(0, 1), val_realizations=(3,): realization 2 "
+                 "tests)")
     if split == "external" and not str(get(cfg, "test_dir")):
         fail("split='external' tests on all frames of data.test_dir: set --config.data.test_dir=DIR")
 

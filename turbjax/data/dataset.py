@@ -36,7 +36,7 @@ from turbjax.data.config import validate_data_config  # TODO after merge: import
 from turbjax.data.features import compute_features, feature_shape
 from turbjax.data.readers import SIMULATOR_FORMAT
 from turbjax.data.series import plan_series, read_images
-from turbjax.data.splits import make_split
+from turbjax.data.splits import make_split, time_split, with_validation
 from turbjax.data.transforms import flatten, unflatten
 
 __all__ = ["Dataset", "Subset", "build_dataset", "image_shape_for", "missing_files", "validate_data_config"]
@@ -55,6 +55,8 @@ class Subset(NamedTuple):
     frame        int64 (N,) index of the sample's frame in its file (before the time stride)
     realization  int64 (N,) the file's realization (-1: a plain run)
     step         int64 (N,) the simulation step of the sample's frame
+    period       float64 (N,) the shedding period of the sample's run in simulation steps (NaN: unknown)
+    series       int64 (N,) which file (run) the sample comes from: clips are consecutive samples of one
     """
 
     X: np.ndarray
@@ -64,23 +66,29 @@ class Subset(NamedTuple):
     frame: np.ndarray
     realization: np.ndarray
     step: np.ndarray
+    period: np.ndarray
+    series: np.ndarray
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Dataset:
-    """Train and test subsets, like the course's data set object.
+    """Train, validation and test subsets, like the course's data set object (plus validation).
 
-    train, test  Subset (X, y, labels, re, frame, realization, step)
+    train, val, test  Subset (X, y, labels, re, frame, realization, step, period, series); validation is
+                 carved from the training side, as novel relative to training as the test part (see
+                 turbjax.data.splits), and is what every choice (checkpoint, stopping, hyperparameters,
+                 calibration) looks at
     classes      sorted tuple of the Reynolds numbers in the data (the held-out / test-only ones included)
     image_shape  (h, w) of one sample's features; `reshape(X)` turns (N, h*w) back into (N, h, w)
-    dropped      samples in neither set (the gap between train and test), reported, never silent
-    description  one line: what the split tests
+    dropped      samples in no part (the gaps of the time splits), reported, never silent
+    description  one line: what the split's test and validation parts test
 
     `len(ds)` is the number of training samples and `ds[i]` is the training pair (train.X[i], train.y[i]);
     i may be an int, a slice or an index array (a minibatch).
     """
 
     train: Subset
+    val: Subset
     test: Subset
     classes: tuple[float, ...]
     image_shape: tuple[int, int]
@@ -109,10 +117,11 @@ class Dataset:
         return len(self.classes)
 
     def every_sample_as_test(self) -> Dataset:
-        """The data set with every sample (train and test parts, in (Re, realization, frame) order) as its
-        test set, for scoring a trained model on all of it; the train part is kept as is (the training core
-        needs one to build; it is not scored)."""
-        joined = {f: np.concatenate([getattr(self.train, f), getattr(self.test, f)]) for f in Subset._fields}
+        """The data set with every sample (all parts, in (Re, realization, frame) order) as its test set, for
+        scoring a trained model on all of it; the train and validation parts are kept as they are (the
+        training core needs them to build; they are not scored)."""
+        parts = (self.train, self.val, self.test)
+        joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in Subset._fields}
         order = np.lexsort((joined["frame"], joined["realization"], joined["re"]))
         test = Subset(**{f: v[order] for f, v in joined.items()})
         return dataclasses.replace(self, test=test, split="all")
@@ -120,12 +129,13 @@ class Dataset:
     def summary(self) -> str:
         h, w = self.image_shape
         text = (
-            f"{len(self.train.X)} train / {len(self.test.X)} test samples of {h}x{w} = {self.n_features} "
+            f"{len(self.train.X)} train / {len(self.val.X)} validation / {len(self.test.X)} test samples of "
+            f"{h}x{w} = {self.n_features} "
             f"features ({self.features}), Re {list(self.classes)}, split {self.split!r}, target "
             f"{self.target!r}"
         )
         if self.dropped:
-            text += f", {self.dropped} samples dropped in the gap between train and test"
+            text += f", {self.dropped} samples dropped in the gaps between the parts"
         return text + (f"; tests: {self.description}" if self.description else "")
 
 
@@ -246,12 +256,22 @@ def _split(cfg, s: _Samples):
         position = s.step
         periods = np.array([p.period_steps for p in s.plans])
         separation = float(gap) if unit == "steps" else float(gap) * periods[s.group]
+    name = cfg["split"]
     split = make_split(
-        cfg["split"], s.re, position, test_fraction=cfg["test_fraction"], gap=gap, heldout=cfg["heldout"],
+        name, s.re, position, test_fraction=cfg["test_fraction"], gap=gap, heldout=cfg["heldout"],
         seed=cfg["seed"], separation=separation, group=s.group, realization=s.realization,
         train_realizations=cfg["train_realizations"], heldout_time=cfg["heldout_time"], source=s.source,
     )
-    return split, describe_split(cfg, s, split)
+    time = None
+    if name == "heldout_re" and cfg["heldout_time"]:
+        time = time_split(s.re, position, cfg["test_fraction"], gap, separation=separation, group=s.group)
+    split = with_validation(
+        name, split, s.re, position, val_fraction=cfg["val_fraction"], gap=gap, seed=cfg["seed"],
+        separation=separation, group=s.group, realization=s.realization,
+        val_realizations=cfg["val_realizations"], val_every=cfg["val_every"],
+        heldout_time=cfg["heldout_time"], time=time,
+    )
+    return split, describe_split(cfg, s, split) + "; validation: " + describe_validation(cfg, s, split)
 
 
 def describe_split(cfg, s: _Samples, split) -> str:
@@ -278,6 +298,21 @@ def describe_split(cfg, s: _Samples, split) -> str:
     return (f"every frame of {cfg['test_dir']} (Re {test_re}), trained on {cfg['dir']} (Re {train_re[0]:g}-"
             f"{train_re[-1]:g}, {len(train_re)} values, without "
             f"{sorted(float(r) for r in cfg['exclude_reynolds'])})")
+
+
+def describe_validation(cfg, s: _Samples, split) -> str:
+    """One line: what the validation part measures (as novel relative to training as the test part)."""
+    name = cfg["split"]
+    if name == "random":
+        return f"random {cfg['val_fraction']:g} of the training side"
+    if name == "time":
+        return (f"the last {cfg['val_fraction']:g} of each series' training side, after the same gap: a "
+                "later window than training, before the test window")
+    if name == "realization":
+        return f"independent realizations {sorted(int(k) for k in cfg['val_realizations'])}"
+    val_re = sorted(set(s.re[split.val].tolist()))
+    late = " (their late window)" if name == "heldout_re" and cfg["heldout_time"] else ""
+    return f"training Reynolds numbers {val_re} held out{late}"
 
 
 def _gather(cfg, s: _Samples):
@@ -309,10 +344,11 @@ def build_dataset(cfg) -> Dataset:
 
     def subset(idx) -> Subset:
         return Subset(X=X[idx], y=y[idx], labels=labels[idx], re=s.re[idx].astype(np.float32),
-                      frame=s.frame[idx],
-                      realization=s.realization[idx], step=s.step[idx])
+                      frame=s.frame[idx], realization=s.realization[idx], step=s.step[idx],
+                      period=periods[s.group[idx]], series=s.group[idx].astype(np.int64))
 
-    ds = Dataset(train=subset(split.train), test=subset(split.test), classes=classes,
+    periods = np.array([p.period_steps for p in s.plans], np.float64)
+    ds = Dataset(train=subset(split.train), val=subset(split.val), test=subset(split.test), classes=classes,
                  image_shape=image_shape_for(cfg), target=cfg["target"], split=cfg["split"],
                  dropped=int(split.dropped), features=cfg["features"], description=description)
     log.info("data set: %s", ds.summary())

@@ -31,7 +31,7 @@ class SeriesPlan(NamedTuple):
     components: str  # "ux,uy" or "-ux,uy"
     first_step: int  # simulation step of frame 0
     frame_stride: int  # simulation steps between frames
-    period_steps: float  # shedding period in simulation steps (NaN: not needed or unknown)
+    period_steps: float  # shedding period in simulation steps (NaN: unknown)
 
 
 def frame_stride_for(sample_every_steps: int, frame_stride: int, path="") -> int:
@@ -66,7 +66,13 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
                                    where=str(path))
     stored_cells(xs, ys, origin, (wx, wy), str(path))
     stride = frame_stride_for(cfg["sample_every_steps"], meta["frame_stride"], path)
-    period = reader.period_steps(path, meta, t) if need_period else float("nan")
+    if need_period:
+        period = reader.period_steps(path, meta, t)
+    else:  # for clips of one period when scoring; NaN where the file cannot say
+        try:
+            period = reader.period_steps(path, meta, t)
+        except ValueError:
+            period = float("nan")
     return SeriesPlan(path, reynolds, realization, t, grid, origin, (wx, wy), stride, meta["components"],
                       int(meta["first_step"]), int(meta["frame_stride"]), period)
 

@@ -31,15 +31,16 @@ SPLITS = ("random", "time", "realization", "heldout_re", "external")
 class Split(NamedTuple):
     train: np.ndarray  # int64 indices into the samples
     test: np.ndarray
-    dropped: int  # samples in neither set; reported, never silent
+    dropped: int  # samples in no part; reported, never silent
+    val: np.ndarray = np.zeros(0, np.int64)  # carved from the training side by `with_validation`
 
 
-def check_fraction(test_fraction) -> float:
-    """The one check of test_fraction: a number strictly between 0 and 1."""
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float, np.number)) or not (
-            0.0 < float(test_fraction) < 1.0):
-        fail(f"test_fraction={test_fraction!r} must lie strictly between 0 and 1, e.g. 0.2")
-    return float(test_fraction)
+def check_fraction(fraction, name: str = "test_fraction") -> float:
+    """The one check of a split fraction: a number strictly between 0 and 1."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.number)) or not (
+            0.0 < float(fraction) < 1.0):
+        fail(f"{name}={fraction!r} must lie strictly between 0 and 1, e.g. 0.2")
+    return float(fraction)
 
 
 def check_heldout(heldout, present) -> list[float]:
@@ -91,14 +92,16 @@ def _series_label(re, group, g) -> str:
     return f"Reynolds number {r:g}" if np.array_equal(group, re) else f"series {g} (Re {r:g})"
 
 
-def time_split(re, position, test_fraction: float, gap, *, separation=None, group=None) -> Split:
+def time_split(re, position, test_fraction: float, gap, *, separation=None, group=None,
+               later: str = "test") -> Split:
     """Per series (`group`, default: per Reynolds number): order by `position`; the last round(n *
     test_fraction) are test. Without `separation` the `gap` samples before them are dropped; with it (a
     scalar or one value per sample, in the units of `position`), every sample with first_test_position -
     position < separation is dropped. Indices are sorted by (series, position)."""
     re, position = np.asarray(re), np.asarray(position)
     group = re if group is None else np.asarray(group)
-    f = check_fraction(test_fraction)
+    fraction_name = "test_fraction" if later == "test" else "val_fraction"
+    f = check_fraction(test_fraction, fraction_name)
     if separation is None and (isinstance(gap, bool) or int(gap) != gap or gap < 0):
         fail(f"gap={gap!r} must be a non-negative integer (samples dropped between train and test)")
     sep = None if separation is None else np.broadcast_to(np.asarray(separation, np.float64), re.shape)
@@ -118,8 +121,9 @@ def time_split(re, position, test_fraction: float, gap, *, separation=None, grou
         if n_test < 1 or n_train < 1:
             fail(
                 f"the 'time' split leaves {_series_label(re, group, g)} with {max(n_train, 0)} train and "
-                f"{n_test} test samples (series of {n} samples, test_fraction={f}, {what}); use a longer "
-                f"series, a smaller gap or another test_fraction"
+                f"{n_test} {later} samples ({'training side' if later != 'test' else 'series'} of {n} "
+                f"samples, {fraction_name}={f}, {what}); use a longer series, a smaller gap or another "
+                f"{fraction_name}"
             )
         train.append(idx[:n_train])
         test.append(idx[n - n_test :])
@@ -189,3 +193,69 @@ def make_split(name: str, re, position, *, test_fraction: float, gap, heldout, s
     if name == "external":
         return external_split(source)
     fail(f"unknown split {name!r}; expected one of {SPLITS}")
+
+
+def validation_reynolds(train_re, every: int) -> list[float]:
+    """Every `every`-th of the sorted training Reynolds numbers, starting at index every // 2 (interior ones:
+    the extremes stay in training, so validation never extrapolates where test does not)."""
+    train_re = sorted({float(r) for r in train_re})
+    every = int(every)
+    if every < 2:
+        fail(f"val_every={every!r} must be an integer >= 2 (every val_every-th training Reynolds number "
+             "validates)")
+    val = train_re[every // 2 :: every]
+    if not val or len(train_re) - len(val) < 2:
+        fail(f"val_every={every} leaves {len(train_re) - len(val)} training and {len(val)} validation "
+             f"Reynolds number(s) of {train_re}: validation by held-out Reynolds numbers needs at least 3 to "
+             "train on; use more Reynolds numbers or a larger val_every")
+    return val
+
+
+def with_validation(name: str, split: Split, re, position, *, val_fraction: float, gap, seed: int,
+                    separation=None, group=None, realization=None, val_realizations=(), val_every: int = 4,
+                    heldout_time: bool = False, time: Split | None = None) -> Split:
+    """`split` with a validation part as novel relative to training as the test part is: carved from its
+    training side (for "realization": the val_realizations, out of the realizations not trained on). What
+    each split's validation tests is in the module docstring."""
+    re = np.asarray(re)
+    train = split.train
+    if name == "random":
+        n_val = round(train.size * check_fraction(val_fraction, "val_fraction"))
+        val, train = train[:n_val], train[n_val:]  # random_split's training side is already shuffled
+        hint = f"use more samples or another val_fraction (now {val_fraction})"
+        side = re[split.train]  # every Reynolds number of the training side in both parts
+        _require_every_class(side, np.arange(n_val, side.size), "train", name, hint)
+        _require_every_class(side, np.arange(n_val), "validation", name, hint)
+    elif name == "time":
+        sub = _time_subset(train, re, position, val_fraction, gap, separation, group)
+        return Split(train=sub.train, test=split.test, dropped=split.dropped + sub.dropped, val=sub.val)
+    elif name == "realization":  # the validation realizations, neither trained nor tested on
+        is_val = np.isin(np.asarray(realization)[split.test], [int(k) for k in val_realizations])
+        val, test = split.test[is_val], split.test[~is_val]
+        if val.size == 0 or test.size == 0:
+            fail(f"val_realizations={tuple(val_realizations)} leaves {val.size} validation and {test.size} "
+                 f"test samples of the realizations not trained on; keep at least one realization for each")
+        return Split(train=train, test=test, dropped=split.dropped, val=val)
+    else:  # heldout_re, external: held-out training Reynolds numbers
+        val_re = validation_reynolds(re[train], val_every)
+        is_val = np.isin(re[train], val_re)
+        val, train = train[is_val], train[~is_val]
+        if name == "heldout_re" and heldout_time and time is not None:
+            # like the test Reynolds numbers: validate on their late window (time's test part) only
+            val = time.test[np.isin(re[time.test], val_re)]
+            dropped = re.size - train.size - val.size - split.test.size
+            return Split(train=train, test=split.test, dropped=int(dropped), val=val)
+    if val.size == 0 or train.size == 0:
+        fail(f"the {name!r} split leaves {train.size} training and {val.size} validation samples; see the "
+             "data section's val_* settings")
+    return Split(train=train, test=split.test, dropped=split.dropped, val=val)
+
+
+def _time_subset(train, re, position, val_fraction, gap, separation, group) -> Split:
+    """The time split of the training side alone: its last val_fraction (after the same gap) validates."""
+    sep = None if separation is None else np.broadcast_to(np.asarray(separation, np.float64), re.shape)[train]
+    grp = None if group is None else np.asarray(group)[train]
+    fraction = check_fraction(val_fraction, "val_fraction")
+    sub = time_split(re[train], np.asarray(position)[train], fraction, gap, separation=sep, group=grp,
+                     later="validation")
+    return Split(train=train[sub.train], test=np.zeros(0, np.int64), dropped=sub.dropped, val=train[sub.test])

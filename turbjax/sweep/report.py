@@ -23,8 +23,8 @@ from turbjax.sweep.axes import (
 from turbjax.sweep.programs import MESH_AXES, UNBATCHED_STATE
 from turbjax.workdir import finite_or_none, write_config, write_json, write_standardizer
 
-FINAL_METRICS = ("test_r2", "test_mse", "test_mae", "test_accuracy")
-CURVES = ("train_loss", "test_loss", "test_r2", "test_accuracy")
+FINAL_METRICS = tuple(f"{part}_{m}" for part in ("val", "test") for m in ("r2", "mse", "mae", "accuracy"))
+CURVES = ("train_loss", "val_loss", "val_r2", "val_accuracy", "test_loss", "test_r2", "test_accuracy")
 
 
 def _divergence(i: int, m: dict, state_diverged_epoch: int) -> dict:
@@ -44,6 +44,7 @@ def trial_record(i: int, trial: dict, group: int, m: dict, state_diverged_epoch:
     rec = {"trial": i, "group": group} | hyperparameters(trial_config(config, trial))
     rec["swept"] = {k: json_value(v) for k, v in trial.items()}
     rec["final_train_loss"] = finite_or_none(m["train_loss"][-1])
+    rec["final_val_loss"] = finite_or_none(m["val_loss"][-1]) if "val_loss" in m else None
     rec["final_test_loss"] = finite_or_none(m["test_loss"][-1])
     rec |= {name: finite_or_none(m[name][-1]) for name in FINAL_METRICS if name in m}
     rec |= _divergence(i, m, state_diverged_epoch)
@@ -65,9 +66,10 @@ def trial_records(trials: list[dict], groups: list, config) -> list[dict]:
 
 
 def best_trial(records: list[dict]) -> int | None:
-    """The non-diverged trial with the lowest final test loss (None if all diverged)."""
-    ok = [r for r in records if not r["diverged"] and r["final_test_loss"] is not None]
-    return min(ok, key=lambda r: r["final_test_loss"])["trial"] if ok else None
+    """The non-diverged trial with the lowest final validation loss (None if all diverged, or if the data
+    had no validation part: the test part never chooses)."""
+    ok = [r for r in records if not r["diverged"] and r["final_val_loss"] is not None]
+    return min(ok, key=lambda r: r["final_val_loss"])["trial"] if ok else None
 
 
 def trial_state(groups: list, trial: int) -> tuple[dict, object]:
@@ -89,11 +91,12 @@ def trial_state(groups: list, trial: int) -> tuple[dict, object]:
 
 def format_table(records: list[dict], metric: str) -> str:
     swept = [k for k in AXES if any(k in r["swept"] for r in records)]
-    head = ["trial"] + swept + ["train_loss", metric, "diverged"]
+    shown = (metric, metric.replace("val_", "test_", 1))  # chosen on validation; test reported beside
+    head = ["trial"] + swept + ["train_loss", *shown, "diverged"]
     rows = []
     for r in records:
         row = [str(r["trial"])] + [format_value(r["swept"].get(k)) for k in swept]
-        row += ["-" if r.get(k) is None else f"{r[k]:.4g}" for k in ("final_train_loss", metric)]
+        row += ["-" if r.get(k) is None else f"{r[k]:.4g}" for k in ("final_train_loss", *shown)]
         row.append(f"epoch {r['diverged_epoch']}" if r["diverged"] else "no")
         rows.append(row)
     widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
@@ -113,18 +116,19 @@ def plot_curves(records: list[dict], path: Path, title: str = "") -> None:
     for j, rec in enumerate(records):
         color = cmap(j % cmap.N)
         tr = np.array([np.nan if v is None else v for v in rec["curves"]["train_loss"]])
-        te = np.array([np.nan if v is None else v for v in rec["curves"]["test_loss"]])
+        te = np.array([np.nan if v is None else v for v in rec["curves"].get("val_loss", [])], float)
         ep = np.arange(1, len(tr) + 1)
         if rec["diverged"]:  # the core keeps the last good parameters; show where training stopped
             te = np.where(ep < rec["diverged_epoch"], te, np.nan)
         ax.semilogy(ep, tr, color=color, label=trial_label(rec))
-        ax.semilogy(ep, te, color=color, ls="--", lw=0.8)
+        if te.size:
+            ax.semilogy(ep, te, color=color, ls="--", lw=0.8)
         if rec["diverged"]:
             last = rec["diverged_epoch"] - 1
             y = tr[last - 1] if last >= 1 else np.nanmax(np.where(np.isfinite(tr), tr, np.nan), initial=1.0)
             ax.plot([max(last, 1)], [y if np.isfinite(y) else 1.0], "x", color=color, ms=8)
     ax.set(xlabel="epoch", ylabel="loss (standardized units)",
-           title=title or "sweep: train (solid), test (dashed)")
+           title=title or "sweep: train (solid), validation (dashed)")
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -144,7 +148,7 @@ def write_best(workdir: Path, config, rec: dict, state: dict, stats: dict | None
         write_standardizer(best, stats)
     epoch = int(state["epoch"])
     ckpt = Checkpointer(best / "checkpoints", keep=1)
-    ckpt.save(epoch, jax.tree_util.tree_map(jnp.asarray, state), rec["final_test_loss"])
+    ckpt.save(epoch, jax.tree_util.tree_map(jnp.asarray, state), rec["final_val_loss"])
     ckpt.close()
     out = {k: v for k, v in rec.items() if k != "curves"} | {"epochs": epoch, "source": "turbjax.sweep"}
     write_json(best / "results.json", out)
@@ -170,7 +174,8 @@ def summarize(config, trials, groups, *, wall_seconds: float, devices) -> dict:
     task = groups[0].trainer.task
     return {
         "task": task,
-        "metric": "test_r2" if task == "regression" else "test_accuracy",
+        "metric": "val_r2" if task == "regression" else "val_accuracy",
+        "selected_on": "validation",
         "mode": config.sweep.mode,
         "share_data_order": bool(config.sweep.share_data_order),
         "axes": {a: [json_value(v) for v in config.sweep[a]] for a in AXES if len(config.sweep[a])},

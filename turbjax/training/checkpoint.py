@@ -93,6 +93,12 @@ def _describe(tree) -> dict[str, tuple]:
     return {"/".join(_entry(k) for k in path): tuple(getattr(leaf, "shape", ())) for path, leaf in flat}
 
 
+def selection_loss(metrics: dict) -> float:
+    """What `best` minimizes: the validation loss (runs saved before validation sets recorded the test loss
+    under "test_loss"; their best stays what it was)."""
+    return metrics["val_loss"] if "val_loss" in metrics else metrics["test_loss"]
+
+
 class Checkpointer:
     def __init__(self, directory: str | os.PathLike, *, keep: int = 2, read_only: bool = False):
         self.directory = Path(directory).absolute()
@@ -100,12 +106,12 @@ class Checkpointer:
         policy = ocm.AnyPreservationPolicy(
             [
                 ocm.LatestN(n=keep),
-                ocm.BestN(get_metric_fn=lambda m: m["test_loss"], reverse=True, n=1),
+                ocm.BestN(get_metric_fn=selection_loss, reverse=True, n=1),
             ]
         )
         options = ocp.CheckpointManagerOptions(
             preservation_policy=None if read_only else policy,
-            best_fn=lambda m: m["test_loss"],
+            best_fn=selection_loss,
             best_mode="min",
             read_only=read_only,
             create=not read_only,
@@ -123,9 +129,10 @@ class Checkpointer:
     def all_steps(self) -> list[int]:
         return list(self.manager.all_steps())
 
-    def save(self, epoch: int, state: dict, test_loss: float) -> None:
-        loss = float(test_loss)
-        metrics = {"test_loss": loss if np.isfinite(loss) else float("inf")}
+    def save(self, epoch: int, state: dict, val_loss: float) -> None:
+        """Save `state` at `epoch`; `val_loss` (the validation loss) decides which checkpoint is the best."""
+        loss = float(val_loss)
+        metrics = {"val_loss": loss if np.isfinite(loss) else float("inf")}
         self.manager.save(int(epoch), args=ocp.args.StandardSave(state), metrics=metrics, force=True)
 
     def check_compatible(self, abstract_state: dict, step: int) -> None:

@@ -6,8 +6,9 @@
     state, metrics = trainer.train(hparams, key, data)              # the whole run, config.training.epochs
     sweep = jax.jit(jax.vmap(trainer.train, in_axes=(0, 0, None)))(hparams_T, keys_T, data)
 
-`data` keys: X_train (N, F), X_test (Nt, F) float32; y_train (N, M) / y_test (Nt, M) float32 standardized
-targets for regression, or int32 labels (N,) for classification (binary: 0/1; softmax: class index);
+`data` keys: X_train (N, F), X_test (Nt, F), optionally X_val (Nv, F) float32; y_train (N, M) / y_test /
+y_val float32 standardized targets for regression, or int32 labels (N,) for classification (binary: 0/1;
+softmax: class index);
 optional y_mean, y_scale (M,) mapping standardized predictions back to original units
 (y = y_std * y_scale + y_mean), used by the metrics. `data` may be omitted from the calls (the arrays given
 to `make_train` are used), but under your own `jax.jit` pass it explicitly: closed-over arrays are embedded
@@ -39,8 +40,9 @@ The pieces are module-level pure functions, testable alone: `epoch_batches` (the
 `undo_if_diverged`, `epoch_is_good`, and the steps in turbjax.training.steps.
 
 Per-epoch metrics: train_loss (mean over the epoch's minibatches, weighted by their real rows; the objective
-without penalties, in standardized units; NaN from the divergent epoch on), test_loss (same units) and, in
-original units, test_r2 / test_mse / test_mae (regression) or test_accuracy (classification), and diverged.
+without penalties, in standardized units; NaN from the divergent epoch on), val_loss / test_loss (same units)
+and, in original units, val_r2 / test_r2, _mse, _mae (regression) or val_accuracy / test_accuracy
+(classification), and diverged. Validation is what every choice looks at; test is only reported.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from turbjax.training.steps import data_loss, lbfgs_step, minibatch_step
 
 Array = jax.Array
 State = dict[str, Any]
+EVAL_PARTS = ("val", "test")  # the parts scored after every epoch, when `data` has them
 
 
 class Trainer(NamedTuple):
@@ -213,10 +216,12 @@ def run_epoch(state: State, hparams: dict, d: dict, spec: EpochSpec) -> tuple[St
         "diverged": diverged,
         "diverged_epoch": jnp.where(diverged & ~state["diverged"], epoch, state["diverged_epoch"]),
     }
-    ev = spec.evaluate(params, d["X_test"], d["y_test"], d)
     epoch_metrics = {"train_loss": jnp.where(diverged, jnp.nan, jnp.sum(weighted) / n_train)}
     epoch_metrics["diverged"] = diverged
-    epoch_metrics.update({f"test_{k}": v for k, v in ev.items()})
+    for part in EVAL_PARTS:
+        if f"X_{part}" in d:
+            ev = spec.evaluate(params, d[f"X_{part}"], d[f"y_{part}"], d)
+            epoch_metrics.update({f"{part}_{k}": v for k, v in ev.items()})
     return new_state, epoch_metrics
 
 
