@@ -162,8 +162,9 @@ def test_outputs_results_json_curves_and_best_checkpoint(full):
     tree = ckpt.manager.restore(EPOCHS)
     ckpt.close()
     assert int(tree["epoch"]) == EPOCHS and not bool(tree["diverged"])
-    assert best["final_test_loss"] == min(r["final_test_loss"] for r in results["trials"]
-                                          if not r["diverged"])
+    # chosen on validation, never on test
+    assert results["selected_on"] == "validation"
+    assert best["final_val_loss"] == min(r["final_val_loss"] for r in results["trials"] if not r["diverged"])
 
 
 SHARDED_SCRIPT = textwrap.dedent(
