@@ -3,15 +3,17 @@
 whole width), trained on the simulator's ensemble without Re 300, 600, 900, 1200 and tested on every frame of
 the seed data set (the course's four Reynolds numbers, which it never saw).
 
-    python -m turbjax.simulate --preset ensemble --out data/ensemble       # once: 75 runs, ~1 GB
+    python -m turbjax.simulate --preset ensemble --out data/ensemble       # once: 75 runs (or train does it)
     python -m turbjax.train --config configs/generalize.py --workdir runs/generalize
     python -m turbjax.evaluate --workdir runs/generalize --data DIR         # any other data directory
 
 Chosen on the realization split (trained on realizations 0 and 1 of every Re, tested on 2: no seed file
-involved), where it is the best model of scripts/generalization.py's table; its flagship numbers are in the
-README, with the one floor it misses (MAE <= 5% at Re 1200: the seed run at 1200 is predicted ~1320, while
-18 other realizations at 1200 that it never saw are predicted 1144-1254).
-If data/vortex_street has no seed files, the simulator generates them first (about a minute).
+involved), where it is the best model of scripts/generalization.py's table; its flagship numbers, and the one
+floor it misses, are in the README. scripts/generalization.py's flagship cell is this config.
+If data/ensemble or data/vortex_street is empty, the simulator generates it first.
+
+Importing turbjax.simulate would import JAX, which a config file does not: the preset values used here are
+written out, each naming its turbjax.simulate.PRESETS field (tests/test_generalization_script.py checks them).
 """
 
 from turbjax.configs import default
@@ -26,13 +28,15 @@ def get_config():
     c.data.reynolds = ()  # every Reynolds number the ensemble holds ...
     c.data.realizations = (0, 1, 2)
     c.data.exclude_reynolds = SEED_RE  # ... but the four it is tested on
-    c.data.sample_every_steps = 120  # every ensemble frame
-    c.data.crop_x = (98, 254)  # the ensemble's stored window x [96, 256) y [0, 128) less the 2-cell halo
+    c.data.sample_every_steps = 120  # every ensemble frame: PRESETS["ensemble"].save_every
+    # the ensemble's stored window (PRESETS["ensemble"].window: x [96, 256), y [0, 128)) less the data
+    # pipeline's 2-cell halo (turbjax.data.vorticity.HALO)
+    c.data.crop_x = (98, 254)
     c.data.crop_y = (2, 126)
     c.data.split = "external"
     c.data.test_dir = "data/vortex_street"
     c.data.test_reynolds = SEED_RE
-    c.data.test_sample_every_steps = 10  # every seed frame
+    c.data.test_sample_every_steps = 10  # every seed frame: PRESETS["seed"].save_every
     c.data.features = "wakestats"
     c.data.log_target = True
     c.model.hidden = (64, 64)

@@ -40,17 +40,16 @@ from configs import cnn as cnn_config  # noqa: E402 (after the sys.path edit abo
 
 def load_data(data_dir: str):
     """Standardized seed data arrays and the image shape, or random arrays of the same shapes."""
-    from turbjax.data.dataset import build_dataset, missing_files
-    from turbjax.pipeline import prepare_arrays
+    from turbjax.configs.schema import with_overrides
+    from turbjax.data.dataset import missing_files
+    from turbjax.pipeline import prepare
 
-    cfg = cnn_config.get_config()
-    cfg.data.dir = data_dir
+    cfg = with_overrides(cnn_config.get_config(), {"data.dir": data_dir})
     if missing_files(cfg.data):
         print(f"!!! no seed data in {data_dir}: timing RANDOM arrays of the seed data's shapes instead !!!")
         return random_data((64, 64)), (64, 64), "random"
-    ds = build_dataset(cfg.data)
-    data, _ = prepare_arrays(ds, cfg)
-    return data, tuple(ds.image_shape), ds.summary()
+    prep = prepare(cfg)
+    return prep.data, tuple(prep.ds.image_shape), prep.ds.summary()
 
 
 def random_data(image_shape, n_train: int = 1920, n_test: int = 480) -> dict:

@@ -51,18 +51,6 @@ def banner(msg: str) -> None:
     print(f"\n{line}\n{msg}\n{line}\n", flush=True)
 
 
-def synthetic_seed_like(directory: Path) -> None:
-    """Analytic vortex street files shaped like the seed data (256 x 128 grid, 600 frames every 10 steps)."""
-    from turbjax.data import snapshots
-    from turbjax.data.synthetic import vortex_street_velocity
-
-    for i, re in enumerate((300.0, 600.0, 900.0, 1200.0)):
-        v = vortex_street_velocity(re, nx=256, ny=128, frames=600, seed=i)
-        snapshots.save_snapshots(snapshots.snapshot_path(directory, re), v, reynolds=re, dx=1 / 128,
-                                 dt=1 / 128,
-                          frame_stride=10, first_step=42000)
-
-
 def best_of(fn, reps: int = 5) -> float:
     """Seconds of the fastest of `reps` calls of fn, after one untimed call (compilation)."""
     jax.block_until_ready(fn())
@@ -236,12 +224,13 @@ def main() -> None:
     p.add_argument("--out", default=None, help="write the figures as JSON here")
     args = p.parse_args()
 
-    from turbjax.data.dataset import build_dataset, missing_files
-    from turbjax.pipeline import prepare_arrays
+    from turbjax.configs.schema import with_overrides
+    from turbjax.data.dataset import missing_files
+    from turbjax.data.synthetic import write_synthetic_files
+    from turbjax.pipeline import prepare
 
-    dcfg = default.get_data_config()
-    dcfg.dir = args.data
-    synthetic = bool(missing_files(dcfg))
+    cfg = with_overrides(default.get_config(), {"data.dir": args.data})
+    synthetic = bool(missing_files(cfg.data))
     tmp = None
     if synthetic:
         banner(f"NO SEED DATA in {args.data}: FALLING BACK TO ANALYTIC SYNTHETIC FILES "
@@ -249,12 +238,12 @@ def main() -> None:
                "figures are NOT the seed data's.\nGenerate the seed data with `python -m turbjax.simulate "
                f"--re 300 600 900 1200 --out {args.data}` and rerun.")
         tmp = tempfile.TemporaryDirectory()
-        synthetic_seed_like(Path(tmp.name))
-        dcfg.dir = tmp.name
-    cfg = default.get_config()
-    cfg.data = dcfg
-    ds = build_dataset(dcfg)
-    data, _ = prepare_arrays(ds, cfg)
+        # shaped like the seed files: 256 x 128, 600 frames every 10 steps of the run's last 6000
+        write_synthetic_files(tmp.name, cfg.data.reynolds, nx=256, ny=128, frames=600, dx=1 / 128,
+                              frame_dt=10 / 128, frame_stride=10, first_step=42000)
+        cfg = with_overrides(cfg, {"data.dir": tmp.name})
+    prep = prepare(cfg)
+    ds, data = prep.ds, prep.data
     n, f = ds.train.X.shape
     print(f"data: {ds.summary()}{' [SYNTHETIC]' if synthetic else ''}", flush=True)
     print(f"jax {jax.__version__} on {jax.default_backend()} ({jax.devices()[0].device_kind}), "
@@ -337,7 +326,7 @@ def main() -> None:
 
     tta = []
     for variant in [v for v in args.tta.split(",") if v and v != "none"]:
-        r = time_to_accuracy(dcfg.dir, 0.999, variant)
+        r = time_to_accuracy(cfg.data.dir, 0.999, variant)
         tta.append(r)
         s = r["seconds_to_target"]
         when = f"{s:.1f} s" if s is not None else f"NOT REACHED in {r['epochs_run']} epochs"

@@ -1,14 +1,16 @@
-"""Write notebooks/lecture.ipynb (the course's lecture rebuilt on turbjax) from the cells below, no outputs.
+"""Write notebooks/lecture.ipynb (the course's lecture rebuilt on turbjax) from the cells below.
 
     python scripts/build_notebook.py                       # writes notebooks/lecture.ipynb (no outputs)
+    python scripts/build_notebook.py --keep-outputs        # new sources into the executed notebook
     TURBJAX_NOTEBOOK=full jupyter nbconvert --to notebook --execute --inplace notebooks/lecture.ipynb
 
 The notebook runs in two sizes chosen by the environment variable TURBJAX_NOTEBOOK:
   small (default)  analytic stand-in files (turbjax.data.synthetic) in a temporary directory, 16 x 16 crops,
-                   a few epochs: end to end in about a minute on a laptop CPU (tests/test_notebook.py runs it)
+                   a few epochs: quick (tests/test_notebook.py runs it)
   full             the seed data set in data/vortex_street (python -m turbjax.simulate --preset seed), the
-                   course's settings; several minutes on a 2-core CPU
-The committed notebook carries the outputs of a full run; edit the cells here, rebuild, and re-execute.
+                   course's settings
+The committed notebook carries the outputs of a full run; edit the cells here, rebuild, and re-execute (or,
+for changes that leave every output as it was, rebuild with --keep-outputs).
 """
 
 from __future__ import annotations
@@ -187,16 +189,18 @@ md(r"""
 ## b. The data
 
 The simulator (`python -m turbjax.simulate --re 300 600 900 1200 --out data/vortex_street`, preset `seed`:
-256 x 128 lattice, 600 frames per Re) writes one velocity file per Reynolds number. `build_dataset(cfg)` turns
-them into samples: every `sample_every_steps`-th frame, vorticity $\omega = \partial_x u_y - \partial_y u_x$
-in lattice units, a window in the wake (`crop_x`, `crop_y`), optional block-mean downsampling, flattened to
-one row per frame. The target is the Reynolds number.
+256 x 128 lattice, 600 frames per Re) writes one velocity file per Reynolds number.
+`turbjax.pipeline.prepare(config)`, the data step of every training job, turns them into samples (its data
+set `prep.ds`): every `sample_every_steps`-th frame, vorticity $\omega = \partial_x u_y - \partial_y u_x$ in
+lattice units, a window in the wake (`crop_x`, `crop_y`), optional block-mean downsampling, flattened to one
+row per frame. The target is the Reynolds number.
 """)
 
 code(r"""
 from configs.default import get_config
+from turbjax.configs.schema import with_overrides
 from turbjax.data import discovery, snapshots
-from turbjax.data.dataset import build_dataset
+from turbjax.pipeline import prepare
 
 if SIZE == "full":
     DATA_DIR = ROOT / "data" / "vortex_street"
@@ -207,15 +211,11 @@ if SIZE == "full":
         )
 else:
     # analytic stand-in files on the `quick` preset's 96 x 64 grid: 160 frames per Re (not physics; fast)
-    from turbjax.data.synthetic import vortex_street_velocity
+    from turbjax.data.synthetic import write_synthetic_files
 
     DATA_DIR = WORK / "data"
-    for i, re in enumerate((300.0, 600.0, 900.0, 1200.0)):
-        velocity = vortex_street_velocity(re, nx=96, ny=64, frames=160, dx=1 / 64, frame_dt=0.25, seed=i)
-        snapshots.save_snapshots(
-            snapshots.snapshot_path(DATA_DIR, re), velocity, reynolds=re, dx=1 / 64, dt=1 / 64,
-            frame_stride=10, first_step=0, generator="turbjax.data.synthetic",
-        )
+    write_synthetic_files(DATA_DIR, (300.0, 600.0, 900.0, 1200.0), nx=96, ny=64, frames=160, dx=1 / 64,
+                          frame_dt=0.25, frame_stride=10)
 
 # Settings per size. The course's: 100 epochs, Adam 1e-3, batch 32.
 S = {
@@ -226,18 +226,19 @@ S = {
 }[SIZE]
 
 
+# fields of a config set by dotted path, as on the command line (--config.data.dir=...)
+DATA = {"data.dir": str(DATA_DIR), "data.crop_x": S["crop_x"], "data.crop_y": S["crop_y"],
+        "data.downsample": S["downsample"]}
+
+
 def base_config():
     # configs/default.py (MLP (100, 100), Adam 1e-3 with cosine decay, batch 32) on this notebook's data
-    c = get_config()
-    c.data.dir = str(DATA_DIR)
-    c.data.crop_x, c.data.crop_y, c.data.downsample = S["crop_x"], S["crop_y"], S["downsample"]
-    c.training.epochs = S["epochs"]
-    c.training.plots = False
-    return c
+    return with_overrides(get_config(), DATA | {"training.epochs": S["epochs"], "training.plots": False})
 
 
 cfg = base_config()
-ds = build_dataset(cfg.data)
+prep = prepare(cfg)
+ds = prep.ds
 print(ds.summary())
 print("X_train", ds.train.X.shape, ds.train.X.dtype, " y_train", ds.train.y.shape, " X_test", ds.test.X.shape,
       " y_test", ds.test.y.shape, " image", ds.image_shape)
@@ -369,14 +370,11 @@ ridge_raw_r2 = float(r2_score(ds.test.y, raw_fit.predict(ds.test.X)[:, 0]))
 print(f"ridge, raw X and y, alpha = 1 (scikit-learn's default): test R^2 = {ridge_raw_r2:.4f}")
 
 
-def run(name, **overrides):
-    # train_and_evaluate on base_config() with overrides {"section__field": value}; returns (results, rows).
+def run(name, overrides=None):
+    # train_and_evaluate on base_config() with overrides {"section.field": value}; returns (results, rows).
     # A divergent run raises TrainingDivergedError: caught here, flagged, and its per-epoch log still
     # returned.
-    c = base_config()
-    for k, value in overrides.items():
-        section, field = k.split("__")
-        c[section][field] = value
+    c = with_overrides(base_config(), overrides or {})
     workdir = WORK / "runs" / name
     workdir.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
@@ -400,8 +398,8 @@ def curve(rows, key="train_loss"):
 
 
 with contextlib.redirect_stdout(stdio.StringIO()):  # train_and_evaluate's progress lines
-    mlp10, mlp10_rows = run("mlp_10_10", model__hidden=(10, 10))
-    mlp100, mlp100_rows = run("mlp_100_100", model__hidden=(100, 100))
+    mlp10, mlp10_rows = run("mlp_10_10", {"model.hidden": (10, 10)})
+    mlp100, mlp100_rows = run("mlp_100_100", {"model.hidden": (100, 100)})
 for name, (res, rows) in {"MLP (10, 10)": (mlp10, mlp10_rows),
                           "MLP (100, 100)": (mlp100, mlp100_rows)}.items():
     print(f"{name}: test R^2 {res['test_r2']:.4f}, {len(rows)} epochs, {res['seconds']:.0f} s "
@@ -526,12 +524,10 @@ def sweep_config(name):
     spec = importlib.util.spec_from_file_location(f"configs.{name}", ROOT / "configs" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    c = module.get_config()
-    c.data.dir = str(DATA_DIR)
-    c.data.crop_x, c.data.crop_y, c.data.downsample = S["crop_x"], S["crop_y"], S["downsample"]
-    c.training.epochs = S["study_epochs"]
-    c.training.epochs_per_chunk = c.training.checkpoint_every = min(5, S["study_epochs"])
-    return c
+    chunk = min(5, S["study_epochs"])
+    return with_overrides(module.get_config(), DATA | {
+        "training.epochs": S["study_epochs"], "training.epochs_per_chunk": chunk,
+        "training.checkpoint_every": chunk})
 
 
 def sweep_curve(rec, key="train_loss"):
@@ -571,8 +567,7 @@ learns slowly is not flagged.
 """)
 
 code(r"""
-from turbjax.pipeline import prepare_arrays
-from turbjax.training.loop import make_train
+from turbjax.pipeline import trainer_for
 from turbjax.training.optimizers import default_hparams
 
 with contextlib.redirect_stderr(stdio.StringIO()):
@@ -580,8 +575,9 @@ with contextlib.redirect_stderr(stdio.StringIO()):
     lr_sweep = run_sweep(lr_config, WORK / "sweeps" / "lr")
 lr_runs = {rec["learning_rate"]: rec for rec in lr_sweep["trials"]}
 # the training loss of the initial parameters (the same for every trial: same seed, same data)
-study_data, _ = prepare_arrays(ds, lr_config)
-_trainer = make_train(lr_config, study_data, image_shape=ds.image_shape, num_classes=len(ds.classes))
+study = prepare(lr_config)
+study_data = study.data
+_trainer = trainer_for(lr_config, study)
 _params0 = _trainer.init(default_hparams(lr_config.optim), jax.random.key(lr_config.training.seed))["params"]
 INITIAL_LOSS = float(
     _trainer.evaluate(_params0, study_data["X_train"], study_data["y_train"], study_data)["loss"]
@@ -651,8 +647,8 @@ Two splits that do not let neighbouring frames leak into the test set (`config.d
 
 code(r"""
 with contextlib.redirect_stdout(stdio.StringIO()):
-    time_res, _ = run("split_time", data__split="time")
-    held_res, _ = run("split_heldout_re", data__split="heldout_re", data__heldout=(600.0,))
+    time_res, _ = run("split_time", {"data.split": "time"})
+    held_res, _ = run("split_heldout_re", {"data.split": "heldout_re", "data.heldout": (600.0,)})
 print(f"random split (section c): test R^2 {mlp100['test_r2']:.4f}")
 print(f"time split:               test R^2 {time_res['test_r2']:.4f}  ({time_res['num_train']} train / "
       f"{time_res['num_test']} test samples)")
@@ -674,9 +670,9 @@ intermittent the vortices are, which is what the viscosity sets). The same MLP o
 
 code(r"""
 with contextlib.redirect_stdout(stdio.StringIO()):
-    fft_res, _ = run("time_fft2", data__split="time", data__features="fft2")
-    stats_res, _ = run("time_gradstats", data__split="time", data__features="gradstats",
-                       model__hidden=(64, 64))
+    fft_res, _ = run("time_fft2", {"data.split": "time", "data.features": "fft2"})
+    stats_res, _ = run("time_gradstats", {"data.split": "time", "data.features": "gradstats",
+                                          "model.hidden": (64, 64)})
 for name, res in (("pixels", time_res), ("fft2", fft_res), ("gradstats", stats_res)):
     print(f"time split, MLP on {name:9s}: test R^2 {res['test_r2']:.4f}, MAE {res['test_mae']:.1f}")
 facts["time_features"] = {"pixels": time_res["test_r2"], "fft2": fft_res["test_r2"],
@@ -726,14 +722,47 @@ def build() -> nbformat.NotebookNode:
     return nb
 
 
+def with_outputs(built: nbformat.NotebookNode, executed: nbformat.NotebookNode):
+    """`executed` (a notebook run earlier) with the sources of `built`, cell by cell in order, every other
+    field (outputs, execution counts, metadata) kept: the text of an executed notebook updated without
+    re-running it. Returns it and the positions whose source changed (their outputs come from the old source).
+    Refused (ValueError) when the cells no longer line up: another number of cells, or another kind at a
+    position."""
+    if len(built.cells) != len(executed.cells):
+        raise ValueError(f"the builder makes {len(built.cells)} cells, the notebook has "
+                         f"{len(executed.cells)}: cells are matched by position, so outputs cannot be kept; "
+                         "rebuild without --keep-outputs and re-execute")
+    changed = []
+    for i, (new, old) in enumerate(zip(built.cells, executed.cells, strict=True)):
+        if new.cell_type != old.cell_type:
+            raise ValueError(f"cell {i} is {new.cell_type} in the builder but {old.cell_type} in the "
+                             "notebook; rebuild without --keep-outputs and re-execute")
+        if new.source != old.source:
+            old.source = new.source
+            changed.append(i)
+    return executed, changed
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path,
                     default=Path(__file__).resolve().parents[1] / "notebooks" / "lecture.ipynb")
+    ap.add_argument("--keep-outputs", action="store_true",
+                    help="write the cell sources into the existing --out notebook, keeping every cell's "
+                         "outputs (cells matched by position)")
     args = ap.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(build(), args.out)
-    print(f"wrote {args.out} ({len(CELLS)} cells)")
+    if not args.keep_outputs:
+        nbformat.write(build(), args.out)
+        print(f"wrote {args.out} ({len(CELLS)} cells)")
+        return
+    try:
+        nb, changed = with_outputs(build(), nbformat.read(args.out, as_version=4))
+    except ValueError as e:
+        raise SystemExit(f"build_notebook: {e}") from None
+    nbformat.write(nb, args.out)
+    print(f"wrote {args.out} ({len(CELLS)} cells, outputs kept); new sources in cells {changed}: their "
+          "outputs are from the previous sources until the notebook is re-executed")
 
 
 if __name__ == "__main__":

@@ -7,14 +7,12 @@
 Trains a small table of models on each honest split with `turbjax.train.train_and_evaluate` (one complete
 training workdir per cell: `python -m turbjax.evaluate --workdir W --data D` scores it on any other data) and
 writes DIR/generalization.json (one row per cell: model, split, test_r2, test_mae, per-Re predictions,
-workdir),
-DIR/generalization.md (the table) and DIR/generalization.png (predicted against true Re, mean and spread, for
-the splits that test Reynolds numbers the model never saw).
+workdir), DIR/generalization.md (the table) and DIR/generalization.png (predicted against true Re, mean and
+spread, for the splits that test Reynolds numbers the model never saw).
 
 What each split tests:
 - random       the course's shuffled 20% of the seed data: every test frame has a near-twin in the training
-               set
-               (it measures memory, reported for contrast only);
+               set (it measures memory, reported for contrast only);
 - time         the seed runs' last 20% of frames, trained on their earlier frames, with a gap of at least one
                shedding period between: a later time window of the same flows;
 - realization  the ensemble: trained on realizations 0 and 1 (seeded perturbations of the initial state) of
@@ -25,8 +23,10 @@ What each split tests:
                set (the course's four Reynolds numbers): Reynolds numbers, initial states and a recording
                window it has never seen.
 
-Missing data is generated with the built-in simulator first (the seed set ~15 s, the ensemble ~10.5 min on
-the 2-core CPU; `python -m turbjax.simulate --preset ensemble --out DIR` does it alone).
+Missing data is generated with the built-in simulator first, cell by cell through the library
+(turbjax.pipeline.ensure_data; `python -m turbjax.simulate --preset ensemble --out DIR` generates the ensemble
+alone; --small's data go to data/small/). The flagship cell is configs/generalize.py itself, on this run's
+directories.
 """
 
 from __future__ import annotations
@@ -40,10 +40,16 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_RE = (300.0, 600.0, 900.0, 1200.0)
+if str(ROOT) not in sys.path:  # the checkout's configs/ (and turbjax) when run as a script
+    sys.path.insert(0, str(ROOT))
+
+from configs import generalize  # noqa: E402 (after the sys.path edit above)
+from turbjax.configs import default  # noqa: E402
+from turbjax.configs.schema import with_overrides  # noqa: E402
+
+SEED_RE = generalize.SEED_RE  # the seed data set's (the course's) four Reynolds numbers
 ENSEMBLE_REALIZATIONS = (0, 1, 2)
-# the frame spacing of the ensemble preset (steps): its samples are every frame it stored
-ENSEMBLE_EVERY = 120
+DEFAULT_EPOCHS = 30  # of the minibatch models (the flagship cell: configs/generalize.py's)
 # --small: the quick grid (96 x 64); Reynolds numbers of the small ensemble (the seed four among them, so that
 # heldout_re has something to hold out), and a 24 x 24 crop with room for shifts of 4 cells
 SMALL_ENSEMBLE_RE = (200.0, 300.0, 450.0, 600.0, 750.0, 900.0, 1050.0, 1200.0, 1400.0)
@@ -53,7 +59,7 @@ SMALL_CROP = ((56, 80), (20, 44))
 # ------------------------------------------------------------------------------------------------ the table
 
 
-def model_overrides(name: str, epochs: int) -> dict:
+def model_overrides(name: str, epochs: int, small: bool) -> dict:
     """Config overrides ('section.field': value) of one model of the table."""
     common = {"training.epochs": epochs, "training.epochs_per_chunk": 5, "training.checkpoint_every": 5}
     if name == "linear":  # full-batch L-BFGS on the standardized pixels; results.json also has ridge_cv
@@ -86,50 +92,81 @@ def model_overrides(name: str, epochs: int) -> dict:
             "model.cnn_dense": (32,),
             "model.cnn_head": "gap",
             "training.augment": ("mirror", "shift"),
-            "training.shift": 8,
+            "training.shift": 4 if small else 8,
             "training.epochs": max(5, epochs // 2),
         }
     raise ValueError(f"unknown model {name!r}; expected one of {MODELS}")
 
 
 MODELS = ("linear", "mlp_pixels", "mlp_fft2", "mlp_gradstats", "mlp_wakestats", "cnn")
+FLAGSHIP = ("mlp_wakestats", "flagship")  # (model, split): configs/generalize.py
 
 
-def widest_crop(preset: str, small: bool):
-    """The largest crop (crop_x, crop_y) whose velocity cells, with the data pipeline's full halo on every
-    side (turbjax.data.vorticity.HALO; not using the clamping at the grid's edge), lie in the preset's stored
-    wake window; for a preset that stores the whole grid (cylinder included), the ensemble's window."""
+def widest_crop(preset: str, small: bool) -> dict:
+    """The largest crop whose velocity cells, with the data pipeline's full halo on every side
+    (turbjax.data.vorticity.HALO; not using the clamping at the grid's edge), lie in the preset's stored wake
+    window; for a preset that stores the whole grid (cylinder included), the ensemble's window. As overrides
+    of data.crop_x and data.crop_y."""
     from turbjax.data.vorticity import HALO
     from turbjax.simulate import PRESETS
 
-    window = PRESETS[preset].window or PRESETS["ensemble_small" if small else "ensemble"].window
+    window = PRESETS[preset].window or PRESETS[ensemble_preset(small)].window
     x0, x1, y0, y1 = window
-    return (x0 + HALO, x1 - HALO), (y0 + HALO, y1 - HALO)
-SPLITS = ("flagship", "time", "realization", "heldout_re", "random")
+    return {"data.crop_x": (x0 + HALO, x1 - HALO), "data.crop_y": (y0 + HALO, y1 - HALO)}
+
+
+REPORT_SPLITS = ("flagship", "time", "realization", "heldout_re", "random")
+
+
+def seed_preset(small: bool) -> str:
+    return "quick" if small else "seed"
+
+
+def ensemble_preset(small: bool) -> str:
+    return "ensemble_small" if small else "ensemble"
+
+
+def seed_data(seed_dir: str, small: bool) -> dict:
+    """The seed data set: one plain run per seed Reynolds number (the quick grid's for --small)."""
+    return {"data.dir": seed_dir, "data.preset": seed_preset(small), "data.reynolds": SEED_RE}
+
+
+def ensemble_data(ensemble_dir: str, small: bool) -> dict:
+    """Every frame the ensemble stored, of realizations 0-2 of each of its Reynolds numbers: all that the full
+    ensemble holds (data.reynolds = (): its preset's list when generated); the small one's are named
+    (SMALL_ENSEMBLE_RE, not its preset's default list)."""
+    from turbjax.simulate import PRESETS
+
+    preset = ensemble_preset(small)
+    return {
+        "data.dir": ensemble_dir, "data.preset": preset,
+        "data.reynolds": SMALL_ENSEMBLE_RE if small else (),
+        "data.realizations": ENSEMBLE_REALIZATIONS,
+        "data.sample_every_steps": PRESETS[preset].save_every,
+    }
 
 
 def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool, long_dir: str = "") -> dict:
     """Config overrides of one split (see the module docstring for what each tests)."""
-    seed = {"data.dir": seed_dir, "data.reynolds": SEED_RE}
-    ens = {
-        "data.dir": ensemble_dir, "data.preset": "ensemble_small" if small else "ensemble",
-        "data.reynolds": (),
-        "data.realizations": ENSEMBLE_REALIZATIONS,
-        "data.sample_every_steps": ENSEMBLE_EVERY if not small else 20,
-    }
+    from turbjax.simulate import PRESETS
+
+    seed = seed_data(seed_dir, small)
+    ens = ensemble_data(ensemble_dir, small)
     if name == "random":
         return seed | {"data.split": "random"}
-    if (
-        name == "time" and long_dir
-    ):  # the seed runs recorded 6x longer: test = the seed files' last 120 frames
+    if name == "time" and long_dir:
+        # the seed runs recorded longer: test = what the seed files' time split tests (their last 20%)
+        test_frames = round(PRESETS["seed"].frames * default.get_data_config().test_fraction)
         return seed | {
             "data.dir": long_dir,
             "data.preset": "seed_long",
             "data.split": "time",
             "data.gap": 1,
             "data.gap_unit": "periods",
-            "data.test_fraction": 120 / 3600,
+            "data.test_fraction": test_frames / PRESETS["seed_long"].frames,
         }
+    if name == "time" and small:  # the quick runs are too short for a period of gap
+        return seed | {"data.split": "time", "data.gap": 2, "data.gap_unit": "samples"}
     if name == "time":  # the seed window alone: its last 20%, a period of gap, 3 periods to train on
         return seed | {"data.split": "time", "data.gap": 1, "data.gap_unit": "periods"}
     if name == "realization":
@@ -148,71 +185,66 @@ def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool, lo
             "data.exclude_reynolds": SEED_RE,
             "data.test_dir": seed_dir,
             "data.test_reynolds": SEED_RE,
-            "data.test_sample_every_steps": 10,
+            "data.test_sample_every_steps": PRESETS[seed_preset(small)].save_every,  # every seed frame
         }
-    raise ValueError(f"unknown split {name!r}; expected one of {SPLITS}")
+    raise ValueError(f"unknown split {name!r}; expected one of {REPORT_SPLITS}")
 
 
-def build_config(
-    model: str, split: str, *, seed_dir: str, ensemble_dir: str, epochs: int, small: bool, long_dir: str = ""
-):
-    from turbjax.configs import default
-
-    c = default.get_config()
-    c.training.plots = True
+def build_config(model: str, split: str, *, seed_dir: str, ensemble_dir: str, epochs: int | None = None,
+                 small: bool = False, long_dir: str = ""):
+    """The config of one cell. The flagship cell is configs/generalize.py with this run's directories (and,
+    for --small, the small grid's data; --epochs if given); every other cell is the default config with the
+    split's and the model's overrides."""
+    if (model, split) == FLAGSHIP:
+        over = {"data.dir": ensemble_dir, "data.test_dir": seed_dir}
+        if small:
+            grid = split_overrides(split, seed_dir, ensemble_dir, small) | widest_crop(ensemble_preset(small),
+                                                                                        small)
+            over |= {k: grid[k] for k in ("data.preset", "data.reynolds", "data.sample_every_steps",
+                                          "data.test_sample_every_steps", "data.crop_x", "data.crop_y")}
+        if epochs is not None:
+            over["training.epochs"] = epochs
+        return with_overrides(generalize.get_config(), over)
+    over = split_overrides(split, seed_dir, ensemble_dir, small, long_dir)
     if small:  # the quick grid: a small crop inside the small ensemble's stored window
-        c.data.preset = "quick"
-        c.data.crop_x, c.data.crop_y = SMALL_CROP
-    overrides = split_overrides(split, seed_dir, ensemble_dir, small, long_dir) | model_overrides(
-        model, epochs
-    )
-    for key, value in overrides.items():
-        section, field = key.split(".")
-        c[section][field] = value
-    if small and model == "cnn":
-        c.training.shift = 4
+        over = {"data.crop_x": SMALL_CROP[0], "data.crop_y": SMALL_CROP[1]} | over
+    over |= model_overrides(model, DEFAULT_EPOCHS if epochs is None else epochs, small)
     if model == "mlp_wakestats":  # the widest window of the training data (the test data store more)
-        c.data.crop_x, c.data.crop_y = widest_crop(c.data.preset, small)
-    if small and split == "time":
-        c.data.gap, c.data.gap_unit = 2, "samples"
-    return c
+        over |= widest_crop(over["data.preset"], small)
+    return with_overrides(default.get_config(), over)
 
 
 # -------------------------------------------------------------------------------------------------- data
 
 
-def ensure_datasets(seed_dir: Path, ensemble_dir: Path, long_dir: Path, splits, small: bool) -> None:
-    """Generate what the chosen splits need and is missing, with the built-in simulator (and say so)."""
+def ensure_cell_data(config, small: bool) -> None:
+    """Generate what one cell reads and is missing, with the library (turbjax.pipeline.ensure_data). An
+    external split's test directory is the seed data set: ensured first as the seed set's own data config, so
+    that the --small one gets the quick preset (ensure_data generates a missing test_dir with the seed
+    preset)."""
+    from turbjax import pipeline
+
+    d = config.data
+    if d.split == "external":
+        pipeline.ensure_data(with_overrides(default.get_config(), seed_data(d.test_dir, small)).data)
+    _ensure_named_members(d)
+    pipeline.ensure_data(d)
+
+
+def _ensure_named_members(d) -> None:
+    """Missing realization files of an ensemble that names its Reynolds numbers (the --small one), generated
+    whole: pipeline.ensure_data generates an ensemble only for data.reynolds = () (its preset's own list and
+    number of realizations); for named ones it looks for the plain files' names and finds none missing."""
     from turbjax.data import discovery
+    from turbjax.simulate import generate
 
-    need_seed = any(s in splits for s in ("random", "time", "flagship"))
-    need_ens = any(s in splits for s in ("realization", "heldout_re", "flagship"))
-    if need_seed and discovery.missing_data_files(seed_dir, SEED_RE):
-        from turbjax.simulate import generate
-
-        print(f"generalization: generating the seed data set into {seed_dir}", flush=True)
-        generate(list(SEED_RE), seed_dir, preset="quick" if small else "seed", progress=True)
-    if "time" in splits and not small and discovery.missing_data_files(long_dir, SEED_RE):
-        from turbjax.simulate import generate
-
-        print(f"generalization: generating the seed runs' long recording into {long_dir}", flush=True)
-        generate(list(SEED_RE), long_dir, preset="seed_long", progress=True)
-    have_ens = ensemble_dir.is_dir() and discovery.available_reynolds(
-        ensemble_dir, "turbjax", ENSEMBLE_REALIZATIONS
-    )
-    if need_ens and not have_ens:
-        from turbjax.simulate import PRESETS, generate
-
-        preset = "ensemble_small" if small else "ensemble"
-        reynolds = SMALL_ENSEMBLE_RE if small else PRESETS[preset].reynolds
-        print(f"generalization: generating the {preset!r} ensemble into {ensemble_dir}", flush=True)
-        generate(
-            list(reynolds),
-            ensemble_dir,
-            preset=preset,
-            realizations=len(ENSEMBLE_REALIZATIONS),
-            progress=True,
-        )
+    if not (d.reynolds and d.realizations):
+        return
+    todo = [r for r in d.reynolds if discovery.missing_data_files(d.dir, [r], d.format, d.realizations)]
+    if todo:
+        print(f"generalization: generating the {d.preset!r} ensemble (Re {list(todo)} x realizations "
+              f"{tuple(d.realizations)}) into {d.dir}", flush=True)
+        generate(list(todo), d.dir, preset=d.preset, realizations=max(d.realizations) + 1, progress=True)
 
 
 # ------------------------------------------------------------------------------------------------ report
@@ -304,8 +336,11 @@ def plot_unseen(rows: list[dict], path: Path) -> None:
 def parse_args(argv):
     ap = argparse.ArgumentParser(prog="scripts/generalization.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, type=Path, help="output directory (a workdir per cell inside)")
-    ap.add_argument("--seed-dir", type=Path, default=ROOT / "data" / "vortex_street")
-    ap.add_argument("--ensemble-dir", type=Path, default=ROOT / "data" / "ensemble")
+    # --small writes quick-grid files: in data/vortex_street they would pass for the seed data set
+    ap.add_argument("--seed-dir", type=Path, default=None,
+                    help="the seed data set (default data/vortex_street; --small: data/small/vortex_street)")
+    ap.add_argument("--ensemble-dir", type=Path, default=None,
+                    help="the ensemble (default data/ensemble; --small: data/small/ensemble)")
     ap.add_argument(
         "--long-dir",
         type=Path,
@@ -313,24 +348,31 @@ def parse_args(argv):
         help="the seed runs recorded longer (preset seed_long), for the time split",
     )
     ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, from {','.join(MODELS)}")
-    ap.add_argument("--splits", default=",".join(SPLITS), help=f"comma-separated, from {','.join(SPLITS)}")
-    ap.add_argument("--epochs", type=int, default=30, help="epochs of the minibatch models (default 30)")
+    ap.add_argument("--splits", default=",".join(REPORT_SPLITS),
+                    help=f"comma-separated, from {','.join(REPORT_SPLITS)}")
+    ap.add_argument("--epochs", type=int, default=None,
+                    help=f"epochs of the minibatch models (default {DEFAULT_EPOCHS}; the flagship cell: "
+                         "configs/generalize.py's)")
     ap.add_argument("--small", action="store_true", help="the quick grid and the small ensemble (seconds)")
     args = ap.parse_args(argv)
+    data = ROOT / "data" / ("small" if args.small else "")
+    args.seed_dir = args.seed_dir or data / "vortex_street"
+    args.ensemble_dir = args.ensemble_dir or data / "ensemble"
     args.models = [m for m in args.models.split(",") if m]
     args.splits = [s for s in args.splits.split(",") if s]
-    for kind, chosen, known in (("model", args.models, MODELS), ("split", args.splits, SPLITS)):
+    for kind, chosen, known in (("model", args.models, MODELS), ("split", args.splits, REPORT_SPLITS)):
         bad = [x for x in chosen if x not in known]
         if bad:
             ap.error(f"unknown {kind}(s) {bad}; expected some of {','.join(known)}")
-    if args.epochs < 1:
+    if args.epochs is not None and args.epochs < 1:
         ap.error(f"--epochs={args.epochs} must be >= 1")
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from turbjax import cli, pipeline
+    from turbjax import cli
+    from turbjax.configs.validate import validate_config
     from turbjax.train import train_and_evaluate
     from turbjax.workdir import write_text_atomic
 
@@ -344,9 +386,11 @@ def main(argv=None) -> int:
     )
     cells = [(s, m) for s in args.splits for m in args.models]
     with cli.user_errors("generalization"):
-        for split, model in cells:  # every config checked before any data is generated or trained on
-            pipeline.validate_config(build_config(model, split, **common))
-        ensure_datasets(args.seed_dir, args.ensemble_dir, args.long_dir, args.splits, args.small)
+        configs = {cell: build_config(cell[1], cell[0], **common) for cell in cells}
+        for config in configs.values():  # every config checked before any data is generated or trained on
+            validate_config(config)
+        for config in configs.values():
+            ensure_cell_data(config, args.small)
     json_path = args.out / "generalization.json"
     # cells run earlier into the same --out stay, replaced by the cells run now: the table can be built up
     kept = json.loads(json_path.read_text()) if json_path.exists() else []
@@ -356,9 +400,9 @@ def main(argv=None) -> int:
         workdir = args.out / split / model
         print(f"generalization: [{i + 1}/{len(cells)}] {model} on split {split} -> {workdir}", flush=True)
         with cli.user_errors("generalization"):
-            results = train_and_evaluate(build_config(model, split, **common), workdir)
+            results = train_and_evaluate(configs[split, model], workdir)
         rows.append(row_of(model, split, workdir, results))
-        rows.sort(key=lambda r: (SPLITS.index(r["split"]), MODELS.index(r["model"])))
+        rows.sort(key=lambda r: (REPORT_SPLITS.index(r["split"]), MODELS.index(r["model"])))
         write_text_atomic(
             json_path, json.dumps(rows, indent=2) + "\n"
         )  # after every cell: nothing lost on a crash

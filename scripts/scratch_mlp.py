@@ -5,10 +5,11 @@ same standardized data: loss curves and test R^2.
     python scripts/scratch_mlp.py --data-dir DIR --downsample 2   # any turbjax data directory, smaller inputs
     python scripts/scratch_mlp.py --synthetic --hidden 64 --batch-size 16 --out /tmp/x.png  # no data needed
 
-Data: `build_dataset` with configs/default.py's data config (crop 64 x 64 = 4096 features, random 80/20 split;
-`--data-dir`, `--downsample`, `--sample-every` override it), or with `--synthetic` a small analytic stand-in
-(`turbjax.data.synthetic`, not physics). X is standardized per feature and y (the Reynolds number) with the
-training statistics (`turbjax.data.standardize`); both models see exactly the same arrays.
+Data: `turbjax.pipeline.prepare` of configs/default.py (crop 64 x 64 = 4096 features, random 80/20 split;
+`--data-dir`, `--downsample`, `--sample-every` override it): X standardized per feature and y (the Reynolds
+number) with the training statistics, as every training job sees them. With `--synthetic`: a small analytic
+stand-in (`turbjax.data.synthetic`, not physics), standardized the same way (`turbjax.data.standardize`).
+Both models see exactly the same arrays.
 
 Models: the scratch MLP (`turbjax.autodiff.train_scratch_mlp`: ReLU hidden layers, linear output, He init,
 minibatch SGD with the gradient averaged over the batch) and the Flax MLP of configs/default.py (same widths,
@@ -20,13 +21,7 @@ Output: the figure (`--out`, default docs/scratch_vs_flax_loss.png): train loss 
 standardized units, semilog) and test R^2 per epoch; printed final test R^2 of both models. The two train
 losses are measured slightly differently: the scratch MLP's on the whole training set after each epoch, the
 training core's as the mean over the epoch's minibatches while it trains (the parameters change during the
-epoch).
-Measured on the seed data set (`python scripts/scratch_mlp.py --course`, 2-core CPU shared with other jobs):
-    scratch MLP (100, 100), SGD 0.01, batch 32, 100 epochs: test R^2 0.9994 (12-29 s incl. compile,
-      load-dependent)
-    Flax MLP (100, 100), Adam 1e-3 cosine, batch 32, 100 epochs: test R^2 0.9999 (14-26 s incl. compile)
-    course recipe (raw targets, summed gradients, unit-normal init, ReLU output): train loss 3.4e5, R^2 -5.0;
-    the same with a linear output: nan
+epoch). The results on the seed data set are in the README.
 """
 
 from __future__ import annotations
@@ -50,24 +45,19 @@ import matplotlib.pyplot as plt  # noqa: E402 (after selecting the Agg backend)
 
 from configs.default import get_config  # noqa: E402 (after the sys.path edit above)
 from turbjax.autodiff import train_scratch_mlp  # noqa: E402 (after the sys.path edit above)
+from turbjax.configs.schema import with_overrides  # noqa: E402 (after the sys.path edit above)
 from turbjax.data.standardize import fit_standardizer, standardize  # noqa: E402 (after the sys.path edit above)
 from turbjax.data.synthetic import small_reynolds_arrays  # noqa: E402 (after the sys.path edit above)
+from turbjax.pipeline import prepare  # noqa: E402 (after the sys.path edit above)
 from turbjax.training.loop import make_train  # noqa: E402 (after the sys.path edit above)
 from turbjax.training.optimizers import default_hparams  # noqa: E402 (after the sys.path edit above)
 
 REYNOLDS = (300.0, 600.0, 900.0, 1200.0)
 
 
-def dataset_arrays(data_config):
-    """(x_train, y_train, x_test, y_test, description) from `build_dataset(data_config)`."""
-    from turbjax.data.dataset import build_dataset
-
-    ds = build_dataset(data_config)
-    return ds.train.X, ds.train.y, ds.test.X, ds.test.y, f"{data_config.dir}: {ds.summary()}"
-
-
-def standardized(x_train, y_train, x_test, y_test):
-    """X per feature and y with the training statistics; y as (N, 1). Returns (arrays, y statistics)."""
+def standardized(x_train, y_train, x_test, y_test) -> dict:
+    """The training core's arrays for raw (x, y) that no data set built: X per feature and y with the training
+    statistics, y as (N, 1), plus y_mean / y_scale (what `turbjax.pipeline.prepare` gives a data set)."""
     sx = fit_standardizer(np.asarray(x_train, np.float32))
     y_tr = np.asarray(y_train, np.float32).reshape(-1, 1)
     sy = fit_standardizer(y_tr)
@@ -76,15 +66,14 @@ def standardized(x_train, y_train, x_test, y_test):
         "X_test": standardize(np.asarray(x_test, np.float32), sx),
         "y_train": standardize(y_tr, sy),
         "y_test": standardize(np.asarray(y_test, np.float32).reshape(-1, 1), sy),
+        "y_mean": np.asarray(sy.mean).reshape(-1),
+        "y_scale": np.asarray(sy.scale).reshape(-1),
     }
-    return {k: np.asarray(v, np.float32) for k, v in arrays.items()}, sy
+    return {k: jnp.asarray(v, jnp.float32) for k, v in arrays.items()}
 
 
-def train_flax(arrays, sy, config):
+def train_flax(data: dict, config):
     """The training core's whole run on the standardized arrays; per-epoch metrics as numpy arrays."""
-    data = {k: jnp.asarray(v) for k, v in arrays.items()}
-    data["y_mean"] = jnp.asarray(np.asarray(sy.mean), jnp.float32).reshape(-1)
-    data["y_scale"] = jnp.asarray(np.asarray(sy.scale), jnp.float32).reshape(-1)
     trainer = make_train(config, data)
     _, metrics = jax.jit(trainer.train)(default_hparams(config.optim), jax.random.key(config.training.seed),
                                         data)
@@ -128,25 +117,24 @@ def main(argv=None) -> None:
     parser.add_argument("--course", action="store_true", help="also run the course's diverging recipe")
     args = parser.parse_args(argv)
 
-    config = get_config()  # the Flax side: configs/default.py with this run's widths, epochs, batch and seed
-    config.model.hidden = tuple(args.hidden)
-    config.training.epochs = args.epochs
-    config.training.batch_size = args.batch_size
-    config.training.seed = args.seed
+    overrides = {"model.hidden": tuple(args.hidden), "training.epochs": args.epochs,
+                 "training.batch_size": args.batch_size, "training.seed": args.seed}
+    for path, value in (("data.dir", args.data_dir), ("data.downsample", args.downsample),
+                        ("data.sample_every_steps", args.sample_every)):
+        if value is not None:
+            overrides[path] = value
+    # the Flax side: configs/default.py with this run's widths, epochs, batch, seed (and data)
+    config = with_overrides(get_config(), overrides)
     if args.synthetic:
-        raw = (*small_reynolds_arrays(REYNOLDS, seed=args.seed),
-               "synthetic vortex street (analytic stand-in, not physics)")
+        raw = small_reynolds_arrays(REYNOLDS, seed=args.seed)
+        description = "synthetic vortex street (analytic stand-in, not physics)"
+        flax_data = standardized(*raw)
     else:
-        if args.data_dir is not None:
-            config.data.dir = args.data_dir
-        if args.downsample is not None:
-            config.data.downsample = args.downsample
-        if args.sample_every is not None:
-            config.data.sample_every_steps = args.sample_every
-        raw = dataset_arrays(config.data)
-    *raw, description = raw
-    arrays, sy = standardized(*raw)
-    data = (arrays["X_train"], arrays["y_train"], arrays["X_test"], arrays["y_test"])
+        prep = prepare(config)
+        raw = (prep.ds.train.X, prep.ds.train.y, prep.ds.test.X, prep.ds.test.y)
+        description = f"{config.data.dir}: {prep.ds.summary()}"
+        flax_data = prep.data
+    data = tuple(np.asarray(flax_data[k], np.float32) for k in ("X_train", "y_train", "X_test", "y_test"))
     settings = {
         "hidden": tuple(args.hidden),
         "lr": args.lr,
@@ -162,7 +150,7 @@ def main(argv=None) -> None:
         f"test R^2 {history['test_r2'][-1]:.4f} ({seconds:.1f} s incl. compile)"
     )
     start = time.perf_counter()
-    flax = train_flax(arrays, sy, config)
+    flax = train_flax(flax_data, config)
     seconds = time.perf_counter() - start
     o = config.optim
     print(

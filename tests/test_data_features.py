@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 from configs.default import get_data_config
 from turbjax.data.dataset import build_dataset, image_shape_for
 from turbjax.data.features import FEATURES, binned_power, compute_features, feature_shape, folded_power
-from turbjax.data.snapshots import save_snapshots, snapshot_path
-from turbjax.data.synthetic import vortex_street_velocity
+from turbjax.data.synthetic import vortex_street_velocity, write_synthetic_files
 from turbjax.data.vorticity import vorticity
 
 SPECTRAL = [f for f in FEATURES if f != "pixels"]
@@ -64,10 +63,8 @@ def test_folded_power_agrees_with_the_full_spectrum():
 
 def test_features_in_the_data_set(tmp_path):
     res = (300.0, 600.0)
-    for re in res:
-        v = vortex_street_velocity(re, nx=24, ny=16, frames=8, dx=1 / 16, seed=int(re))
-        save_snapshots(snapshot_path(tmp_path, re), v, reynolds=re, dx=1 / 16, dt=1 / 16, frame_stride=10,
-                       first_step=0)
+    write_synthetic_files(tmp_path, res, nx=24, ny=16, frames=8, dx=1 / 16, frame_dt=10 / 128,
+                          seeds=[int(re) for re in res])
     cfg = get_data_config()
     cfg.dir, cfg.reynolds, cfg.crop_x, cfg.crop_y = str(tmp_path), res, (4, 20), (2, 14)
     cfg.split, cfg.gap = "time", 0

@@ -1,9 +1,11 @@
 """scripts/generalization.py end to end on the quick grid (--small): the table's rows, and every row's workdir
-a complete training workdir that turbjax.evaluate scores, on its own data and on another directory."""
+a complete training workdir that turbjax.evaluate scores, on its own data and on another directory. Its cells'
+configs without data: the flagship cell is configs/generalize.py, and every cell is a valid config."""
 
 from __future__ import annotations
 
 import json
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +13,70 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from configs import generalize
+from turbjax.configs import default
+from turbjax.configs.validate import validate_config
 from turbjax.scoring import evaluate_workdir
 
 ROOT = Path(__file__).resolve().parent.parent
+DIRS = {"data.dir": "/e", "data.test_dir": "/s"}  # the flagship's directory fields, as the script sets them
+
+
+@pytest.fixture(scope="module")
+def script():
+    return runpy.run_path(str(ROOT / "scripts" / "generalization.py"))
+
+
+def fields(config) -> dict:
+    """{"section.field": value} of every field of a config."""
+    return {f"{s}.{f}": v for s, section in config.to_dict().items() for f, v in section.items()}
+
+
+def cell(script, model, split, **kw):
+    return script["build_config"](model, split, seed_dir="/s", ensemble_dir="/e", long_dir="/l", **kw)
+
+
+def test_the_flagship_cell_is_configs_generalize_on_the_runs_directories(script):
+    built, ref = fields(cell(script, "mlp_wakestats", "flagship")), fields(generalize.get_config())
+    assert built.keys() == ref.keys()
+    differ = {k for k in ref if built[k] != ref[k]}
+    assert differ == set(DIRS) and {k: built[k] for k in DIRS} == DIRS
+    # not a comparison of two defaults: generalize.py sets the model, features, target, window and split
+    assert len({k for k, v in fields(default.get_config()).items() if ref[k] != v}) >= 12
+    # --epochs, when given, is the one other field a run may change
+    assert fields(cell(script, "mlp_wakestats", "flagship", epochs=3))["training.epochs"] == 3
+
+
+def test_other_models_on_the_flagship_split_share_its_data_but_their_features(script):
+    own = {"data.features", "data.log_target", "data.crop_x", "data.crop_y"}
+    flagship = fields(cell(script, "mlp_wakestats", "flagship"))
+    for model in script["MODELS"]:
+        data = {k: v for k, v in fields(cell(script, model, "flagship")).items() if k.startswith("data.")}
+        assert {k for k, v in data.items() if flagship[k] != v} <= own, model
+
+
+def test_preset_values_written_in_configs_generalize():
+    from turbjax.data.vorticity import HALO
+    from turbjax.simulate import PRESETS
+
+    c = generalize.get_config()
+    assert c.data.sample_every_steps == PRESETS["ensemble"].save_every
+    assert c.data.test_sample_every_steps == PRESETS["seed"].save_every
+    x0, x1, y0, y1 = PRESETS["ensemble"].window
+    assert (c.data.crop_x, c.data.crop_y) == ((x0 + HALO, x1 - HALO), (y0 + HALO, y1 - HALO))
+
+
+def test_every_cell_is_a_valid_config_and_the_small_ensemble_is_named(script):
+    from turbjax.simulate import PRESETS
+
+    for small in (False, True):
+        for split in script["REPORT_SPLITS"]:
+            for model in script["MODELS"]:
+                validate_config(cell(script, model, split, small=small))
+    small = cell(script, "mlp_wakestats", "flagship", small=True).data
+    assert small.preset == "ensemble_small"
+    assert small.sample_every_steps == PRESETS["ensemble_small"].save_every
+    assert tuple(small.reynolds) == script["SMALL_ENSEMBLE_RE"] and tuple(small.realizations) == (0, 1, 2)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 
 from configs import default
 from train_helpers import standardized_data, vorticity_arrays
+from turbjax.configs.schema import with_overrides
 from turbjax.models.ridge import ridge_fit
 from turbjax.training.loop import all_finite, epoch_batches, epoch_is_good, make_train, undo_if_diverged
 from turbjax.training.optimizers import default_hparams, set_hyperparams
@@ -22,15 +23,13 @@ def data():
     return standardized_data(x, y)
 
 
-def small_config(**kw):
+def small_config(overrides=None):
+    """The default config, small; `overrides` ({"section.field": value}) on top."""
     c = default.get_config()
     c.model.hidden = (16, 8)
     c.training.batch_size = 10  # 96 training rows: 9 full batches + one of 6 (+ 4 masked padding rows)
     c.training.epochs = 6
-    for k, v in kw.items():
-        section, name = k.split("__")
-        c[section][name] = v
-    return c
+    return with_overrides(c, overrides or {})
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +106,7 @@ def test_every_training_sample_counts_once_per_epoch(core, data):
 
 
 def test_divergence_is_flagged_and_masked(data):
-    c = small_config(optim__name="sgd", optim__momentum=0.0, training__epochs=3)
+    c = small_config({"optim.name": "sgd", "optim.momentum": 0.0, "training.epochs": 3})
     t = make_train(c, data)
     train = jax.jit(t.train)
     hp = default_hparams(c.optim) | {"learning_rate": jnp.float32(1e3)}
@@ -128,7 +127,7 @@ def test_divergence_is_flagged_and_masked(data):
 def test_a_divergent_epoch_is_undone_back_to_the_last_good_epoch(data):
     """Two good epochs, then one whose learning rate blows up: the state is the one after the good epochs
     (parameters and Adam moments), flagged with the epoch in which it diverged (0-based: 2)."""
-    c = small_config(training__epochs=3)
+    c = small_config({"training.epochs": 3})
     t = make_train(c, data)
     run = jax.jit(t.run_epochs, static_argnames="num_epochs")
     hp = default_hparams(c.optim)
@@ -228,7 +227,7 @@ def test_epoch_is_good_needs_finite_losses_parameters_and_a_clean_history():
 def test_a_batch_larger_than_the_training_set_is_one_padded_minibatch(data):
     """The batch-size rule is the pipeline's (check_batch_size); the core itself stays correct past it: with
     learning rate 0 the epoch's train loss is the loss of all rows at the initial parameters."""
-    c = small_config(training__batch_size=500, training__epochs=1)
+    c = small_config({"training.batch_size": 500, "training.epochs": 1})
     t = make_train(c, data)
     assert t.steps_per_epoch == 1 and t.batch_size == 500
     hp = default_hparams(c.optim) | {"learning_rate": jnp.float32(0.0)}

@@ -18,6 +18,11 @@ from turbjax.train import train_and_evaluate
 from turbjax.training.checkpoint import CheckpointDamagedError, Checkpointer
 
 
+def quiet(data_dir, epochs: int):
+    """test_train's config for `epochs` epochs, without plots."""
+    return config(data_dir, {"training.epochs": epochs, "training.plots": False})
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     return write_quick_grid_synthetic(tmp_path_factory.mktemp("synthetic"), RES)
@@ -27,7 +32,7 @@ def data_dir(tmp_path_factory):
 def reference(data_dir, tmp_path_factory):
     """One uninterrupted run of EPOCHS epochs (a checkpoint every 2, the last 2 plus the best kept)."""
     workdir = tmp_path_factory.mktemp("reference")
-    results = train_and_evaluate(config(data_dir, training__epochs=EPOCHS, training__plots=False), workdir)
+    results = train_and_evaluate(quiet(data_dir, EPOCHS), workdir)
     return workdir, results
 
 
@@ -38,12 +43,12 @@ def rows(workdir):
 
 def test_damaged_latest_resumes_from_the_one_before_and_ends_equal(reference, data_dir, tmp_path, capsys):
     ref_dir, ref = reference
-    train_and_evaluate(config(data_dir, training__epochs=8, training__plots=False), tmp_path)
+    train_and_evaluate(quiet(data_dir, 8), tmp_path)
     cut_files(tmp_path / "checkpoints" / "8")
     damaged = snapshot(tmp_path / "checkpoints" / "8")
     capsys.readouterr()
 
-    results = train_and_evaluate(config(data_dir, training__epochs=EPOCHS, training__plots=False), tmp_path)
+    results = train_and_evaluate(quiet(data_dir, EPOCHS), tmp_path)
     out = capsys.readouterr().out
     assert f"the checkpoint at epoch 8 in {tmp_path / 'checkpoints' / '8'} is damaged" in out
     assert "falling back to the checkpoint at epoch 6" in out
@@ -68,7 +73,7 @@ def test_all_checkpoints_damaged_is_one_clear_error_and_nothing_changes(referenc
         cut_files(workdir / "checkpoints" / str(s))
     before = snapshot(workdir)
     with pytest.raises(CheckpointDamagedError) as err:
-        train_and_evaluate(config(data_dir, training__epochs=EPOCHS + 2, training__plots=False), workdir)
+        train_and_evaluate(quiet(data_dir, EPOCHS + 2), workdir)
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith(f"no checkpoint in {workdir / 'checkpoints'} restores (epoch ")
     assert all(f"epoch {s}: " in msg for s in steps) and "move" in msg

@@ -17,6 +17,7 @@ import pytest
 
 from configs import test as test_config
 from conftest import write_quick_grid_synthetic
+from turbjax.configs.schema import with_overrides
 from turbjax.scoring import evaluate_workdir
 from turbjax.train import train_and_evaluate
 from turbjax.training.checkpoint import Checkpointer
@@ -33,14 +34,10 @@ def data_dir(tmp_path_factory):
     return write_quick_grid_synthetic(tmp_path_factory.mktemp("synthetic"), RES)
 
 
-def config(data_dir, **kw):
-    c = test_config.get_config()
-    c.data.dir = str(data_dir)
-    c.training.plots = True
-    for k, v in kw.items():
-        section, name = k.split("__")
-        c[section][name] = v
-    return c
+def config(data_dir, overrides=None):
+    """configs/test.py on `data_dir` with plots, and `overrides` ({"section.field": value}) on top."""
+    base = {"data.dir": str(data_dir), "training.plots": True}
+    return with_overrides(test_config.get_config(), base | dict(overrides or {}))
 
 
 def restore_params(workdir, step=None):
@@ -63,7 +60,7 @@ def assert_identical(a, b):
 def reference(data_dir, tmp_path_factory):
     """One uninterrupted run of EPOCHS epochs."""
     workdir = tmp_path_factory.mktemp("reference")
-    results = train_and_evaluate(config(data_dir, training__epochs=EPOCHS), workdir)
+    results = train_and_evaluate(config(data_dir, {"training.epochs": EPOCHS}), workdir)
     return workdir, results
 
 
@@ -107,7 +104,7 @@ def test_end_to_end_outputs(reference):
 def test_one_held_out_reynolds_number_reports_r2_as_undefined(data_dir, tmp_path):
     """Test targets that all equal 600: R^2 is null (not 0) per epoch, in results.json and from evaluate,
     while the errors in Reynolds units stay numbers."""
-    c = config(data_dir, training__epochs=2, data__split="heldout_re", data__heldout=(600.0,))
+    c = config(data_dir, {"training.epochs": 2, "data.split": "heldout_re", "data.heldout": (600.0,)})
     c.training.plots = False
     results = train_and_evaluate(c, tmp_path)
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
@@ -120,9 +117,10 @@ def test_one_held_out_reynolds_number_reports_r2_as_undefined(data_dir, tmp_path
 
 
 def test_rerun_resumes_and_ends_identical(reference, data_dir, tmp_path):
-    train_and_evaluate(config(data_dir, training__epochs=4, training__plots=False), tmp_path)
+    train_and_evaluate(config(data_dir, {"training.epochs": 4, "training.plots": False}), tmp_path)
     assert restore_params(tmp_path)[0] == 4
-    results = train_and_evaluate(config(data_dir, training__epochs=EPOCHS, training__plots=False), tmp_path)
+    results = train_and_evaluate(config(data_dir, {"training.epochs": EPOCHS, "training.plots": False}),
+                                 tmp_path)
     assert results["resumed_from_epoch"] == 4 and results["epochs"] == EPOCHS
     assert_identical(restore_params(tmp_path)[1], restore_params(reference[0])[1])
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
@@ -151,7 +149,8 @@ def test_sigkilled_run_resumes_to_identical_parameters(reference, data_dir, tmp_
     assert not (workdir / "results.json").exists()  # killed mid-training
     done = sorted(int(p.name) for p in ckpt_dir.iterdir() if p.name.isdigit())
     assert done and max(done) < EPOCHS, done
-    results = train_and_evaluate(config(data_dir, training__epochs=EPOCHS, training__plots=False), workdir)
+    results = train_and_evaluate(config(data_dir, {"training.epochs": EPOCHS, "training.plots": False}),
+                                 workdir)
     assert 0 < results["resumed_from_epoch"] < EPOCHS
     assert_identical(restore_params(workdir)[1], restore_params(reference[0])[1])
 
@@ -163,21 +162,21 @@ def test_checkpoint_of_another_architecture_is_an_error_and_untouched(reference,
     shutil.copytree(reference[0], workdir)
     before = sorted(p.name for p in (workdir / "checkpoints").iterdir())
     with pytest.raises(WorkdirMismatchError, match="hidden"):
-        train_and_evaluate(config(data_dir, model__hidden=(8,)), workdir)
+        train_and_evaluate(config(data_dir, {"model.hidden": (8,)}), workdir)
     # without config.json the checkpoint itself is checked against the model
     (workdir / "config.json").unlink()
     from turbjax.training.checkpoint import CheckpointMismatchError
 
     with pytest.raises(CheckpointMismatchError, match="does not match the configured model"):
-        train_and_evaluate(config(data_dir, model__hidden=(8,)), workdir)
+        train_and_evaluate(config(data_dir, {"model.hidden": (8,)}), workdir)
     assert sorted(p.name for p in (workdir / "checkpoints").iterdir()) == before
     assert not (workdir / "config.json").exists()
     assert_identical(restore_params(workdir)[1], restore_params(reference[0])[1])
 
 
 def test_divergence_stops_with_epoch_and_learning_rate(data_dir, tmp_path):
-    c = config(data_dir, optim__name="sgd", optim__momentum=0.0, optim__learning_rate=1e3,
-               training__plots=False)
+    c = config(data_dir, {"optim.name": "sgd", "optim.momentum": 0.0, "optim.learning_rate": 1e3,
+                          "training.plots": False})
     with pytest.raises(TrainingDivergedError, match=r"epoch 1 with learning_rate 1000"):
         train_and_evaluate(c, tmp_path)
     assert Checkpointer(tmp_path / "checkpoints", read_only=True).all_steps() == []  # nothing bad saved
@@ -187,22 +186,22 @@ def test_divergence_stops_with_epoch_and_learning_rate(data_dir, tmp_path):
 @pytest.mark.parametrize(
     "overrides,match",
     [
-        ({"model__name": "resnet"}, r"config.model.name='resnet' is not a model"),
-        ({"optim__name": "rmsprop"}, r"config.optim.name='rmsprop' is not an optimizer"),
-        ({"optim__learning_rate": 0.0}, r"learning_rate=0.0 must be > 0"),
-        ({"optim__learning_rate": -1e-3}, r"learning_rate=-0.001 must be > 0"),
-        ({"training__batch_size": 0}, r"batch_size=0 must be >= 1"),
-        ({"optim__weight_decay": 1e-4}, r"only used by adamw"),
-        ({"model__activation": "gelu"}, r"activation='gelu'"),
-        ({"data__split": "kfold"}, r"kfold"),
-        ({"data__reynolds": (300.0,)}, r"data.reynolds=\(300.0,\) leaves a single Reynolds number, 300"),
-        ({"data__reynolds": (300.0, 600.0), "data__split": "heldout_re"}, r"single Reynolds number, 300"),
-        ({"optim__name": "lbfgs", "optim__schedule": "cosine"}, r"schedule='cosine' with lbfgs: it must be"),
+        ({"model.name": "resnet"}, r"config.model.name='resnet' is not a model"),
+        ({"optim.name": "rmsprop"}, r"config.optim.name='rmsprop' is not an optimizer"),
+        ({"optim.learning_rate": 0.0}, r"learning_rate=0.0 must be > 0"),
+        ({"optim.learning_rate": -1e-3}, r"learning_rate=-0.001 must be > 0"),
+        ({"training.batch_size": 0}, r"batch_size=0 must be >= 1"),
+        ({"optim.weight_decay": 1e-4}, r"only used by adamw"),
+        ({"model.activation": "gelu"}, r"activation='gelu'"),
+        ({"data.split": "kfold"}, r"kfold"),
+        ({"data.reynolds": (300.0,)}, r"data.reynolds=\(300.0,\) leaves a single Reynolds number, 300"),
+        ({"data.reynolds": (300.0, 600.0), "data.split": "heldout_re"}, r"single Reynolds number, 300"),
+        ({"optim.name": "lbfgs", "optim.schedule": "cosine"}, r"schedule='cosine' with lbfgs: it must be"),
     ],
 )
 def test_bad_config_fails_before_any_data_is_touched(tmp_path, overrides, match):
     missing = tmp_path / "no_data_here"
-    c = config(missing, **overrides)
+    c = config(missing, overrides)
     with pytest.raises(ValueError, match=match):
         train_and_evaluate(c, tmp_path / "run")
     assert not missing.exists() and not (tmp_path / "run").exists()
@@ -219,5 +218,5 @@ def test_config_typo_is_caught_with_a_suggestion(tmp_path):
 
 def test_batch_larger_than_training_set(data_dir, tmp_path):
     with pytest.raises(ValueError, match=r"batch_size=5000 is larger than the training set \(77 samples\)"):
-        train_and_evaluate(config(data_dir, training__batch_size=5000), tmp_path)
+        train_and_evaluate(config(data_dir, {"training.batch_size": 5000}), tmp_path)
     assert not (tmp_path / "config.json").exists()

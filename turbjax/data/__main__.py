@@ -21,18 +21,19 @@ from turbjax import cli
 from turbjax.configs import default
 from turbjax.data import readers
 from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
-from turbjax.data.snapshots import save_snapshots, snapshot_path
+from turbjax.data.snapshots import snapshot_path
 
 
 def write_synthetic(cfg, frames: int = 600) -> list:
-    from turbjax.data.synthetic import vortex_street_velocity
+    """Write the missing files of `cfg` with the analytic stand-in, shaped like the seed files (256 x 128,
+    every 10th step); each seeded by the index of its Reynolds number in cfg.reynolds."""
+    from turbjax.data.synthetic import write_synthetic_files
 
-    written = []
-    for i, path in enumerate(missing_files(cfg)):
-        re = float(cfg.reynolds[[snapshot_path(cfg.dir, r) for r in cfg.reynolds].index(path)])
-        velocity = vortex_street_velocity(re, frames=frames, dx=1 / 128, frame_dt=10 / 128, seed=i)
-        written.append(save_snapshots(path, velocity, reynolds=re, dx=1 / 128, dt=1 / 128, frame_stride=10,
-                                      first_step=0, generator="turbjax.data.synthetic"))
+    missing = set(missing_files(cfg))
+    todo = [(float(re), i) for i, re in enumerate(cfg.reynolds) if snapshot_path(cfg.dir, re) in missing]
+    written = write_synthetic_files(cfg.dir, [re for re, _ in todo], seeds=[i for _, i in todo], nx=256,
+                                    ny=128, frames=frames, dx=1 / 128, frame_dt=10 / 128, frame_stride=10)
+    for path, (re, _) in zip(written, todo, strict=True):
         print(f"wrote {path} (synthetic stand-in, Re {re:g})")
     return written
 

@@ -4,11 +4,22 @@ Two rows of Gaussian vortices of alternating sign advect downstream on a uniform
 frequency follows Roshko's Strouhal fit and the core size shrinks with Re, so snapshots at different Reynolds
 numbers are distinguishable the way the simulator's are. The velocity is the exact curl of a stream function,
 so it is divergence-free.
+
+    write_synthetic_files("data/synthetic", (300, 600, 900, 1200), nx=96, ny=64, frames=30, dx=1 / 64,
+                          frame_dt=0.25)   # one turbjax snapshot file per Reynolds number
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
 import numpy as np
+
+from turbjax.data.snapshots import save_snapshots, snapshot_path
+
+GENERATOR = "turbjax.data.synthetic"  # the files' `generator` header: not the simulator's output
 
 
 def vortex_street_velocity(
@@ -78,3 +89,37 @@ def small_reynolds_arrays(
     perm = np.random.default_rng(seed).permutation(len(y))
     tr, te = perm[: int(0.8 * len(y))], perm[int(0.8 * len(y)) :]
     return x[tr], y[tr], x[te], y[te]
+
+
+def write_synthetic_files(
+    directory: str | os.PathLike,
+    reynolds: Sequence[float],
+    *,
+    nx: int,
+    ny: int,
+    frames: int,
+    dx: float,
+    frame_dt: float,
+    frame_stride: int = 10,
+    first_step: int = 0,
+    seeds: Sequence[int] | None = None,
+) -> list[Path]:
+    """Write one turbjax snapshot file per Reynolds number of the analytic stand-in, as the simulator names
+    them (turbjax.data.snapshots.snapshot_path), so the data pipeline reads them like simulator output.
+
+    The header says what a simulator file would: dt = dx (lattice speed 1), `frame_stride` steps between
+    frames from `first_step`, generator GENERATOR. `frame_dt` is the stand-in's own time between frames (the
+    vortices' advance per frame), free so that a short file still spans several shedding periods. `seeds`:
+    one per file (default 0, 1, ...: the index of its Reynolds number), so each file's phase is reproducible
+    whichever others are written. Writes are atomic (save_snapshots). Returns the paths, in order."""
+    seeds = range(len(reynolds)) if seeds is None else seeds
+    if len(seeds) != len(reynolds):
+        raise ValueError(f"{len(seeds)} seeds for {len(reynolds)} Reynolds numbers; give one per file")
+    paths = []
+    for re, seed in zip(reynolds, seeds, strict=True):
+        re = float(re)
+        velocity = vortex_street_velocity(re, nx=nx, ny=ny, frames=frames, dx=dx, frame_dt=frame_dt,
+                                          seed=int(seed))
+        paths.append(save_snapshots(snapshot_path(directory, re), velocity, reynolds=re, dx=dx, dt=dx,
+                                    frame_stride=frame_stride, first_step=first_step, generator=GENERATOR))
+    return paths
