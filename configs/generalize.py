@@ -26,7 +26,7 @@ def get_config():
     c.data.dir = "data/ensemble"
     c.data.preset = "ensemble"  # generated there first if the directory is empty
     c.data.reynolds = ()  # every Reynolds number the ensemble holds ...
-    c.data.realizations = (0, 1, 2)
+    c.data.realizations = (0, 1, 2, 3)
     c.data.exclude_reynolds = SEED_RE  # ... but the four it is tested on
     c.data.sample_every_steps = 120  # every ensemble frame: PRESETS["ensemble"].save_every
     # the ensemble's stored window (PRESETS["ensemble"].window: x [96, 256), y [0, 128)) less the data

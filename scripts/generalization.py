@@ -48,7 +48,7 @@ from turbjax.configs import default  # noqa: E402
 from turbjax.configs.schema import with_overrides  # noqa: E402
 
 SEED_RE = generalize.SEED_RE  # the seed data set's (the course's) four Reynolds numbers
-ENSEMBLE_REALIZATIONS = (0, 1, 2)
+ENSEMBLE_REALIZATIONS = (0, 1, 2, 3)  # the realization split trains on 0-1, validates on 3, tests on 2
 DEFAULT_EPOCHS = 30  # of the minibatch models (the flagship cell: configs/generalize.py's)
 # --small: the quick grid (96 x 64); Reynolds numbers of the small ensemble (the seed four among them, so that
 # heldout_re has something to hold out), and a 24 x 24 crop with room for shifts of 4 cells
@@ -132,7 +132,7 @@ def seed_data(seed_dir: str, small: bool) -> dict:
 
 
 def ensemble_data(ensemble_dir: str, small: bool) -> dict:
-    """Every frame the ensemble stored, of realizations 0-2 of each of its Reynolds numbers: all that the full
+    """Every frame the ensemble stored, of realizations 0-3 of each of its Reynolds numbers: all that the full
     ensemble holds (data.reynolds = (): its preset's list when generated); the small one's are named
     (SMALL_ENSEMBLE_RE, not its preset's default list)."""
     from turbjax.simulate import PRESETS
@@ -170,7 +170,8 @@ def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool, lo
     if name == "time":  # the seed window alone: its last 20%, a period of gap, 3 periods to train on
         return seed | {"data.split": "time", "data.gap": 1, "data.gap_unit": "periods"}
     if name == "realization":
-        return ens | {"data.split": "realization", "data.train_realizations": (0, 1)}
+        return ens | {"data.split": "realization", "data.train_realizations": (0, 1),
+                      "data.val_realizations": (3,)}
     if name == "heldout_re":
         return ens | {
             "data.split": "heldout_re",
@@ -227,24 +228,7 @@ def ensure_cell_data(config, small: bool) -> None:
     d = config.data
     if d.split == "external":
         pipeline.ensure_data(with_overrides(default.get_config(), seed_data(d.test_dir, small)).data)
-    _ensure_named_members(d)
     pipeline.ensure_data(d)
-
-
-def _ensure_named_members(d) -> None:
-    """Missing realization files of an ensemble that names its Reynolds numbers (the --small one), generated
-    whole: pipeline.ensure_data generates an ensemble only for data.reynolds = () (its preset's own list and
-    number of realizations); for named ones it looks for the plain files' names and finds none missing."""
-    from turbjax.data import discovery
-    from turbjax.simulate import generate
-
-    if not (d.reynolds and d.realizations):
-        return
-    todo = [r for r in d.reynolds if discovery.missing_data_files(d.dir, [r], d.format, d.realizations)]
-    if todo:
-        print(f"generalization: generating the {d.preset!r} ensemble (Re {list(todo)} x realizations "
-              f"{tuple(d.realizations)}) into {d.dir}", flush=True)
-        generate(list(todo), d.dir, preset=d.preset, realizations=max(d.realizations) + 1, progress=True)
 
 
 # ------------------------------------------------------------------------------------------------ report

@@ -6,10 +6,11 @@ from turbjax.data.__main__ import main
 
 
 def test_synthetic_then_summary(tmp_path, capsys):
-    assert main(["--dir", str(tmp_path), "--synthetic", "--frames", "20", "--split", "time"]) == 0
+    assert main(["--dir", str(tmp_path), "--synthetic", "--frames", "40", "--split", "time"]) == 0
     out = capsys.readouterr().out
     assert out.count("synthetic stand-in") == 4
-    assert "of 64x64 = 4096 features" in out and "Re 1200: 6 train, 4 test" in out
+    assert "of 64x64 = 4096 features" in out and "Re 1200: 8 train, 4 val, 8 test" in out
+    # per series of 40: 8 test after a gap of 10; of the 22 before it, the last 4 validate after another 10
 
 
 def test_missing_directory_is_an_error_with_the_fix(tmp_path, capsys):

@@ -76,7 +76,7 @@ def test_every_cell_is_a_valid_config_and_the_small_ensemble_is_named(script):
     small = cell(script, "mlp_wakestats", "flagship", small=True).data
     assert small.preset == "ensemble_small"
     assert small.sample_every_steps == PRESETS["ensemble_small"].save_every
-    assert tuple(small.reynolds) == script["SMALL_ENSEMBLE_RE"] and tuple(small.realizations) == (0, 1, 2)
+    assert tuple(small.reynolds) == script["SMALL_ENSEMBLE_RE"] and tuple(small.realizations) == (0, 1, 2, 3)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The one road from a config to prepared data and a trainer, used by every job and script.
 
-    validate_config(config)            # turbjax.configs.validate: before any data is generated or loaded
+    turbjax.configs.validate.validate_config(config)   # first: before any data is generated or loaded
     ensure_data(config.data)           # the simulator fills a missing data directory
     prep = prepare(config)             # Dataset + standardized device arrays + training statistics + classes
     trainer = trainer_for(config, prep)
@@ -59,20 +59,21 @@ def ensure_data(data_config) -> None:
             f"({e}); copy the data files into {data_config.dir} or install turbjax completely"
         ) from e
 
-    absent = {str(p) for p in missing}
-    jobs = [(data_config.dir, data_config.reynolds, data_config.preset)]
-    if data_config.split == "external":  # the test directory: plain seed-preset runs
-        jobs.append((data_config.test_dir, data_config.test_reynolds, "seed"))
-    for directory, reynolds, preset in jobs:
-        todo = [r for r in reynolds if str(discovery.data_path(directory, r, SIMULATOR_FORMAT)) in absent]
+    d = data_config
+    jobs = [(d.dir, d.reynolds, d.realizations, d.preset)]
+    if d.split == "external":  # the test directory: plain seed-preset runs
+        jobs.append((d.test_dir, d.test_reynolds, d.test_realizations, "seed"))
+    for directory, reynolds, ks, preset in jobs:
+        todo = [r for r in reynolds if discovery.missing_data_files(directory, [r], SIMULATOR_FORMAT, ks)]
         if not todo:
             continue
+        runs = f"realizations 0-{max(ks)}" if ks else "plain runs"
         print(
-            f"turbjax: no data for Re {list(todo)} in {directory}; generating it with the built-in "
+            f"turbjax: no data for Re {list(todo)} ({runs}) in {directory}; generating it with the built-in "
             f"lattice Boltzmann simulator (preset {preset!r}); it is cached there for later runs",
             flush=True,
         )
-        generate(list(todo), directory, preset=preset, progress=True)
+        generate(list(todo), directory, preset=preset, realizations=max(ks) + 1 if ks else 0, progress=True)
 
 
 def _ensure_ensemble(data_config) -> None:

@@ -65,7 +65,8 @@ def main(argv=None) -> int:
         ds = build_dataset(cfg)
     print(ds.summary())
     for k, re in enumerate(ds.classes):
-        print(f"  Re {re:g}: {np.sum(ds.train.labels == k)} train, {np.sum(ds.test.labels == k)} test")
+        counts = ", ".join(f"{np.sum(getattr(ds, p).labels == k)} {p}" for p in ("train", "val", "test"))
+        print(f"  Re {re:g}: {counts}")
     x = ds.train.X
     print(f"  train X: mean {x.mean():.3g}, std {x.std():.3g}, range [{x.min():.3g}, {x.max():.3g}]")
     if args.plots:

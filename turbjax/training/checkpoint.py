@@ -3,8 +3,9 @@
 Layout: `<workdir>/checkpoints/<epoch>/default/...` (orbax's name for the single item), written by one
 `ocp.CheckpointManager` with `AnyPreservationPolicy([LatestN(keep), BestN(val_loss, n=1)])`: the last `keep`
 checkpoints plus the one with the lowest validation loss survive; the validation loss of each is stored as its
-checkpoint metrics (the test part never chooses a checkpoint). Orbax writes into a temporary directory and renames it when complete, so a run killed mid-save leaves
-the previous checkpoints intact and the half-written one is ignored.
+checkpoint metrics (the test part never chooses a checkpoint). Orbax writes into a temporary directory and
+renames it when complete, so a run killed mid-save leaves the previous checkpoints intact and the
+half-written one is ignored.
 
 Restoring needs the abstract state (`jax.eval_shape(trainer.init, hparams, key)`); a checkpoint whose tree or
 shapes differ from it (another architecture, another crop) raises `CheckpointMismatchError` naming the
