@@ -235,14 +235,27 @@ def ensure_cell_data(config, small: bool) -> None:
 
 
 def row_of(model: str, split: str, workdir: Path, results: dict) -> dict:
+    """One cell: the selected model's (best validation loss) scores; validation chose, test is reported."""
     return {
         "model": model,
         "split": split,
         "workdir": str(workdir),
+        "selected_on": results.get("selected_on"),
+        "selected_epoch": results.get("selected_epoch"),
+        "validation": results.get("validation"),
+        "val_r2": results.get("val_r2"),
+        "val_mae": results.get("val_mae"),
         "test_r2": results.get("test_r2"),
         "test_mae": results.get("test_mae"),
         "train_r2": results.get("train_r2"),
+        "coverage": results.get("test_coverage"),
+        "clip_coverage": results.get("test_clip_coverage"),
+        "interval_width_percent": results.get("test_interval_width_percent"),
+        "clip_interval_width_percent": results.get("test_clip_interval_width_percent"),
+        "clip_mae_percent": results.get("test_clip_mae_percent"),
+        "reliability": results.get("test_reliability"),
         "num_train": results["num_train"],
+        "num_val": results.get("num_val"),
         "num_test": results["num_test"],
         "epochs": results["epochs"],
         "wall_seconds": results["wall_seconds"],
@@ -251,28 +264,66 @@ def row_of(model: str, split: str, workdir: Path, results: dict) -> dict:
     }
 
 
+def recommended(rows: list[dict], split: str = "realization") -> str | None:
+    """The model with the best validation R^2 on `split` (the test part never chooses)."""
+    scored = [r for r in rows if r["split"] == split and r.get("val_r2") is not None]
+    return max(scored, key=lambda r: r["val_r2"])["model"] if scored else None
+
+
 def _fmt(x, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
 
 def table_markdown(rows: list[dict]) -> str:
     lines = [
-        "| split | model | test R^2 | test MAE | worst MAE % of Re (at Re) | train R^2 | train / test "
-        "| time |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| split | model | val R^2 | test R^2 | test MAE | worst MAE % of Re (at Re) | 90% coverage frames / "
+        "clips | width % frames / clips | worst clip MAE % (at Re) | train / val / test | time |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         worst = max(r["per_reynolds"], key=lambda p: p["mae_percent"], default=None)
         worst_s = f"{worst['mae_percent']:.1f} ({worst['re']:g})" if worst else "-"
+        clips = [p for p in r["per_reynolds"] if p.get("clip_mae_percent") is not None]
+        worst_clip = max(clips, key=lambda p: p["clip_mae_percent"], default=None)
+        clip_s = f"{worst_clip['clip_mae_percent']:.1f} ({worst_clip['re']:g})" if worst_clip else "-"
         cv = r.get("ridge_cv_test_r2")
         ridge = f" (ridge_cv {cv:.3f})" if cv is not None else ""
         lines.append(
-            f"| {r['split']} | {r['model']} | {_fmt(r['test_r2'], '.4f')}{ridge} "
-            f"| {_fmt(r['test_mae'], '.1f')} "
-            f"| {worst_s} | {_fmt(r['train_r2'], '.4f')} | {r['num_train']} / {r['num_test']} "
+            f"| {r['split']} | {r['model']} | {_fmt(r.get('val_r2'), '.4f')} "
+            f"| {_fmt(r['test_r2'], '.4f')}{ridge} | {_fmt(r['test_mae'], '.1f')} | {worst_s} "
+            f"| {_fmt(r.get('coverage'), '.2f')} / {_fmt(r.get('clip_coverage'), '.2f')} "
+            f"| {_fmt(r.get('interval_width_percent'), '.1f')} "
+            f"/ {_fmt(r.get('clip_interval_width_percent'), '.1f')} "
+            f"| {clip_s} | {r['num_train']} / {_fmt(r.get('num_val'), 'd')} / {r['num_test']} "
             f"| {r['wall_seconds']:.0f} s |"
         )
+    best = recommended(rows)
+    if best:
+        lines.append(f"\nRecommended (best validation R^2 on the realization split): {best}\n")
     return "\n".join(lines) + "\n"
+
+
+def plot_reliability(rows: list[dict], path: Path, model: str | None) -> None:
+    """Coverage of the test frames against the nominal level of the conformal interval (calibrated on each
+    cell's validation part), per split, for one model."""
+    from matplotlib.figure import Figure
+
+    from turbjax.plots import save_figure
+
+    chosen = [r for r in rows if r["model"] == model and r.get("reliability")]
+    if not chosen:
+        return
+    fig = Figure(figsize=(4.6, 4.2))
+    ax = fig.subplots()
+    for r in chosen:
+        levels = [p["level"] for p in r["reliability"]]
+        ax.plot(levels, [p["coverage"] for p in r["reliability"]], "o-", label=r["split"])
+    ax.plot([0.45, 1.0], [0.45, 1.0], "k--", lw=1)
+    ax.set(xlabel="nominal level of the interval", ylabel="coverage of test frames", xlim=(0.45, 1.0),
+           ylim=(0.0, 1.02), title=f"reliability: {model}")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, path)
 
 
 def plot_unseen(rows: list[dict], path: Path) -> None:
@@ -393,6 +444,7 @@ def main(argv=None) -> int:
     table = table_markdown(rows)
     write_text_atomic(args.out / "generalization.md", table)
     plot_unseen(rows, args.out / "generalization.png")
+    plot_reliability(rows, args.out / "reliability.png", recommended(rows) or "mlp_wakestats")
     print(table)
     print(
         f"generalization: {len(cells)} cells in {time.perf_counter() - t0:.0f} s ({len(rows)} in the table); "

@@ -88,3 +88,19 @@ def plot_pca(embedding, re, path: Path, title: str = "PCA of the training frames
     fig.colorbar(sc, ax=ax, label="Re")
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def plot_reliability(reliability: list[dict], path: Path, title: str = "reliability (test frames)") -> Path:
+    """Coverage of the conformal intervals against their nominal level (turbjax.calibration.reliability):
+    on the diagonal, an interval holds the truth as often as it claims."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.2, 4))
+    ax = fig.subplots()
+    levels = [r["level"] for r in reliability]
+    ax.plot(levels, [r["coverage"] for r in reliability], "o-", label="test frames")
+    ax.plot([0.45, 1.0], [0.45, 1.0], "k--", lw=1, label="nominal")
+    ax.set(xlabel="nominal level", ylabel="coverage", xlim=(0.45, 1.0), ylim=(0.0, 1.02), title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)

@@ -20,8 +20,9 @@ Workdir:
     calibration.json    the validation residuals behind the 90% intervals (frames and clips)
     checkpoints/        orbax: every checkpoint_every epochs, the last keep_checkpoints + the best by
                         validation loss (what evaluate scores by default; the test part never chooses)
-    loss_curve.png      train and test loss per epoch (semilog)
+    loss_curve.png      train, validation and test loss per epoch (semilog)
     pred_vs_true.png    test predictions against the truth
+    reliability.png     coverage of the calibrated intervals on test frames against their nominal level
 
 Rerunning on an existing workdir resumes from its latest checkpoint; since the minibatch order depends only on
 (seed, epoch), a resumed run ends with the same parameters as an uninterrupted one.
@@ -43,7 +44,7 @@ from turbjax import cli
 from turbjax.checks import output_dir
 from turbjax.configs.validate import validate_config
 from turbjax.pipeline import ensure_data, prepare, trainer_for
-from turbjax.plots import plot_run
+from turbjax.plots import plot_reliability, plot_run
 from turbjax.results import Progress, report_target, run_results
 from turbjax.scoring import calibrate, is_reynolds_regression
 from turbjax.training.checkpoint import Checkpointer
@@ -104,6 +105,8 @@ def train_and_evaluate(config, workdir) -> dict:
     ckpt.close()
     if config.training.plots:
         plot_run(workdir, read_metrics(metrics_path, progress.epoch), trainer, params, prep.data, prep.ds)
+        if results.get("test_reliability"):  # beside pred_vs_true.png: do the intervals hold what they claim?
+            plot_reliability(results["test_reliability"], workdir / "reliability.png")
     return results
 
 

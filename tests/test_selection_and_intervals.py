@@ -1,0 +1,110 @@
+"""Nothing is chosen on the test set, and the intervals say what they measure: a training run's selected
+checkpoint is the lowest validation loss it kept, its calibration is that checkpoint's validation residuals,
+evaluate's interval keys are the coverage and width recomputed from its own predictions, old configs that
+stopped on the test set are refused with what to do."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from configs import test as test_config
+from conftest import write_quick_grid_synthetic
+from turbjax import calibration as C
+from turbjax.configs.schema import with_overrides
+from turbjax.configs.validate import validate_config
+from turbjax.pipeline import prepare, trainer_for
+from turbjax.scoring import evaluate_workdir, predictions
+from turbjax.train import train_and_evaluate
+from turbjax.training.checkpoint import Checkpointer
+from turbjax.training.resume import restore_state
+from turbjax.workdir import load_run_config, read_calibration, read_standardizer
+
+RES = (300.0, 600.0, 900.0, 1200.0)
+PER_RE_KEYS = {"coverage", "clip_coverage", "clip_mae_percent", "interval_width_percent", "interval_low_mean",
+               "interval_high_mean"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    data = write_quick_grid_synthetic(tmp_path_factory.mktemp("data"), RES, frames=40)
+    workdir = tmp_path_factory.mktemp("run")
+    c = with_overrides(test_config.get_config(), {
+        "data.dir": str(data), "data.split": "time", "data.gap": 1, "training.epochs": 8,
+        "training.plots": True, "training.keep_checkpoints": 1,
+    })
+    results = train_and_evaluate(c, workdir)
+    return workdir, results
+
+
+def test_the_selected_checkpoint_has_the_lowest_validation_loss(run):
+    workdir, results = run
+    rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    saved = [r for r in rows if r["epoch"] % 2 == 0]  # a checkpoint every 2 epochs
+    best = min(saved, key=lambda r: r["val_loss"])
+    assert results["selected_on"] == "validation" and results["selected_epoch"] == best["epoch"]
+    ckpt = Checkpointer(workdir / "checkpoints", read_only=True)
+    assert ckpt.best_step() == best["epoch"]
+    ckpt.close()
+    assert {"val_r2", "val_mae", "test_r2", "test_mae", "num_val"} <= set(results)
+    assert all("val_loss" in r and "test_loss" in r for r in rows)
+    assert results["validation"].startswith("the last 0.2 of each series' training side, after the same gap")
+
+
+def test_calibration_is_the_selected_checkpoints_validation_residuals(run):
+    workdir, results = run
+    cal = read_calibration(workdir)
+    assert cal.epoch == results["selected_epoch"] and cal.level == 0.9
+    config = load_run_config(workdir)
+    prep = prepare(config, read_standardizer(workdir))
+    trainer = trainer_for(config, prep)
+    ckpt = Checkpointer(workdir / "checkpoints", read_only=True)
+    params = restore_state(trainer, config, ckpt, cal.epoch)["params"]
+    ckpt.close()
+    pred = predictions(trainer, params, prep.data, "val")[:, 0]
+    np.testing.assert_allclose(cal.frame, C.log_residuals(prep.ds.val.re, pred), rtol=1e-5, atol=1e-6)
+    assert (workdir / "reliability.png").is_file()
+
+
+def test_evaluate_gives_the_interval_keys_recomputed_from_its_predictions(run):
+    workdir, _ = run
+    scores = evaluate_workdir(workdir)
+    test = scores["test"]
+    assert {"coverage", "clip_coverage", "interval_width_percent", "clip_mae_percent"} <= set(test)
+    for entry in scores["test_per_reynolds"]:
+        assert PER_RE_KEYS <= set(entry)
+        assert entry["interval_low_mean"] < entry["prediction_mean"] < entry["interval_high_mean"]
+    config = load_run_config(workdir)
+    prep = prepare(config, read_standardizer(workdir))
+    trainer = trainer_for(config, prep)
+    ckpt = Checkpointer(workdir / "checkpoints", read_only=True)
+    params = restore_state(trainer, config, ckpt, scores["epoch"])["params"]
+    ckpt.close()
+    pred = predictions(trainer, params, prep.data)[:, 0]
+    low, high = C.interval(pred, read_calibration(workdir).offsets())
+    re = prep.ds.test.re.astype(np.float64)
+    assert test["coverage"] == pytest.approx(np.mean((low <= re) & (re <= high)), abs=1e-6)
+    assert test["interval_width_percent"] == pytest.approx(np.median(100 * (high - low) / re), rel=1e-4)
+    latest = evaluate_workdir(workdir, checkpoint="latest")
+    if latest["epoch"] != scores["epoch"]:  # another checkpoint: its intervals were never calibrated
+        assert "coverage" not in latest["test"] and "calibration.json is for epoch" in latest["interval_note"]
+
+
+def test_an_old_config_that_stopped_on_test_is_refused_with_the_new_name():
+    c = test_config.get_config()
+    c.training.stop_at_test_r2 = 0.99
+    renamed = r"config.training.stop_at_test_r2 is now config.training.stop_at_val_r2: early stopping watches"
+    with pytest.raises(ValueError, match=renamed):
+        validate_config(c)
+
+
+def test_stopping_watches_validation(tmp_path):
+    data = write_quick_grid_synthetic(tmp_path / "data", RES, frames=40)
+    c = with_overrides(test_config.get_config(), {
+        "data.dir": str(data), "data.split": "time", "data.gap": 1, "training.epochs": 8,
+        "training.plots": False, "training.stop_at_val_r2": -1e9,  # reached after the first chunk
+    })
+    results = train_and_evaluate(c, tmp_path / "w")
+    assert results["epochs"] == 2
