@@ -100,8 +100,9 @@ def test_hand_written_gradients_equal_jax_grad(executed):
 
 def test_data_shapes(executed):
     data = executed[0]["data"]
-    # small mode: 4 x 160 frames at sample_every_steps 10 = frame_stride; 16 x 16 windows; 80/20 random split
-    assert data["X_train"] == [512, 256] and data["X_test"] == [128, 256]
+    # small mode: 4 x 200 frames at sample_every_steps 10 = frame_stride; 16 x 16 windows; a random 20% tests,
+    # a random 20% of the rest (128) validates
+    assert data["X_train"] == [512, 256] and data["X_test"] == [160, 256]
     assert data["classes"] == [300.0, 600.0, 900.0, 1200.0]
 
 
