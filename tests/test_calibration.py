@@ -54,6 +54,10 @@ def test_clips_are_whole_windows_of_one_series():
     # windows of 3 samples: [0, 30), [30, 60), [60, 90) whole, [90, ...) one sample: dropped
     np.testing.assert_array_equal(labels[:10], [0, 0, 0, 1, 1, 1, 2, 2, 2, -1])
     np.testing.assert_array_equal(labels[10:], [3, 3, 3, 4, 4, 4, 5, 5, 5, -1])
+    # a period of 25 steps at a spacing of 10: windows of 3, 2, 3, 2 samples are all clips; the last
+    # window (1 sample) is not
+    np.testing.assert_array_equal(C.clip_labels(np.zeros(11), np.arange(11) * 10.0, 25.0),
+                                  [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, -1])
     with pytest.raises(ValueError, match="clip_steps=0"):
         C.clip_labels(series, step, 0)
     # one clip length per sample; NaN: that series has no clips
@@ -84,6 +88,14 @@ def test_reliability_of_the_validation_set_on_itself_is_at_least_nominal():
         assert row["coverage"] >= row["level"]
 
 
-def test_non_positive_predictions_are_refused():
-    with pytest.raises(ValueError, match="must be > 0"):
-        C.log_residuals([300.0], [-5.0])
+def test_a_non_positive_prediction_misses_every_interval_and_is_the_worst_residual():
+    r = C.log_residuals([300.0, 300.0], [-5.0, 330.0])
+    assert np.isnan(r[0]) and r[1] == pytest.approx(np.log(1.1))
+    off = C.conformal_offsets(np.r_[np.zeros(18), np.nan], 0.9)
+    assert off.hi == np.inf and off.lo == 0.0
+    low, high = C.interval([-5.0, 330.0], C.Offsets(-0.2, 0.2, 10))
+    assert C.coverage([300.0, 300.0], low, high) == 0.5
+    est, _ = C.clip_estimates([-5.0, 330.0, 330.0, 330.0], [0, 0, 1, 1])
+    assert np.isnan(est[0]) and est[1] == pytest.approx(330.0)
+    with pytest.raises(ValueError, match="true Reynolds numbers must be > 0"):
+        C.log_residuals([0.0], [300.0])

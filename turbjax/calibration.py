@@ -67,17 +67,20 @@ METHOD = ("split-conformal on validation: signed log residuals log(pred) - log(R
 
 
 def log_residuals(re_true, re_pred) -> np.ndarray:
-    """log(prediction) - log(truth); a non-positive prediction is an error (log Re is undefined)."""
+    """log(prediction) - log(truth); NaN where a prediction is not positive (log Re is undefined there: such a
+    frame counts as a miss of every interval, and in calibration as the largest residual)."""
     re_true, re_pred = np.asarray(re_true, np.float64), np.asarray(re_pred, np.float64)
-    if np.any(re_pred <= 0) or np.any(re_true <= 0):
-        fail(f"Reynolds numbers must be > 0 for log residuals; got predictions down to {re_pred.min():g}")
-    return np.log(re_pred) - np.log(re_true)
+    if np.any(re_true <= 0):
+        fail(f"true Reynolds numbers must be > 0; got {re_true.min():g}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(re_pred > 0, np.log(np.where(re_pred > 0, re_pred, 1.0)), np.nan) - np.log(re_true)
 
 
 def conformal_offsets(residuals, level: float = LEVEL) -> Offsets:
     """Split-conformal quantiles of signed residuals: the ceil((n+1)(a/2))-th and ceil((n+1)(1-a/2))-th
     smallest, a = 1 - level (clamped to the sample: with too few residuals the interval is the range)."""
-    r = np.sort(np.asarray(residuals, np.float64).ravel())
+    r = np.asarray(residuals, np.float64).ravel()
+    r = np.sort(np.where(np.isnan(r), np.inf, r))  # an undefined residual: the worst there is
     if r.size == 0:
         fail("no validation residuals to calibrate on; the split's validation part is empty")
     if not 0 < level < 1:
@@ -93,14 +96,17 @@ def conformal_offsets(residuals, level: float = LEVEL) -> Offsets:
 def interval(pred, offsets: Offsets) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) around predictions of Re: log p - q_hi <= log Re <= log p - q_lo."""
     pred = np.asarray(pred, np.float64)
-    return pred * np.exp(-offsets.hi), pred * np.exp(-offsets.lo)
+    pred = np.where(pred > 0, pred, np.nan)  # no interval around a non-positive Re
+    with np.errstate(over="ignore"):
+        return pred * np.exp(-offsets.hi), pred * np.exp(-offsets.lo)
 
 
 def clip_labels(series, step, clip_steps) -> np.ndarray:
     """Clip index per sample (-1: not in a whole clip): within each series (an integer id per sample), the
     samples are cut into non-overlapping windows of `clip_steps` simulation steps (a number, or one per
     sample: the series' first value counts; NaN: that series has no clips) from the series' first sample; a
-    window is a clip if it holds as many samples as the series' fullest window (a last, partial one is
+    window is a clip if it holds as many samples as the series' fullest window, up to one (a period that is
+    not a whole number of sample spacings alternates between n and n + 1; a last, partial window is
     dropped). Clip ids are consecutive integers over all series."""
     series, step = np.asarray(series), np.asarray(step, np.float64)
     steps = np.broadcast_to(np.asarray(clip_steps, np.float64), series.shape)
@@ -115,7 +121,7 @@ def clip_labels(series, step, clip_steps) -> np.ndarray:
             fail(f"clip_steps={length!r} must be > 0 (simulation steps per clip)")
         window = np.floor((step[idx] - step[idx].min()) / length).astype(np.int64)
         counts = np.bincount(window)
-        full = counts == counts.max()
+        full = counts >= max(counts.max() - 1, 1)
         ids = np.cumsum(full) - 1 + next_id
         labels[idx] = np.where(full[window], ids[window], -1)
         next_id += int(full.sum())
@@ -126,7 +132,9 @@ def clip_estimates(pred, labels) -> tuple[np.ndarray, np.ndarray]:
     """(estimate per clip, clip ids): the geometric mean of each clip's frame predictions."""
     labels = np.asarray(labels)
     ids = np.unique(labels[labels >= 0])
-    logp = np.log(np.asarray(pred, np.float64))
+    pred = np.asarray(pred, np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logp = np.where(pred > 0, np.log(np.where(pred > 0, pred, 1.0)), np.nan)
     return np.array([np.exp(logp[labels == c].mean()) for c in ids]), ids
 
 
@@ -149,14 +157,15 @@ def fit_calibration(re_true, re_pred, clip_ids=None, *, level: float = LEVEL, ep
 
 
 def coverage(re_true, low, high) -> float:
-    """Fraction of intervals that hold the truth."""
+    """Fraction of intervals that hold the truth (an undefined interval holds nothing)."""
     re_true = np.asarray(re_true, np.float64)
     return float(np.mean((low <= re_true) & (re_true <= high)))
 
 
 def width_percent(low, high, re_true) -> float:
-    """Median interval width in % of the true Re."""
-    return float(np.median(100 * (np.asarray(high) - np.asarray(low)) / np.asarray(re_true, np.float64)))
+    """Median interval width in % of the true Re (over the defined intervals; NaN if none is)."""
+    w = 100 * (np.asarray(high) - np.asarray(low)) / np.asarray(re_true, np.float64)
+    return float(np.nanmedian(w)) if np.any(np.isfinite(w)) else float("nan")
 
 
 def reliability(val_residuals, test_residuals, levels=RELIABILITY_LEVELS) -> list[dict]:
@@ -164,6 +173,6 @@ def reliability(val_residuals, test_residuals, levels=RELIABILITY_LEVELS) -> lis
     rows = []
     for level in levels:
         off = conformal_offsets(val_residuals, level)
-        r = np.asarray(test_residuals, np.float64)
+        r = np.asarray(test_residuals, np.float64)  # NaN: a miss
         rows.append({"level": float(level), "coverage": float(np.mean((r >= off.lo) & (r <= off.hi)))})
     return rows

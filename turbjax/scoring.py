@@ -109,18 +109,20 @@ def interval_scores(part, pred, cal: Calibration) -> tuple[dict, list[dict]]:
     clip_low, clip_high = interval(est, clip_off) if clip_off is not None and ids.size else (None, None)
 
     def block(frames, clips) -> dict:
-        out = {"coverage": coverage(re[frames], low[frames], high[frames]),
-               "interval_width_percent": width_percent(low[frames], high[frames], re[frames]),
-               "interval_low_mean": float(low[frames].mean()),
-               "interval_high_mean": float(high[frames].mean()),
-               "clip_coverage": None, "clip_mae_percent": None, "num_clips": int(clips.sum())}
+        with np.errstate(invalid="ignore"):  # a frame without an interval (Re <= 0 predicted) has no bounds
+            width = width_percent(low[frames], high[frames], re[frames])
+            out = {"coverage": coverage(re[frames], low[frames], high[frames]),
+                   "interval_width_percent": finite_or_none(width),
+                   "interval_low_mean": finite_or_none(np.nanmean(low[frames])),
+                   "interval_high_mean": finite_or_none(np.nanmean(high[frames])),
+                   "clip_coverage": None, "clip_mae_percent": None, "num_clips": int(clips.sum())}
         if clips.any():
             err = 100 * np.abs(est[clips] - clip_re[clips]) / clip_re[clips]
-            out["clip_mae_percent"] = float(np.mean(err))
+            out["clip_mae_percent"] = finite_or_none(np.mean(err))
             if clip_low is not None:
                 out["clip_coverage"] = coverage(clip_re[clips], clip_low[clips], clip_high[clips])
-                out["clip_interval_width_percent"] = width_percent(clip_low[clips], clip_high[clips],
-                                                                   clip_re[clips])
+                out["clip_interval_width_percent"] = finite_or_none(
+                    width_percent(clip_low[clips], clip_high[clips], clip_re[clips]))
         return out
 
     overall = block(np.ones(re.size, bool), np.ones(ids.size, bool))
