@@ -96,6 +96,9 @@ def test_a_sweep_trial_sees_the_data_of_train_and_reaches_its_parameters(data_di
     sa, sb = evaluate_workdir(tmp_path / "sweep" / "best"), evaluate_workdir(tmp_path / "train")
     assert sa["summary"] == sb["summary"]  # the same samples, window and features
     assert sa["test"]["r2"] == pytest.approx(sb["test"]["r2"], rel=1e-4, abs=1e-5)
+    # the best trial is calibrated like a train run: the same intervals
+    assert sa["test"]["coverage"] == pytest.approx(sb["test"]["coverage"], abs=1e-6)
+    assert sa["test"]["interval_width_percent"] == pytest.approx(sb["test"]["interval_width_percent"], rel=1e-3)
 
 
 def test_bad_trial_configs_fail_before_any_data_is_read(tmp_path):

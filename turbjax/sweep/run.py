@@ -14,15 +14,18 @@ from tqdm.auto import tqdm
 
 from turbjax.checks import output_dir
 from turbjax.configs.validate import check_batch_size, validate_config
-from turbjax.pipeline import ensure_data, prepare
+from turbjax.pipeline import ensure_data, prepare, trainer_for
+from turbjax.scoring import calibrate, is_reynolds_regression
 from turbjax.sweep.axes import shape_key, trial_config, trial_label, trial_seed, trials_of
 from turbjax.sweep.layout import Layout, make_blocks
 from turbjax.sweep.programs import GroupProgram, auto_trials_per_program
 from turbjax.sweep.report import format_table, plot_curves, summarize, trial_state, write_best
+from turbjax.training.checkpoint import Checkpointer
 from turbjax.training.chunks import Chunk, run_chunks
 from turbjax.training.loop import make_train
 from turbjax.training.optimizers import HPARAM_NAMES, default_hparams
-from turbjax.workdir import write_config, write_json
+from turbjax.training.resume import restore_state
+from turbjax.workdir import load_run_config, write_calibration, write_config, write_json
 
 
 @dataclasses.dataclass
@@ -160,8 +163,25 @@ def run_sweep(config, workdir) -> dict:
         _for_trial(t, check_batch_size, c, len(prep.ds.train.X))
     print(f"turbjax.sweep: {prep.ds.summary()}; {len(trials)} trials on {jax.device_count()} device(s)",
           flush=True)
-    return _run_and_write(config, workdir, prep.data, stats=prep.stats, trials=trials,
-                          image_shape=prep.ds.image_shape, num_classes=len(prep.classes))
+    results = _run_and_write(config, workdir, prep.data, stats=prep.stats, trials=trials,
+                             image_shape=prep.ds.image_shape, num_classes=len(prep.classes))
+    if results.get("best_workdir") and jax.process_index() == 0:
+        _calibrate_best(Path(results["best_workdir"]), prep)
+    return results
+
+
+def _calibrate_best(best: Path, prep) -> None:
+    """The best trial's calibration.json, as `train` writes one: its validation residuals (Reynolds-number
+    regressions only)."""
+    config = load_run_config(best)
+    trainer = trainer_for(config, prep)
+    if not is_reynolds_regression(trainer, prep.ds):
+        return
+    ckpt = Checkpointer(best / "checkpoints", read_only=True)
+    step = ckpt.latest_step()
+    params = restore_state(trainer, config, ckpt, step)["params"]
+    ckpt.close()
+    write_calibration(best, calibrate(trainer, params, prep, epoch=step))
 
 
 def _run_and_write(config, workdir, data, *, stats=None, trials=None, image_shape=None, num_classes=None,
