@@ -299,8 +299,8 @@ md(r"""
 **The random split leaks.** The course split the 2400 frames at random, 80/20 (turbjax also holds out a random
 20% of the training side for validation, which chooses checkpoints and never sees the test frames).
 Consecutive frames are only `sample_every_steps` simulation steps apart and nearly identical, so almost every
-test frame has its immediate neighbours in the training set: a model can score well by recognising a frame it has practically
-seen. Section f measures what happens with splits that do not leak.
+test frame has its immediate neighbours in the training set: a model can score well by recognising a frame it
+has practically seen. Section f measures what happens with splits that do not leak.
 """)
 
 code(r"""
@@ -626,8 +626,8 @@ md(r"""
 * *Batch size.* After 50 epochs batch 512 ends with the lowest training loss (0.00089), batch 32 next
   (0.0033) and batch 2 highest and noisiest (0.0049, test $R^2$ 0.9945): at a fixed Adam learning rate, 768
   small noisy steps per epoch plateau at their own noise level, while 3 large steps per epoch descend
-  smoothly, slowly at first. Per second, batch 2 is also by far the most expensive (hundreds of tiny steps). Where each
-  curve ends depends on its oscillation: read the curves, not only the final numbers.
+  smoothly, slowly at first. Per second, batch 2 is also by far the most expensive (hundreds of tiny steps).
+  Where each curve ends depends on its oscillation: read the curves, not only the final numbers.
 * *Learning rate.* 1 diverges (its final training loss, 0.71, is above the initial parameters' 0.52; test
   $R^2$ -0.45); 0.1 makes no progress: its loss settles at 0.50, about the loss of predicting the mean (test
   $R^2 \approx 0$), as when the ReLU units stop responding to the input; $10^{-3}$ learns fastest at first,
