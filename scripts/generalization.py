@@ -407,10 +407,13 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args = parse_args(argv)
     from turbjax import cli
+    from turbjax.checks import output_dir
     from turbjax.configs.validate import validate_config
     from turbjax.train import train_and_evaluate
     from turbjax.workdir import write_text_atomic
 
+    with cli.user_errors("generalization"):
+        output_dir(args.out, "--out")  # before any data is generated or trained on
     args.out.mkdir(parents=True, exist_ok=True)
     common = dict(
         seed_dir=str(args.seed_dir),

@@ -105,3 +105,11 @@ def test_sweep_refuses_a_path_under_a_file(a_file, tmp_path):
                str(a_file / "sub"), f"--config.data.dir={tmp_path / 'no_data_here'}")
     assert f"lies under {a_file}, which is a file" in one_line(proc, "turbjax.sweep")
     assert not (tmp_path / "no_data_here").exists()
+
+
+def test_data_convert_and_data_plots_refuse_a_file_as_output(a_file, tmp_path):
+    line = one_line(run("-m", "turbjax.data.convert", "--trust-pickle", str(tmp_path), "--out", str(a_file)),
+                    "turbjax.data.convert")
+    assert f"--out={a_file} is a file, not a directory" in line
+    line = one_line(run("-m", "turbjax.data", "--dir", str(tmp_path), "--plots", str(a_file)), "turbjax.data")
+    assert f"--plots={a_file} is a file, not a directory" in line

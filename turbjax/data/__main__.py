@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from turbjax import cli
+from turbjax.checks import output_dir
 from turbjax.configs import default
 from turbjax.data import readers
-from turbjax.data.dataset import build_dataset, missing_files, validate_data_config
+from turbjax.data.config import validate_data_config
+from turbjax.data.dataset import build_dataset, missing_files
 from turbjax.data.snapshots import snapshot_path
 
 
@@ -58,6 +60,8 @@ def main(argv=None) -> int:
     cfg.vorticity, cfg.split, cfg.target = args.vorticity, args.split, args.target
     with cli.user_errors("turbjax.data"):
         validate_data_config(cfg)
+        if args.plots:
+            output_dir(args.plots, "--plots")
         if args.synthetic:
             if cfg.format != readers.SIMULATOR_FORMAT:
                 p.error(f"--synthetic writes {readers.SIMULATOR_FORMAT!r} files; drop --format {cfg.format}")

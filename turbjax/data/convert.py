@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from turbjax import cli
+from turbjax.checks import output_dir
 from turbjax.data import course_pickle as cp
 from turbjax.data.readers.course import COURSE_FILE_PATTERN, COURSE_FILE_TEMPLATE, course_reynolds
 from turbjax.data.snapshots import (
@@ -98,6 +99,7 @@ def main(argv=None) -> int:
     from tqdm import tqdm
 
     with cli.user_errors("turbjax.data.convert", code=2):
+        output_dir(args.out, "--out")
         files = course_files(args.sources)  # every source checked before the first (long) conversion
         for src in tqdm(files, desc="converting", unit="file"):
             out = convert_file(src, args.out, trust_pickle=True)

@@ -32,14 +32,13 @@ import numpy as np
 
 from turbjax.checks import fail
 from turbjax.data import discovery
-from turbjax.data.config import validate_data_config  # TODO after merge: import from data.config
 from turbjax.data.features import compute_features, feature_shape
 from turbjax.data.readers import SIMULATOR_FORMAT
 from turbjax.data.series import plan_series, read_images
 from turbjax.data.splits import make_split, time_split, with_validation
 from turbjax.data.transforms import flatten, unflatten
 
-__all__ = ["Dataset", "Subset", "build_dataset", "image_shape_for", "missing_files", "validate_data_config"]
+__all__ = ["Dataset", "Subset", "build_dataset", "image_shape_for", "missing_files"]
 
 log = logging.getLogger(__name__)
 
