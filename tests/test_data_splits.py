@@ -164,12 +164,12 @@ def test_validation_is_carved_from_the_training_side_as_novel_as_test():
 
     re, position = samples(40)  # 4 Re x 40 positions
     base = random_split(re, 0.25, 0)
-    s = with_validation("random", base, re, position, val_fraction=0.2, gap=0, seed=0)
+    s = with_validation("random", base, re, position, val_fraction=0.2, gap=0)
     np.testing.assert_array_equal(s.test, base.test)
     assert s.val.size == round(0.2 * base.train.size) and s.val.size + s.train.size == base.train.size
     assert not set(s.val) & set(s.train)
     base = time_split(re, position, 0.25, 2)
-    s = with_validation("time", base, re, position, val_fraction=0.2, gap=2, seed=0)
+    s = with_validation("time", base, re, position, val_fraction=0.2, gap=2)
     for r in np.unique(re):
         tr, va, te = (position[i[re[i] == r]] for i in (s.train, s.val, s.test))
         assert va.min() - tr.max() == 15 and te.min() - va.max() == 15  # the same gap: 2 samples, 5 apart
@@ -179,7 +179,7 @@ def test_validation_is_carved_from_the_training_side_as_novel_as_test():
         validation_reynolds([300.0, 600.0], 4)
     realization = np.tile([0, 1, 2, 3], 40)
     base = realization_split(realization, (0, 1))
-    s = with_validation("realization", base, re, position, val_fraction=0.2, gap=0, seed=0,
+    s = with_validation("realization", base, re, position, val_fraction=0.2, gap=0,
                         realization=realization, val_realizations=(3,))
     assert set(realization[s.val]) == {3} and set(realization[s.test]) == {2}
     assert set(realization[s.train]) == {0, 1}

@@ -265,7 +265,7 @@ def _split(cfg, s: _Samples):
     if name == "heldout_re" and cfg["heldout_time"]:
         time = time_split(s.re, position, cfg["test_fraction"], gap, separation=separation, group=s.group)
     split = with_validation(
-        name, split, s.re, position, val_fraction=cfg["val_fraction"], gap=gap, seed=cfg["seed"],
+        name, split, s.re, position, val_fraction=cfg["val_fraction"], gap=gap,
         separation=separation, group=s.group, realization=s.realization,
         val_realizations=cfg["val_realizations"], val_every=cfg["val_every"],
         heldout_time=cfg["heldout_time"], time=time,

@@ -211,8 +211,8 @@ def validation_reynolds(train_re, every: int) -> list[float]:
     return val
 
 
-def with_validation(name: str, split: Split, re, position, *, val_fraction: float, gap, seed: int,
-                    separation=None, group=None, realization=None, val_realizations=(), val_every: int = 4,
+def with_validation(name: str, split: Split, re, position, *, val_fraction: float, gap, separation=None,
+                    group=None, realization=None, val_realizations=(), val_every: int = 4,
                     heldout_time: bool = False, time: Split | None = None) -> Split:
     """`split` with a validation part as novel relative to training as the test part is: carved from its
     training side (for "realization": the val_realizations, out of the realizations not trained on). What
