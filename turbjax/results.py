@@ -14,7 +14,7 @@ import numpy as np
 from turbjax.data.standardize import target_from_model
 from turbjax.models.ridge import DEFAULT_ALPHAS, ridge_cv
 from turbjax.pipeline import Prepared
-from turbjax.scoring import interval_scores, per_reynolds, predictions, score
+from turbjax.scoring import predictions, reynolds_report, score
 from turbjax.training import metrics as M
 
 
@@ -83,13 +83,8 @@ def run_results(config, trainer, params, prep: Prepared, progress: Progress, *, 
             results[f"val_{name}"] = val[name]
             results[f"train_{name}"] = train[name]
     if trainer.task == "regression" and np.asarray(prep.data["y_test"]).shape[1] == 1:
-        results |= scalar_target_summary(trainer, params, prep, has_r2="test_r2" in results)
-    if calibration is not None:
-        pred = predictions(trainer, params, prep.data)[:, 0]
-        overall, rows = interval_scores(ds.test, pred, calibration)
-        results |= {f"test_{k}": v for k, v in overall.items()}
-        for entry, row in zip(results["test_per_reynolds"], rows, strict=True):
-            entry |= {k: v for k, v in row.items() if k != "re"}
+        results |= scalar_target_summary(trainer, params, prep, has_r2="test_r2" in results,
+                                         calibration=calibration)
     if config.model.name == "linear" and trainer.task == "regression":
         results["ridge_cv"] = ridge_cv_baseline(prep, log_target=trainer.log_target)
     if config.data.target == "forecast":
@@ -102,9 +97,10 @@ def report_target(config) -> float | None:
     return config.training.report_test_r2
 
 
-def scalar_target_summary(trainer, params, prep: Prepared, has_r2: bool) -> dict:
-    """Mean and spread of the test predictions and the test target values; R^2 null when the targets do not
-    vary (one held-out Reynolds number: score() and metrics.jsonl already say so), with a note why."""
+def scalar_target_summary(trainer, params, prep: Prepared, has_r2: bool, calibration=None) -> dict:
+    """Mean and spread of the test predictions and the test target values, per Re too (with the calibrated
+    intervals' scores, as test_*, given a `calibration`); R^2 null when the targets do not vary (one held-out
+    Reynolds number: score() and metrics.jsonl already say so), with a note why."""
     ds = prep.ds
     out = {}
     if np.ptp(np.asarray(ds.test.y)) == 0 and has_r2:
@@ -116,8 +112,8 @@ def scalar_target_summary(trainer, params, prep: Prepared, has_r2: bool) -> dict
     out["test_prediction_mean"] = float(pred.mean())
     out["test_prediction_std"] = float(pred.std())
     out["test_target_values"] = sorted({float(v) for v in np.unique(ds.test.y)})[:10]
-    out["test_per_reynolds"] = per_reynolds(ds.test.re, pred)
-    return out
+    intervals, out["test_per_reynolds"] = reynolds_report(ds.test, pred, calibration)
+    return out | {f"test_{k}": v for k, v in intervals.items()}
 
 
 def ridge_cv_baseline(prep: Prepared, alphas=DEFAULT_ALPHAS, log_target: bool = False) -> dict:

@@ -132,6 +132,18 @@ def interval_scores(part, pred, cal: Calibration) -> tuple[dict, list[dict]]:
     return overall, rows
 
 
+def reynolds_report(part, pred, cal: Calibration | None = None) -> tuple[dict, list[dict]]:
+    """How each Reynolds number of a part fares (per_reynolds), each row with its calibrated intervals'
+    scores when `cal` is given: (the overall interval scores, {} without `cal`; the per-Re rows)."""
+    rows = per_reynolds(part.re, pred)
+    if cal is None:
+        return {}, rows
+    overall, interval_rows = interval_scores(part, pred, cal)
+    for row, extra in zip(rows, interval_rows, strict=True):
+        row |= {k: v for k, v in extra.items() if k != "re"}
+    return overall, rows
+
+
 def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=None, reynolds=None,
                         split=None, realizations=None):
     """The run's data config pointed at other data: `data_dir` (its format detected from the file names
@@ -230,14 +242,11 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
         scores["num_val"], scores["num_train"] = len(ds.val.X), len(ds.train.X)
     if is_reynolds_regression(trainer, ds):  # the Reynolds number: how each flow fares, with intervals
         pred = predictions(trainer, params, prep.data)[:, 0]
-        scores["test_per_reynolds"] = per_reynolds(ds.test.re, pred)
         cal = read_calibration(workdir)
-        if cal is not None and cal.epoch == int(step):
-            overall, rows = interval_scores(ds.test, pred, cal)
-            scores["test"] |= overall
-            for entry, row in zip(scores["test_per_reynolds"], rows, strict=True):
-                entry |= {k: v for k, v in row.items() if k != "re"}
-        else:
+        usable = cal is not None and cal.epoch == int(step)
+        overall, scores["test_per_reynolds"] = reynolds_report(ds.test, pred, cal if usable else None)
+        scores["test"] |= overall
+        if not usable:
             scores["interval_note"] = (
                 "no intervals: " + ("the run has no calibration.json" if cal is None else
                                     f"calibration.json is for epoch {cal.epoch}, this checkpoint is {step}")
