@@ -1,7 +1,8 @@
 """Nothing is chosen on the test set, and the intervals say what they measure: a training run's selected
 checkpoint is the lowest validation loss it kept, its calibration is that checkpoint's validation residuals,
 evaluate's interval keys are the coverage and width recomputed from its own predictions, old configs that
-stopped on the test set are refused with what to do."""
+stopped on the test set are refused with what to do, and stop_at_val_r2 stops after the chunk that reaches
+it."""
 
 from __future__ import annotations
 
@@ -100,11 +101,13 @@ def test_an_old_config_that_stopped_on_test_is_refused_with_the_new_name():
         validate_config(c)
 
 
-def test_stopping_watches_validation(tmp_path):
+def test_stop_at_val_r2_stops_after_the_chunk_that_reaches_it(tmp_path):
     data = write_quick_grid_synthetic(tmp_path / "data", RES, frames=40)
     c = with_overrides(test_config.get_config(), {
         "data.dir": str(data), "data.split": "time", "data.gap": 1, "training.epochs": 8,
         "training.plots": False, "training.stop_at_val_r2": -1e9,  # reached after the first chunk
     })
     results = train_and_evaluate(c, tmp_path / "w")
-    assert results["epochs"] == 2
+    assert results["epochs"] == 2  # the first chunk (2 epochs) reaches the bound
+    rows = [json.loads(line) for line in (tmp_path / "w" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2] and rows[-1]["val_r2"] >= -1e9
