@@ -52,12 +52,15 @@ def test_files_are_named_and_described_per_the_contract(small_files):
             assert abs(period / expected_period - 1) < 0.15, (period, expected_period)
 
 
-def test_plain_runs_keep_the_old_file_names_and_keys(tmp_path):
-    (path,) = generate([300], tmp_path, SHORT.replace(realizations=0, perturbation=0.0, window=None),
-                       progress=False)
+def test_plain_runs_keep_the_old_file_names_and_say_their_geometry(tmp_path):
+    p = SHORT.replace(realizations=0, perturbation=0.0, window=None)
+    (path,) = generate([300], tmp_path, p, progress=False)
     assert path == snapshots.snapshot_path(tmp_path, 300) == member_path(tmp_path, 300, -1)
     with np.load(path) as f:
-        assert set(f.files) == set(snapshots.REQUIRED_KEYS) | {"probe_uy", "probe_xy"}
+        geometry = {"diameter", "inflow", "cylinder_xy"}
+        assert set(f.files) == set(snapshots.REQUIRED_KEYS) | {"probe_uy", "probe_xy"} | geometry
+        assert f["diameter"] == 2 * p.radius and f["inflow"] == p.inflow
+        assert f["cylinder_xy"].tolist() == list(p.centre)
 
 
 def test_perturbation_is_the_equilibrium_of_a_transverse_velocity_of_the_given_peak():

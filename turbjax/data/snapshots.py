@@ -12,6 +12,12 @@ OPTIONAL_KEYS (a missing one reads as its default there, so older files keep wor
   realization, perturbation_seed, perturbation_amplitude   which perturbed run this is (-1: unperturbed)
   origin (x0, y0), grid_shape (nx, ny)   the stored window's first cell and the full grid it was cut from
   shedding_period_steps                  from the probe's spectrum (NaN: unknown)
+  diameter, inflow, cylinder_xy (x, y)   the cylinder's diameter, the inflow velocity and the cylinder's
+                                         centre, in the file's units (dx's length unit; velocity as stored;
+                                         node (i, j) at ((i + 0.5) dx, (j + 0.5) dx)); NaN: unknown, read as
+                                         the values of the preset named in `generator` (`data.units`)
+  collision, boundary                    the simulator's collision operator and cylinder boundary rule
+                                         ("": unknown, read as the preset's)
 Files are named `vortex_street_Re_{re:g}.npz` (the plain run) or `vortex_street_Re_{re:g}_r{k}.npz`.
 """
 
@@ -38,10 +44,18 @@ OPTIONAL_KEYS = {
     "origin": (0, 0),
     "grid_shape": None,
     "shedding_period_steps": math.nan,
+    "diameter": math.nan,
+    "inflow": math.nan,
+    "cylinder_xy": (math.nan, math.nan),
+    "collision": "",
+    "boundary": "",
 }
+_PAIRS = ("origin", "grid_shape", "cylinder_xy")  # the optional keys of shape (2,)
 _OPTIONAL_DTYPES = {"realization": np.int64, "perturbation_seed": np.int64,
                     "perturbation_amplitude": np.float64,
-                    "origin": np.int64, "grid_shape": np.int64, "shedding_period_steps": np.float64}
+                    "origin": np.int64, "grid_shape": np.int64, "shedding_period_steps": np.float64,
+                    "diameter": np.float64, "inflow": np.float64, "cylinder_xy": np.float64,
+                    "collision": np.str_, "boundary": np.str_}
 GENERATE_HINT = "`python -m turbjax.simulate --re 300 600 900 1200 --out {dir}` generates data"
 # Damaged-file errors numpy and zipfile raise on a truncated or corrupt archive.
 _DAMAGE = (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError)
@@ -65,7 +79,7 @@ def _extra_arrays(extra: dict | None, path) -> dict:
                 f"{tuple(OPTIONAL_KEYS)}"
             )
         out[key] = np.asarray(value, dtype=_OPTIONAL_DTYPES[key])
-        shape = (2,) if key in ("origin", "grid_shape") else ()
+        shape = (2,) if key in _PAIRS else ()
         if out[key].shape != shape:
             raise ValueError(
                 f"refusing to write {path}: extra key {key!r} must have shape {shape}, got {out[key].shape}"
@@ -133,7 +147,7 @@ def _optional(f, shape) -> dict:
     for key, default in OPTIONAL_KEYS.items():
         if key in f.files:
             value = f[key]
-            meta[key] = tuple(int(v) for v in value) if value.ndim else value.item()
+            meta[key] = tuple(v.item() for v in value) if value.ndim else value.item()
         else:
             meta[key] = tuple(int(s) for s in shape[1:3]) if key == "grid_shape" else default
     return meta

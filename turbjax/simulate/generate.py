@@ -61,13 +61,15 @@ def shedding_period_steps(probe_uy, recorded_steps: int) -> float:
 
 
 def _extra(sim: Simulation, m: int) -> dict:
-    """The ensemble contract's keys for member m; {} for a plain full-field run (files as before)."""
+    """The optional keys for member m: the flow's geometry and numerics always; the ensemble contract's keys
+    for realizations and stored windows."""
     p = sim.params
+    out = {"diameter": 2 * p.radius, "inflow": p.inflow, "cylinder_xy": p.centre}
     k = -1 if sim.realization is None else int(sim.realization[m])
     if k < 0 and p.window is None:
-        return {}
+        return out
     x0, _, y0, _ = p.window if p.window is not None else (0, p.nx, 0, p.ny)
-    return {
+    return out | {
         "realization": k,
         "perturbation_seed": int(sim.perturbation_seed[m]),
         "perturbation_amplitude": p.perturbation if k >= 0 else 0.0,

@@ -129,6 +129,39 @@ PRESETS: dict[str, FlowParams] = {
 }
 
 
+def with_numerics(p: FlowParams, *, diameter_cells: float | None = None, inflow: float | None = None,
+                  name: str | None = None) -> FlowParams:
+    """The same flow (cylinder, channel, Reynolds numbers, age in convective times D/U) computed with other
+    numerics: `diameter_cells` cells per cylinder diameter (grid spacing dx scaled by D_old / D_new, the grid,
+    window, steps and frame spacing by its inverse) and/or the inflow velocity `inflow` in lattice units (the
+    Mach number; steps and frame spacing scaled by U_old / U_new, the perturbation by U_new / U_old). The
+    cylinder stays one cell above the channel's centre line, as in the seed preset. Every scaled count must be
+    a whole number (e.g. 12.8 -> 19.2 or 25.6 cells, U 0.05 -> 0.1); anything else is refused.
+    """
+    f = 1.0 if diameter_cells is None else float(diameter_cells) / p.diameter_cells
+    g = 1.0 if inflow is None else float(inflow) / p.inflow
+    if not (f > 0 and g > 0 and math.isfinite(f) and math.isfinite(g)):
+        raise ValueError(f"diameter_cells={diameter_cells!r} and inflow={inflow!r} must be positive numbers")
+
+    def whole(value: float, what: str) -> int:
+        n = round(value)
+        if abs(value - n) > 1e-9 * max(1.0, abs(value)):
+            raise ValueError(f"{what} = {value:g} is not a whole number with diameter_cells={diameter_cells!r}, "
+                             f"inflow={inflow!r} on the {p.name!r} preset; choose values that scale it exactly "
+                             f"(e.g. 19.2 or 25.6 cells, inflow 0.1)")
+        return n
+
+    dx = p.dx / f
+    window = None if p.window is None else tuple(whole(w * f, "a window edge") for w in p.window)
+    return p.replace(
+        name=name or p.name, nx=whole(p.nx * f, "nx"), ny=whole(p.ny * f, "ny"), dx=dx,
+        steps=whole(p.steps * f / g, "steps"), save_every=whole(p.save_every * f / g, "save_every"),
+        centre=(p.centre[0], 0.5 + (p.centre[1] - 0.5) / f), inflow=p.inflow * g,
+        perturbation=p.perturbation * g, window=window,
+        probe=None if p.probe is None else p.probe,
+    )
+
+
 def resolve_params(preset: str | FlowParams, steps=None, save_every=None, frames=None,
                    realizations=None) -> FlowParams:
     if isinstance(preset, FlowParams):
