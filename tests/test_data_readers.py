@@ -15,6 +15,7 @@ from turbjax.data.config import validate_data_config
 from turbjax.data.dataset import build_dataset
 from turbjax.data.readers.base import HEADER_KEYS, PLAIN, Reader
 from turbjax.data.snapshots import OPTIONAL_KEYS, check_velocity, save_snapshots, snapshot_path
+from turbjax.data.units import FlowUnits
 
 GRID = (20, 14)  # the full grid (nx, ny)
 
@@ -174,7 +175,9 @@ class NpyJson(Reader):
 
     def _meta(self, path, shape):
         numbers = json.loads(Path(path).with_suffix(".json").read_text())
-        return OPTIONAL_KEYS | {"grid_shape": tuple(shape[1:3]), "components": "ux,uy"} | numbers
+        units = FlowUnits(dx=1.0, diameter=4.0, inflow=0.1, cylinder=(3.0, 4.0), dt=1.0)
+        keys = {"grid_shape": tuple(shape[1:3]), "components": "ux,uy", "units": units}
+        return OPTIONAL_KEYS | keys | numbers
 
     def header(self, path, trust_pickle=False):
         v = np.load(path, mmap_mode="r")

@@ -23,6 +23,9 @@ def get_data_config() -> config_dict.ConfigDict:
     d.exclude_reynolds = ()  # Reynolds numbers of dir never used (e.g. (300, 600, 900, 1200) for "external")
     # simulation steps between samples (course: every 5th of its every-2nd-step frames)
     d.sample_every_steps = 10
+    # "file": the files' own grid and units (all files on one grid); "flow": every file on the reference grid
+    # in the flow's scales (cells of D / 12.8, the seed preset's; turbjax.data.units), whatever its spacing
+    d.units = "file"
     d.crop_x = (160, 224)  # window on the vorticity grid; course: last 127 x-cells of 255, then [32:96]
     d.crop_y = (32, 96)
     d.downsample = 1  # spatial factor (block mean)

@@ -14,6 +14,7 @@ from turbjax.checks import fail, positive_int, window
 from turbjax.data.features import FEATURES
 from turbjax.data.readers import reader
 from turbjax.data.splits import SPLITS, check_fraction, check_heldout
+from turbjax.data.units import UNITS
 from turbjax.data.vorticity import SCHEMES, velocity_window
 
 TARGETS = ("reynolds", "forecast")
@@ -54,7 +55,7 @@ def _realizations(value, name: str) -> tuple[int, ...]:
 
 def _check_choices(cfg) -> None:
     for name, allowed in (("vorticity", SCHEMES), ("target", TARGETS), ("split", SPLITS),
-                          ("gap_unit", GAP_UNITS),
+                          ("gap_unit", GAP_UNITS), ("units", UNITS),
                           ("features", FEATURES)):
         if get(cfg, name) not in allowed:
             fail(f"unknown {name} {cfg[name]!r}; expected one of {allowed}")

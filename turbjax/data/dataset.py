@@ -220,8 +220,10 @@ def _plan(cfg) -> _Samples:
         for (r, k), path in _source_files(src).items():
             plan = plan_series(path, source_config(cfg, s), r, k, src.fmt, need_period)
             if grid is not None and plan.grid != grid:
+                hint = ("regenerate it on the others' domain" if cfg["units"] == "flow" else "regenerate "
+                        "with the same preset, or set data.units='flow' (one reference grid for every file)")
                 fail(f"{path} has a {plan.grid[0]}x{plan.grid[1]} grid but the files before it have "
-                     f"{grid[0]}x{grid[1]}; all files must share one grid (regenerate with the same preset)")
+                     f"{grid[0]}x{grid[1]}; all files must share one grid ({hint})")
             grid = plan.grid
             plans.append(plan)
             sources.append(s)

@@ -4,7 +4,9 @@ its vorticity images.
 A plan checks shape, dtype, Reynolds number and realization (name against contents), the crop window against
 the full grid and the stored window (`origin`), and the time stride; with gap_unit "periods" it also asks the
 format's reader for the shedding period (turbjax's: the file's `shedding_period_steps`, or the probe's
-spectrum). Files are read through the format's reader (`turbjax.data.readers`).
+spectrum). Files are read through the format's reader (`turbjax.data.readers`). With data.units = "flow"
+a file not on the reference grid is resampled onto it (`turbjax.data.units`): the plan's grid, steps and
+period are then the reference grid's and clock's.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from turbjax.checks import fail
-from turbjax.data import readers, snapshots
+from turbjax.data import readers, snapshots, units
 from turbjax.data.vorticity import stored_cells, velocity_window, wake_vorticity
 
 
@@ -32,6 +34,7 @@ class SeriesPlan(NamedTuple):
     first_step: int  # simulation step of frame 0
     frame_stride: int  # simulation steps between frames
     period_steps: float  # shedding period in simulation steps (NaN: unknown)
+    resampling: units.Resampling | None = None  # data.units "flow" off the reference grid: how to get there
 
 
 def frame_stride_for(sample_every_steps: int, frame_stride: int, path="") -> int:
@@ -62,10 +65,24 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
     snapshots.check_shape(shape, dtype, path)
     t, wx, wy, _ = shape
     grid, origin = tuple(meta["grid_shape"]), tuple(meta["origin"])
-    xs, ys, _, _ = velocity_window(*grid, crop_x=cfg["crop_x"], crop_y=cfg["crop_y"], scheme=cfg["vorticity"],
-                                   where=str(path))
-    stored_cells(xs, ys, origin, (wx, wy), str(path))
-    stride = frame_stride_for(cfg["sample_every_steps"], meta["frame_stride"], path)
+    first_step, frame_stride, resampling = int(meta["first_step"]), int(meta["frame_stride"]), None
+    u = meta["units"]
+    if cfg["units"] == "flow":
+        u.check(path)
+    if cfg["units"] == "flow" and not units.on_reference_grid(u):
+        ref_grid = units.reference_extent(u, grid)
+        xs, ys, _, _ = velocity_window(*ref_grid, crop_x=cfg["crop_x"], crop_y=cfg["crop_y"],
+                                       scheme=cfg["vorticity"], where=str(path))
+        resampling = units.plan_resampling(u, grid, xs, ys, path)
+        stored_cells(resampling.x, resampling.y, origin, (wx, wy), str(path))
+        first_step = units.reference_steps(first_step, u, "first step", path)
+        frame_stride = units.reference_steps(frame_stride, u, "frame spacing", path)
+        grid = ref_grid
+    else:
+        xs, ys, _, _ = velocity_window(*grid, crop_x=cfg["crop_x"], crop_y=cfg["crop_y"],
+                                       scheme=cfg["vorticity"], where=str(path))
+        stored_cells(xs, ys, origin, (wx, wy), str(path))
+    stride = frame_stride_for(cfg["sample_every_steps"], frame_stride, path)
     if need_period:
         period = reader.period_steps(path, meta, t)
     else:  # for clips of one period when scoring; NaN where the file cannot say
@@ -73,8 +90,10 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
             period = reader.period_steps(path, meta, t)
         except ValueError:
             period = float("nan")
+    if resampling is not None:
+        period = units.reference_steps(period, u, "shedding period", path, whole=False)
     return SeriesPlan(path, reynolds, realization, t, grid, origin, (wx, wy), stride, meta["components"],
-                      int(meta["first_step"]), int(meta["frame_stride"]), period)
+                      first_step, frame_stride, period, resampling)
 
 
 def read_images(plan: SeriesPlan, cfg, fmt: str) -> np.ndarray:
@@ -88,8 +107,14 @@ def read_images(plan: SeriesPlan, cfg, fmt: str) -> np.ndarray:
           "components": plan.components}
     xs, ys, _, _ = velocity_window(*plan.grid, crop_x=kw["crop_x"], crop_y=kw["crop_y"], scheme=kw["scheme"],
                                    where=kw["where"])
-    block = readers.reader(fmt).read_frames(plan.path, stride=plan.stride, x=xs, y=ys,
-                                            trust_pickle=cfg["trust_pickle"])
+    r = plan.resampling
+    block = readers.reader(fmt).read_frames(plan.path, stride=plan.stride, x=xs if r is None else r.x,
+                                            y=ys if r is None else r.y, trust_pickle=cfg["trust_pickle"])
     if block.shape[0] != len(range(0, plan.n_frames, plan.stride)):
         fail(f"{plan.path} changed while the data set was being built; run again")
+    if r is not None:
+        if plan.components == "-ux,uy":  # resampling mixes cells, not components: (ux, uy) either way
+            block = np.stack([-block[..., 0], block[..., 1]], axis=-1)
+            kw["components"] = "ux,uy"
+        block = units.resample(block, r)
     return wake_vorticity(block, origin=(xs.start, ys.start), **kw)

@@ -4,7 +4,8 @@ A reader is one format's knowledge of its files: how they are named (and so whic
 directory holds), reading one file's header without its frames, a window of its frames, or all of it.
 Velocity comes back as stored, (T, wx, wy, 2) with metadata["components"] saying which ("ux,uy" or
 "-ux,uy"); metadata uses turbjax's keys (`turbjax.data.snapshots`), so the rest of the pipeline never asks
-which format a file had.
+which format a file had; its "units" (`turbjax.data.units.FlowUnits`) say where the grid sits and what its
+numbers mean.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from turbjax.data.vorticity import stored_cells
 PLAIN = -1  # the realization index of a plain (unperturbed) run
 # What `Reader.header` returns besides shape and dtype: the keys the pipeline reads.
 HEADER_KEYS = ("components", "grid_shape", "origin", "frame_stride", "first_step", "realization", "reynolds",
-               "shedding_period_steps")
+               "shedding_period_steps", "units")
 
 
 def name_pattern(template: str) -> re.Pattern:

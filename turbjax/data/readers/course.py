@@ -5,11 +5,13 @@ and only with trust_pickle=True. The metadata is the known constants of the cour
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 from turbjax.data import course_pickle, snapshots
 from turbjax.data.readers.base import Reader, name_pattern
+from turbjax.data.units import REFERENCE
 
 COURSE_FILE_TEMPLATE = "vortex_street_velocities_Re_{re:g}_largefile.npz"
 COURSE_FILE_PATTERN = name_pattern(COURSE_FILE_TEMPLATE)
@@ -37,6 +39,8 @@ def course_metadata(path: str | os.PathLike) -> dict:
         "generator": "course",
         "version": "",
         "components": "-ux,uy",
+        # the course's run is the seed preset's: the reference grid, with its own time step
+        "units": dataclasses.replace(REFERENCE, dt=course_pickle.COURSE_DT),
     }
     return meta | {k: v for k, v in snapshots.OPTIONAL_KEYS.items() if k != "grid_shape"}
 

@@ -13,6 +13,7 @@ import numpy as np
 from turbjax.checks import fail
 from turbjax.data import snapshots
 from turbjax.data.readers.base import PLAIN, Reader
+from turbjax.data.units import FlowUnits
 
 TURBJAX_FILE_PATTERN = re.compile(r"vortex_street_Re_([0-9.eE+-]+?)(?:_r([0-9]+))?\.npz$")
 
@@ -46,6 +47,23 @@ def probe_period_steps(path: Path, n_frames: int, frame_stride: int) -> float:
             f"{path}: cannot find the shedding period from probe_uy ({e}); use gap_unit='steps'") from e
 
 
+def file_units(meta: dict, path) -> FlowUnits:
+    """The file's FlowUnits: its diameter, inflow and cylinder_xy keys; a file written before those keys
+    existed (NaN) reads them from the simulator preset its `generator` names ("turbjax.simulate seed"), and
+    stays unknown (NaN: refused by data.units='flow') otherwise."""
+    diameter, inflow = float(meta["diameter"]), float(meta["inflow"])
+    cylinder = tuple(float(c) for c in meta["cylinder_xy"])
+    words = str(meta.get("generator", "")).split()
+    if not math.isfinite(diameter) and len(words) == 2 and words[0] == "turbjax.simulate":
+        from turbjax.simulate.presets import PRESETS  # lazy: see probe_period_steps
+
+        p = PRESETS.get(words[1])
+        if p is not None and math.isclose(p.dx, float(meta["dx"])):
+            diameter, inflow, cylinder = 2 * p.radius, p.inflow, p.centre
+    return FlowUnits(dx=float(meta["dx"]), diameter=diameter, inflow=inflow, cylinder=cylinder,
+                     dt=float(meta["dt"]))
+
+
 class TurbjaxNpz(Reader):
     """`vortex_street_Re_{re:g}.npz` (plain run) and `vortex_street_Re_{re:g}_r{k}.npz` (realization k)."""
 
@@ -61,12 +79,13 @@ class TurbjaxNpz(Reader):
 
     def header(self, path, trust_pickle=False):
         shape, dtype, meta = snapshots.snapshot_header(path)
-        return shape, dtype, meta | {"components": "ux,uy"}
+        return shape, dtype, meta | {"components": "ux,uy", "units": file_units(meta, path)}
 
     def read_velocity(self, path, trust_pickle=False, check=True):
         path = Path(path)
         velocity, meta = snapshots.load_snapshots(path)
         meta["components"] = "ux,uy"
+        meta["units"] = file_units(meta, path)
         if check:
             snapshots.check_velocity(velocity, path)
         return velocity, meta

@@ -1,0 +1,150 @@
+"""data.units = "flow": files of any grid spacing, cylinder position and velocity unit read onto the reference
+grid (turbjax.data.units): interpolation identities, the reference mapping, and whole data sets that agree."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from configs.default import get_data_config
+from turbjax.data import units
+from turbjax.data.dataset import build_dataset
+from turbjax.data.snapshots import save_snapshots, snapshot_path
+from turbjax.data.units import REFERENCE, FlowUnits, cubic_weights, file_coordinates, on_reference_grid
+from turbjax.simulate.presets import PRESETS, with_numerics
+
+
+def test_cubic_convolution_is_exact_for_quadratics_and_copies_nodes():
+    rng = np.random.default_rng(0)
+    nodes = np.arange(3, 20)
+    a, b, c = rng.normal(size=3)
+    f = a + b * nodes + c * nodes**2
+    at = rng.uniform(5, 17, size=50)
+    w = cubic_weights(at, 3, nodes.size)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(w @ f, a + b * at + c * at**2, rtol=1e-12)
+    # a cubic is not reproduced: the check can fail
+    assert np.abs(w @ nodes.astype(float) ** 3 - at**3).max() > 1e-3
+    on_nodes = cubic_weights(np.array([4.0, 9.0]), 3, nodes.size)
+    np.testing.assert_array_equal(on_nodes @ f, f[[1, 6]])
+
+
+def test_the_seed_presets_are_the_reference_grid_and_their_variants_are_not():
+    for name in ("seed", "seed_long", "ensemble"):
+        p = PRESETS[name]
+        u = FlowUnits(dx=p.dx, diameter=2 * p.radius, inflow=p.inflow, cylinder=p.centre, dt=p.dt)
+        assert on_reference_grid(u), name
+    assert REFERENCE.diameter_cells == pytest.approx(12.8) and REFERENCE.cylinder_index == pytest.approx(
+        (37.9, 64.5))
+    for kw in ({"diameter_cells": 19.2}, {"diameter_cells": 25.6}, {"inflow": 0.1}):
+        p = with_numerics(PRESETS["ensemble"], **kw)
+        assert not on_reference_grid(FlowUnits(p.dx, 2 * p.radius, p.inflow, p.centre, p.dt))
+
+
+def test_a_reference_node_and_the_file_node_it_maps_to_sit_at_the_same_place_in_diameters():
+    p = with_numerics(PRESETS["seed"], diameter_cells=25.6)
+    u = FlowUnits(p.dx, 2 * p.radius, p.inflow, p.centre, p.dt)
+    ref = np.arange(0, 256)
+    fx = file_coordinates(u, 0, ref)
+    np.testing.assert_allclose(((fx + 0.5) * p.dx - p.centre[0]) / (2 * p.radius),
+                               ((ref + 0.5) * REFERENCE.dx - REFERENCE.cylinder[0]) / REFERENCE.diameter,
+                               atol=1e-12)
+    np.testing.assert_allclose(fx - np.floor(fx), 0.5, atol=1e-9)  # D = 25.6: halfway between file nodes
+    assert units.reference_extent(u, (p.nx, p.ny)) == (256, 128)
+    assert units.step_scale(u) == pytest.approx(0.5)  # dt halves with dx at the same U
+
+
+# ------------------------------------------------------------------- whole data sets on three grids, one flow
+def quadratic_flow(p, frames: int, re: float):
+    """A velocity field quadratic in (x, y) / D around the cylinder, in units of the file's inflow, changing
+    from frame to frame; its vorticity is exact under central differences on any grid."""
+    x = ((np.arange(p.nx) + 0.5) * p.dx - p.centre[0]) / (2 * p.radius)
+    y = ((np.arange(p.ny) + 0.5) * p.dx - p.centre[1]) / (2 * p.radius)
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    out = np.empty((frames, p.nx, p.ny, 2), np.float32)
+    for t in range(frames):
+        a = 0.01 * (t + 1) * re / 300
+        out[t, ..., 0] = p.inflow * (1 + a * X - 0.003 * Y**2 + 0.002 * X * Y)
+        out[t, ..., 1] = p.inflow * (0.004 * X**2 - a * Y + 0.001 * t)
+    return out
+
+
+GRIDS = {"reference": {}, "d19": {"diameter_cells": 19.2},
+         "d26_mach": {"diameter_cells": 25.6, "inflow": 0.1}}
+
+
+def write_flow(directory, p, frames=4, reynolds=(300.0, 900.0)):
+    for re in reynolds:
+        save_snapshots(snapshot_path(directory, re), quadratic_flow(p, frames, re), reynolds=re, dx=p.dx,
+                       dt=p.dt, frame_stride=p.save_every, first_step=p.steps - (frames - 1) * p.save_every,
+                       extra={"diameter": 2 * p.radius, "inflow": p.inflow, "cylinder_xy": p.centre})
+
+
+@pytest.fixture(scope="module")
+def three_grids(tmp_path_factory):
+    base = PRESETS["seed"].replace(nx=140, ny=128)  # the cylinder and the default crop's region, no more
+    out = {}
+    for name, kw in GRIDS.items():
+        p = with_numerics(base, **kw)
+        d = tmp_path_factory.mktemp(name)
+        write_flow(d, p)
+        out[name] = (d, p)
+    return out
+
+
+def flow_config(directory, **kw):
+    cfg = get_data_config()
+    fields = dict(dir=str(directory), units="flow", reynolds=(300.0, 900.0), crop_x=(100, 132),
+                  crop_y=(40, 88), val_fraction=0.25, test_fraction=0.25)
+    cfg.update(fields | kw)
+    return cfg
+
+
+@pytest.mark.parametrize("features", ["pixels", "gradstats"])
+def test_one_flow_on_three_grids_and_two_velocity_units_gives_the_same_data_set(three_grids, features):
+    sets = {name: build_dataset(flow_config(d, features=features)) for name, (d, _) in three_grids.items()}
+    ref = sets["reference"]
+    for name, ds in sets.items():
+        for part in ("train", "val", "test"):
+            a, b = getattr(ref, part), getattr(ds, part)
+            np.testing.assert_array_equal(a.step, b.step)  # the reference clock: steps of D / (256 U)
+            np.testing.assert_allclose(b.X, a.X, rtol=2e-4, atol=2e-4 * np.abs(a.X).max(), err_msg=name)
+    assert np.ptp(ref.train.X) > 0
+
+
+def test_a_reference_grid_file_is_read_bit_for_bit_as_with_file_units(three_grids):
+    d, _ = three_grids["reference"]
+    a, b = build_dataset(flow_config(d)), build_dataset(flow_config(d, units="file"))
+    np.testing.assert_array_equal(a.train.X, b.train.X)
+
+
+def test_file_units_refuse_mixed_grids_and_flow_units_refuse_a_window_the_file_lacks(three_grids, tmp_path):
+    (_, p), (d19, p19) = three_grids["reference"], three_grids["d19"]
+    mixed = tmp_path / "mixed"
+    write_flow(mixed, p, reynolds=(300.0,))
+    write_flow(mixed, p19, reynolds=(900.0,))
+    with pytest.raises(ValueError, match="all files must share one grid.*data.units='flow'"):
+        build_dataset(flow_config(mixed, units="file", sample_every_steps=30))
+    assert build_dataset(flow_config(mixed)).train.X.shape[1] == 32 * 48
+    with pytest.raises(ValueError, match=r"vortex_street_Re_300.npz.*crop window needs the flow"):
+        build_dataset(flow_config(d19, crop_x=(100, 140)))
+
+
+def test_a_file_that_does_not_say_its_geometry_is_refused_by_flow_units(tmp_path):
+    p = with_numerics(PRESETS["seed"].replace(nx=140), diameter_cells=19.2)
+    save_snapshots(snapshot_path(tmp_path, 300.0), quadratic_flow(p, 2, 300.0), reynolds=300.0, dx=p.dx,
+                   dt=p.dt, frame_stride=p.save_every, first_step=0, generator="my code")
+    with pytest.raises(ValueError, match="diameter = nan; data.units='flow' needs"):
+        build_dataset(flow_config(tmp_path, reynolds=(300.0,)))
+
+
+def test_old_simulator_files_take_their_geometry_from_the_preset_they_name():
+    from turbjax.data.readers.turbjax_npz import file_units
+
+    nan = float("nan")
+    meta = {"dx": 1 / 64, "dt": 1 / 64, "diameter": nan, "inflow": nan, "cylinder_xy": (nan, nan),
+            "generator": "turbjax.simulate quick"}
+    u = file_units(meta, "x.npz")
+    q = PRESETS["quick"]
+    assert dataclasses.astuple(u)[:5] == (q.dx, 2 * q.radius, q.inflow, q.centre, q.dt)
+    assert np.isnan(file_units(meta | {"generator": "elsewhere"}, "x.npz").diameter)

@@ -1,0 +1,186 @@
+"""The flow's own scales at the data boundary (data.units = "flow"): files of any grid spacing, domain and
+units are read onto one reference grid before the vorticity, the crop and the features.
+
+The reference grid is the seed preset's: square cells of D / 12.8, the cylinder's centre at node coordinates
+(37.9, 64.5) (node (i, j) at the centre of cell (i, j)), velocity in units where the inflow U is 0.05, time
+in steps of D / (256 U). So the crop window (data.crop_x, crop_y) is a region fixed relative to the cylinder,
+in diameters: reference node i sits (i - 37.9) / 12.8 diameters downstream of the centre (the default crop
+x 160:224 spans 9.5-14.5 D), node j (j - 64.5) / 12.8 diameters above it. Vorticity, computed on the
+reference grid per cell, is omega D / U / 256.
+
+These are the simulator's lattice units on the seed grid: a file on that grid (the seed, seed_long and
+ensemble presets, the course's files) is read unchanged, bit for bit, and every earlier number stays as it
+was. Any other file is resampled: its velocity, scaled by 0.05 / U, interpolated at the reference nodes the
+crop window needs with separable cubic convolution (Keys, a = -1/2: exact for fields quadratic in x and y, so
+the central-difference vorticity that follows sees what it would on a reference-grid file of a smooth flow),
+and its steps counted in reference steps (times U dt / D * 256; a frame spacing must come out whole).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from turbjax.checks import fail
+
+UNITS = ("file", "flow")  # data.units: as stored, or on the reference grid in the flow's scales
+
+
+@dataclasses.dataclass(frozen=True)
+class FlowUnits:
+    """Where a file's grid sits and what its numbers mean, in its own length unit L and velocity unit V.
+
+    dx: node spacing (L); diameter: the cylinder's (L); inflow: U (V, as the velocity is stored); cylinder:
+    the centre (L); dt: time per step (L / V); node0: position of the full grid's node (0, 0) (L; the
+    simulator's files: the first cell's centre (dx / 2, dx / 2)).
+    """
+
+    dx: float
+    diameter: float
+    inflow: float
+    cylinder: tuple[float, float]
+    dt: float
+    node0: tuple[float, float] | None = None
+
+    @property
+    def origin(self) -> tuple[float, float]:
+        return self.node0 if self.node0 is not None else (self.dx / 2, self.dx / 2)
+
+    @property
+    def diameter_cells(self) -> float:
+        return self.diameter / self.dx
+
+    @property
+    def cylinder_index(self) -> tuple[float, float]:
+        """The cylinder's centre in node coordinates of the full grid."""
+        return tuple((c - o) / self.dx for c, o in zip(self.cylinder, self.origin, strict=True))
+
+    @property
+    def convective_per_step(self) -> float:
+        """Time per step in D / U."""
+        return self.dt * self.inflow / self.diameter
+
+    def check(self, where) -> None:
+        for name in ("dx", "diameter", "inflow", "dt"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                fail(f"{where}: {name} = {v!r}; data.units='flow' needs a positive {name} (say it in the "
+                     "file, or use data.units='file')")
+        if not all(math.isfinite(c) for c in (*self.cylinder, *self.origin)):
+            fail(f"{where}: the cylinder's centre {self.cylinder} is not known; data.units='flow' needs it "
+                 "(say it in the file, or use data.units='file')")
+
+
+_SEED_DX = 1.0 / 128
+REFERENCE = FlowUnits(dx=_SEED_DX, diameter=0.1, inflow=0.05, cylinder=(0.3, 0.5 + _SEED_DX), dt=_SEED_DX)
+
+
+def on_reference_grid(u: FlowUnits) -> bool:
+    """The file's nodes, velocity and time unit are the reference grid's (read unchanged)."""
+    ref = REFERENCE
+    close = lambda a, b: abs(a - b) <= 1e-9 * max(abs(a), abs(b))
+    return (close(u.diameter_cells, ref.diameter_cells) and close(u.inflow, ref.inflow)
+            and close(u.convective_per_step, ref.convective_per_step)
+            and all(abs(a - b) < 1e-6 for a, b in zip(u.cylinder_index, ref.cylinder_index, strict=True)))
+
+
+def file_coordinates(u: FlowUnits, axis: int, ref_nodes) -> np.ndarray:
+    """Full-grid node coordinates in the file of reference nodes `ref_nodes` along `axis` (0: x, 1: y)."""
+    scale = u.diameter_cells / REFERENCE.diameter_cells
+    offset = np.asarray(ref_nodes, np.float64) - REFERENCE.cylinder_index[axis]
+    return u.cylinder_index[axis] + offset * scale
+
+
+def reference_extent(u: FlowUnits, grid: tuple[int, int]) -> tuple[int, int]:
+    """(nx, ny) of the reference grid the file covers: reference nodes 0.. whose file coordinate is at most
+    the file's last node (a crop window must also not start before the file's first node)."""
+    out = []
+    for axis in (0, 1):
+        scale = u.diameter_cells / REFERENCE.diameter_cells
+        last = (grid[axis] - 1 - u.cylinder_index[axis]) / scale + REFERENCE.cylinder_index[axis]
+        out.append(max(0, math.floor(last + 1e-9) + 1))
+    return out[0], out[1]
+
+
+def step_scale(u: FlowUnits) -> float:
+    """Reference steps per step of the file."""
+    return u.convective_per_step / REFERENCE.convective_per_step
+
+
+def reference_steps(steps: float, u: FlowUnits, what: str, where, whole: bool = True) -> float:
+    """`steps` of the file in reference steps; `whole`: refused unless a whole number."""
+    value = float(steps) * step_scale(u)
+    if not whole:
+        return value
+    n = round(value)
+    if abs(value - n) > 1e-6 * max(1.0, abs(value)):
+        fail(f"{where}: its {what} of {steps} steps is {value:.6g} reference steps (steps of D / (256 U)), "
+             "not a whole number; data.units='flow' needs frame times on the reference clock (resample the "
+             "file in time, or use data.units='file')")
+    return n
+
+
+# ----------------------------------------------------------------------------------------------- resampling
+CUBIC_REACH = (1, 2)  # nodes before / after floor(coordinate) that cubic convolution reads
+
+
+def cubic_weights(coords, first: int, n: int) -> np.ndarray:
+    """(len(coords), n) weights of Keys' cubic convolution (a = -1/2) interpolating at `coords` from the nodes
+    first, ..., first + n - 1 (which must hold floor(c) - 1 ... floor(c) + 2 of every c). Exact for
+    polynomials of degree <= 2; a coordinate on a node copies it."""
+    coords = np.asarray(coords, np.float64)
+    base = np.floor(coords).astype(np.int64)
+    t = coords - base
+    w = np.stack([(-t**3 + 2 * t**2 - t) / 2, (3 * t**3 - 5 * t**2 + 2) / 2,
+                  (-3 * t**3 + 4 * t**2 + t) / 2, (t**3 - t**2) / 2], axis=1)
+    out = np.zeros((coords.size, n))
+    rows = np.arange(coords.size)
+    for k in range(4):
+        out[rows, base + k - 1 - first] += w[:, k]
+    return out
+
+
+class Resampling(NamedTuple):
+    """How one file's block of velocity becomes the reference grid's: read the file's full-grid cells [x, y],
+    then `resample`."""
+
+    x: slice  # file cells read
+    y: slice
+    weights_x: np.ndarray  # (reference nodes, block x) interpolation weights
+    weights_y: np.ndarray
+    scale: float  # velocity: reference units per file unit (0.05 / U)
+
+
+def plan_resampling(u: FlowUnits, grid: tuple[int, int], ref_x: slice, ref_y: slice, where) -> Resampling:
+    """The file cells and weights that give reference nodes ref_x x ref_y; refused in one line if the file
+    does not cover them."""
+    slices, weights = [], []
+    for axis, ref in ((0, ref_x), (1, ref_y)):
+        coords = file_coordinates(u, axis, np.arange(ref.start, ref.stop))
+        exact = np.abs(coords - np.round(coords)) < 1e-9
+        coords = np.where(exact, np.round(coords), coords)
+        lo = int(np.floor(coords.min())) - CUBIC_REACH[0]
+        hi = int(np.floor(coords.max())) + CUBIC_REACH[1] + 1
+        lo_d = float(coords.min() - u.cylinder_index[axis]) / u.diameter_cells
+        hi_d = float(coords.max() - u.cylinder_index[axis]) / u.diameter_cells
+        if lo < 0 or hi > grid[axis]:
+            name = "xy"[axis]
+            fail(f"{where}: the crop window needs the flow from {lo_d:.2f} to {hi_d:.2f} diameters from the "
+                 f"cylinder along {name} (file nodes {lo}..{hi - 1} with the interpolation's reach), but the "
+                 f"file's grid has {grid[axis]} nodes along {name}; choose data.crop_x / crop_y inside what "
+                 "the file covers")
+        slices.append(slice(lo, hi))
+        weights.append(cubic_weights(coords, lo, hi - lo))
+    return Resampling(slices[0], slices[1], weights[0], weights[1], REFERENCE.inflow / u.inflow)
+
+
+def resample(block: np.ndarray, r: Resampling) -> np.ndarray:
+    """Velocity block (T, |x|, |y|, 2) of the file -> (T, nodes x, nodes y, 2) float32 on the reference grid,
+    in reference velocity units."""
+    wx = r.weights_x.astype(np.float32)
+    wy = (r.weights_y * r.scale).astype(np.float32)
+    out = np.einsum("ia,tabc->tibc", wx, np.asarray(block, np.float32), optimize=True)
+    return np.einsum("jb,tibc->tijc", wy, out, optimize=True)
