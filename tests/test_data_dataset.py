@@ -247,7 +247,7 @@ def test_default_config_is_valid():
         ({"target": "class"}, ValueError, r"unknown target 'class'; expected one of \('reynolds', "
                                           r"'forecast'\)"),
         ({"split": "kfold"}, ValueError, r"unknown split 'kfold'; expected one of \('random', 'time', "
-                                         r"'realization', 'heldout_re', 'external'\)"),
+                                         r"'realization', 'heldout_re', 'external', 'numerics'\)"),
         ({"crop_x": (224, 160)}, ValueError, r"crop_x=\(224, 160\) must satisfy 0 <= start < stop"),
         ({"crop_y": (-2, 10)}, ValueError, r"crop_y=\(-2, 10\) must satisfy 0 <= start < stop"),
         ({"crop_y": (1, 2, 3)}, ValueError, r"crop_y=\(1, 2, 3\) must be a pair of integers"),

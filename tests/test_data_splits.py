@@ -9,6 +9,7 @@ from turbjax.data.splits import (
     external_split,
     heldout_re_split,
     make_split,
+    numerics_split,
     random_split,
     realization_split,
     time_split,
@@ -105,7 +106,7 @@ def test_make_split_dispatch_and_unknown_name():
     s = make_split("time", re, position, test_fraction=0.2, gap=1, heldout=(), seed=0)
     assert s.dropped == 4
     with pytest.raises(ValueError, match=r"unknown split 'kfold'; expected one of \('random', 'time', "
-                                         r"'realization', 'heldout_re', 'external'\)"):
+                                         r"'realization', 'heldout_re', 'external', 'numerics'\)"):
         make_split("kfold", re, position, test_fraction=0.2, gap=1, heldout=(), seed=0)
 
 
@@ -183,3 +184,22 @@ def test_validation_is_carved_from_the_training_side_as_novel_as_test():
                         realization=realization, val_realizations=(3,))
     assert set(realization[s.val]) == {3} and set(realization[s.test]) == {2}
     assert set(realization[s.train]) == {0, 1}
+
+
+def test_numerics_split_tests_unseen_variants_at_unseen_reynolds_numbers():
+    # two training variants at Re 100..900, a validation variant and a test variant at every Re
+    grid = np.arange(100.0, 1000.0, 100.0)
+    role = np.repeat(["train", "train", "val", "test"], grid.size)
+    re = np.tile(grid, 4)
+    s = numerics_split(re, role, heldout=(300.0, 800.0), val_every=3)
+    train_re = sorted(set(grid.tolist()) - {300.0, 800.0})  # 100 200 400 500 600 700 900
+    val_re = train_re[1::3]  # 200, 600
+    assert sorted(set(re[s.test].tolist())) == [300.0, 800.0] and set(role[s.test]) == {"test"}
+    assert sorted(set(re[s.val].tolist())) == val_re and set(role[s.val]) == {"val"}
+    assert set(role[s.train]) == {"train"}
+    assert not set(re[s.train].tolist()) & ({300.0, 800.0} | set(val_re))
+    assert s.train.size == 2 * (len(train_re) - 2) and s.dropped == re.size - s.train.size - s.val.size - 2
+    with pytest.raises(ValueError, match=r"heldout=\(1000.0,\) must name the test Reynolds numbers"):
+        numerics_split(re, role, heldout=(1000.0,), val_every=3)
+    with pytest.raises(ValueError, match="val_dirs hold no file at the validation Reynolds numbers"):
+        numerics_split(re[role != "val"], role[role != "val"], heldout=(300.0,), val_every=3)

@@ -8,6 +8,7 @@ import pytest
 
 from configs.default import get_data_config
 from turbjax.data import units
+from turbjax.data.config import validate_data_config
 from turbjax.data.dataset import build_dataset
 from turbjax.data.snapshots import save_snapshots, snapshot_path
 from turbjax.data.units import REFERENCE, FlowUnits, cubic_weights, file_coordinates, on_reference_grid
@@ -148,3 +149,26 @@ def test_old_simulator_files_take_their_geometry_from_the_preset_they_name():
     q = PRESETS["quick"]
     assert dataclasses.astuple(u)[:5] == (q.dx, 2 * q.radius, q.inflow, q.centre, q.dt)
     assert np.isnan(file_units(meta | {"generator": "elsewhere"}, "x.npz").diameter)
+
+
+def test_numerics_split_reads_each_variant_directory_into_its_part(tmp_path):
+    base = PRESETS["seed"].replace(nx=140, ny=128)
+    dirs = {}
+    for name, kw in {"train": {}, "variant": {"inflow": 0.1}, "val": {"diameter_cells": 19.2},
+                     "test": {"diameter_cells": 25.6}}.items():
+        dirs[name] = tmp_path / name
+        write_flow(dirs[name], with_numerics(base, **kw), frames=2,
+                   reynolds=(300.0, 500.0, 700.0, 900.0, 1100.0))
+    cfg = flow_config(dirs["train"], reynolds=(), split="numerics", heldout=(700.0,), val_every=2,
+                      variant_dirs=(str(dirs["variant"]),), val_dirs=(str(dirs["val"]),),
+                      test_dirs=(str(dirs["test"]),))
+    validate_data_config(cfg)
+    ds = build_dataset(cfg)
+    # training Re 300 500 900 1100; every second from the second validates
+    assert sorted(set(ds.test.re.tolist())) == [700.0] and sorted(set(ds.val.re.tolist())) == [500.0, 1100.0]
+    assert sorted(set(ds.train.re.tolist())) == [300.0, 900.0]
+    assert ds.train.X.shape[0] == 2 * 2 * 2 and ds.val.X.shape[0] == 2 * 2 and ds.test.X.shape[0] == 2
+    assert "never trained on" in ds.summary() and str(dirs["val"]) in ds.description
+    with pytest.raises(ValueError, match="each variant belongs to one part"):
+        validate_data_config(flow_config(dirs["train"], split="numerics", heldout=(700.0,),
+                                         val_dirs=(str(dirs["val"]),), test_dirs=(str(dirs["val"]),)))

@@ -40,11 +40,12 @@ def get_data_config() -> config_dict.ConfigDict:
     # target "reynolds": regress log Re (predictions mapped back with exp); the loss then weighs relative
     # errors alike at Re 200 and 1400, which is what the generalization floors measure (MAE in % of Re)
     d.log_target = False
-    d.split = "random"  # "random" (leaks), "time", "realization", "heldout_re" or "external"
+    # "random" (leaks), "time", "realization", "heldout_re", "external" or "numerics"
+    d.split = "random"
     d.test_fraction = 0.2
     d.gap = 10  # "time" split (and heldout_time): the gap between train and test, in gap_unit
     d.gap_unit = "samples"  # "samples" (dropped samples), "steps" (simulation steps) or "periods" (shedding)
-    d.heldout = (600.0,)  # Reynolds numbers held out in the "heldout_re" split
+    d.heldout = (600.0,)  # Reynolds numbers held out in the "heldout_re" split (and tested by "numerics")
     d.heldout_time = False  # "heldout_re": test only on the late window, train only on the early one
     d.train_realizations = (0, 1)  # "realization" split: train on these, test on the others of realizations
     # Validation, carved from the training side and as novel as the test part; everything that chooses
@@ -56,6 +57,12 @@ def get_data_config() -> config_dict.ConfigDict:
     d.test_reynolds = ()  # "external": Reynolds numbers of test_dir (() = every one found)
     d.test_realizations = ()  # "external": realizations of test_dir (() = the plain files)
     d.test_sample_every_steps = 0  # "external": steps between test samples (0 = sample_every_steps)
+    # "numerics" split: numerical variants of the flows (directories of turbjax files; data.units='flow' reads
+    # other grids): train on dir and variant_dirs, validate on val_dirs, test on test_dirs at `heldout`
+    d.variant_dirs = ()
+    d.val_dirs = ()
+    d.test_dirs = ()
+    d.variant_realizations = ()  # the realizations of those directories (() = the plain files)
     d.seed = 0
     return d
 

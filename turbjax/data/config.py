@@ -124,6 +124,21 @@ def _check_split(cfg, reynolds) -> None:
                  f"leave at least one of realizations={tuple(cfg['realizations'])} to test on (e.g. "
                  "realizations=(0, 1, 2, 3), train_realizations=(0, 1), val_realizations=(3,): realization 2 "
                  "tests)")
+    _realizations(get(cfg, "variant_realizations"), "variant_realizations")
+    dirs = {name: get(cfg, name) for name in ("variant_dirs", "val_dirs", "test_dirs")}
+    for name, value in dirs.items():
+        if isinstance(value, str) or not all(isinstance(d, str) and d for d in value):
+            fail(f"{name}={value!r} must be a tuple of directories, e.g. ('data/ensemble_d19',)")
+    if split == "numerics":
+        if not dirs["val_dirs"] or not dirs["test_dirs"]:
+            fail("split='numerics' validates on data.val_dirs and tests on data.test_dirs (numerical "
+                 "variants not trained on): set both, e.g. "
+                 "--config.data.test_dirs=\"('data/ensemble_d26',)\"")
+        _reynolds(heldout, "heldout", allow_empty=False)
+        if set(dirs["test_dirs"]) & ({cfg["dir"], *dirs["variant_dirs"], *dirs["val_dirs"]}) or set(
+                dirs["val_dirs"]) & {cfg["dir"], *dirs["variant_dirs"]}:
+            fail("split='numerics': a directory is in more than one of dir / variant_dirs, val_dirs, "
+                 "test_dirs; each variant belongs to one part")
     if split == "external" and not str(get(cfg, "test_dir")):
         fail("split='external' tests on all frames of data.test_dir: set --config.data.test_dir=DIR")
 

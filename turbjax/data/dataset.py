@@ -151,25 +151,34 @@ class _Source(NamedTuple):
     reynolds: tuple | None  # None: every Reynolds number found
     realizations: tuple
     exclude: tuple
+    role: str = "train"  # the part its samples may go to: "train" (or validation), "val" or "test"
 
 
 def _sources(cfg) -> list[_Source]:
+    """data.dir first, then (split "external") test_dir, or (split "numerics") the variant, validation and
+    test directories, each with the role its samples can have."""
     train = _Source(Path(cfg["dir"]), cfg["format"], tuple(cfg["reynolds"]) or None,
                     tuple(cfg["realizations"]),
                     tuple(float(r) for r in cfg["exclude_reynolds"]))
-    if cfg["split"] != "external":
-        return [train]
-    test = _Source(Path(cfg["test_dir"]), SIMULATOR_FORMAT, tuple(cfg["test_reynolds"]) or None,
-                   tuple(cfg["test_realizations"]), ())
-    return [train, test]
+    if cfg["split"] == "external":
+        test = _Source(Path(cfg["test_dir"]), SIMULATOR_FORMAT, tuple(cfg["test_reynolds"]) or None,
+                       tuple(cfg["test_realizations"]), (), "test")
+        return [train, test]
+    if cfg["split"] == "numerics":
+        k = tuple(cfg["variant_realizations"])
+        return [train] + [_Source(Path(d), SIMULATOR_FORMAT, None, k, (), role)
+                          for field, role in (("variant_dirs", "train"), ("val_dirs", "val"),
+                                              ("test_dirs", "test"))
+                          for d in cfg[field]]
+    return [train]
 
 
-def source_config(cfg, source: int):
-    """The data config as it applies to source 0 (data.dir) or 1 (the external split's test_dir): the test
-    directory may be sampled at its own spacing (test_sample_every_steps; 0: the same as the training data),
-    e.g. every frame of the seed files (10 steps) against an ensemble recorded every 60 steps."""
+def source_config(cfg, source: _Source):
+    """The data config as it applies to one source: a test directory (split "external", "numerics") may be
+    sampled at its own spacing (test_sample_every_steps; 0: the same as the training data), e.g. every frame
+    of the seed files (10 steps) against an ensemble recorded every 120 steps."""
     every = int(cfg.get("test_sample_every_steps", 0) or 0)
-    if source == 0 or every == 0:
+    if source.role != "test" or every == 0:
         return cfg
     out = dict(cfg.items())
     out["sample_every_steps"] = every
@@ -203,22 +212,23 @@ def missing_files(cfg) -> list[Path]:
 
 class _Samples(NamedTuple):
     plans: list  # SeriesPlan per series, in order
-    sources: list  # source index per series
+    sources: list  # _Source per series
     offsets: list  # first sample of each series
     re: np.ndarray
     realization: np.ndarray
     frame: np.ndarray
     step: np.ndarray
     group: np.ndarray  # series index
-    source: np.ndarray
+    source: np.ndarray  # index of the series' source in _sources(cfg)
+    role: np.ndarray  # its source's role
 
 
 def _plan(cfg) -> _Samples:
     need_period = cfg["gap_unit"] == "periods" and (cfg["split"] == "time" or cfg["heldout_time"])
-    plans, sources, grid = [], [], None
+    plans, sources, index, grid = [], [], [], None
     for s, src in enumerate(_sources(cfg)):
         for (r, k), path in _source_files(src).items():
-            plan = plan_series(path, source_config(cfg, s), r, k, src.fmt, need_period)
+            plan = plan_series(path, source_config(cfg, src), r, k, src.fmt, need_period)
             if grid is not None and plan.grid != grid:
                 hint = ("regenerate it on the others' domain" if cfg["units"] == "flow" else "regenerate "
                         "with the same preset, or set data.units='flow' (one reference grid for every file)")
@@ -226,9 +236,10 @@ def _plan(cfg) -> _Samples:
                      f"{grid[0]}x{grid[1]}; all files must share one grid ({hint})")
             grid = plan.grid
             plans.append(plan)
-            sources.append(s)
+            sources.append(src)
+            index.append(s)
     horizon = int(cfg["horizon"]) if cfg["target"] == "forecast" else 0
-    cols = {k: [] for k in ("re", "realization", "frame", "step", "group", "source")}
+    cols = {k: [] for k in ("re", "realization", "frame", "step", "group", "source", "role")}
     offsets = [0]
     for g, plan in enumerate(plans):
         series = np.arange(0, plan.n_frames, plan.stride, dtype=np.int64)
@@ -240,13 +251,13 @@ def _plan(cfg) -> _Samples:
         cols["frame"].append(frames)
         cols["step"].append(plan.first_step + frames * plan.frame_stride)
         for name, value in (("re", plan.reynolds), ("realization", plan.realization), ("group", g),
-                            ("source", sources[g])):
+                            ("source", index[g]), ("role", sources[g].role)):
             cols[name].append(np.full(n, value))
         offsets.append(offsets[-1] + n)
     arrays = {k: np.concatenate(v) for k, v in cols.items()}
     return _Samples(plans, sources, offsets, arrays["re"].astype(np.float64),
                     arrays["realization"].astype(np.int64), arrays["frame"], arrays["step"].astype(np.int64),
-                    arrays["group"], arrays["source"])
+                    arrays["group"], arrays["source"], arrays["role"])
 
 
 def _split(cfg, s: _Samples):
@@ -262,6 +273,7 @@ def _split(cfg, s: _Samples):
         name, s.re, position, test_fraction=cfg["test_fraction"], gap=gap, heldout=cfg["heldout"],
         seed=cfg["seed"], separation=separation, group=s.group, realization=s.realization,
         train_realizations=cfg["train_realizations"], heldout_time=cfg["heldout_time"], source=s.source,
+        role=s.role, val_every=cfg["val_every"],
     )
     time = None
     if name == "heldout_re" and cfg["heldout_time"]:
@@ -296,6 +308,10 @@ def describe_split(cfg, s: _Samples, split) -> str:
         late = f", only their last {frac:g} after a gap of {gap} (training on the others' early frames)"
         return f"Reynolds numbers {test_re} never seen in training" + (late if cfg["heldout_time"] else "")
     train_re = sorted(set(s.re[split.train].tolist()))
+    if name == "numerics":
+        return (f"numerical variants {list(cfg['test_dirs'])} never trained on, at Reynolds numbers "
+                f"{test_re} never trained on (trained on {[cfg['dir'], *cfg['variant_dirs']]}, Re "
+                f"{train_re[0]:g}-{train_re[-1]:g}, {len(train_re)} values)")
     return (f"every frame of {cfg['test_dir']} (Re {test_re}), trained on {cfg['dir']} (Re {train_re[0]:g}-"
             f"{train_re[-1]:g}, {len(train_re)} values, without "
             f"{sorted(float(r) for r in cfg['exclude_reynolds'])})")
@@ -312,6 +328,8 @@ def describe_validation(cfg, s: _Samples, split) -> str:
     if name == "realization":
         return f"independent realizations {sorted(int(k) for k in cfg['val_realizations'])}"
     val_re = sorted(set(s.re[split.val].tolist()))
+    if name == "numerics":
+        return f"variants {list(cfg['val_dirs'])} at training Reynolds numbers {val_re} held out"
     late = " (their late window)" if name == "heldout_re" and cfg["heldout_time"] else ""
     return f"training Reynolds numbers {val_re} held out{late}"
 
@@ -321,8 +339,7 @@ def _gather(cfg, s: _Samples):
     horizon = int(cfg["horizon"]) if cfg["target"] == "forecast" else 0
     X = y = None
     for k, plan in enumerate(s.plans):
-        images = read_images(plan, source_config(cfg, s.sources[k]), SIMULATOR_FORMAT if s.sources[k]
-                             else cfg["format"])
+        images = read_images(plan, source_config(cfg, s.sources[k]), s.sources[k].fmt)
         x = flatten(compute_features(images, cfg["features"], remove_mean=cfg["remove_mean"]))
         if X is None:
             X = np.empty((s.offsets[-1], x.shape[1]), np.float32)

@@ -15,6 +15,11 @@ side with `heldout_time`). All splits are deterministic: the same inputs and see
                `heldout_time` the training side keeps only the early window and the test side only the late
                one (the time split's parts), so test frames are new in Reynolds number and in time.
   external     train on the samples of the training directory, test on those of another directory.
+  numerics     train on the training directories (data.dir and the numerical variants' variant_dirs) at the
+               Reynolds numbers not in `heldout`, test on other variants (test_dirs) at the `heldout` ones;
+               validation (made here, not by `with_validation`) on yet other variants (val_dirs) at every
+               val_every-th training Reynolds number, which training then leaves out. Samples of a
+               directory at Reynolds numbers its part does not use are dropped (counted).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import numpy as np
 
 from turbjax.checks import fail
 
-SPLITS = ("random", "time", "realization", "heldout_re", "external")
+SPLITS = ("random", "time", "realization", "heldout_re", "external", "numerics")
 
 
 class Split(NamedTuple):
@@ -175,9 +180,31 @@ def external_split(source) -> Split:
                  dropped=0)
 
 
+def numerics_split(re, role, heldout, val_every: int) -> Split:
+    """The "numerics" split (module docstring) from each sample's Reynolds number and its directory's role
+    ("train", "val" or "test")."""
+    re, role = np.asarray(re, np.float64), np.asarray(role)
+    held = sorted(float(h) for h in heldout)
+    test_re = set(re[role == "test"].tolist())
+    absent = [h for h in held if h not in test_re]
+    if not held or absent:
+        fail(f"heldout={tuple(held)} must name the test Reynolds numbers, each present in data.test_dirs "
+             f"(which hold {sorted(test_re)})")
+    train_side = (role == "train") & ~np.isin(re, held)
+    val_re = validation_reynolds(re[train_side], val_every)
+    train = np.flatnonzero(train_side & ~np.isin(re, val_re))
+    val = np.flatnonzero((role == "val") & np.isin(re, val_re))
+    test = np.flatnonzero((role == "test") & np.isin(re, held))
+    if val.size == 0:
+        fail(f"data.val_dirs hold no file at the validation Reynolds numbers {val_re} (every "
+             f"val_every={val_every}-th training Reynolds number); generate them there")
+    return Split(train=train.astype(np.int64), test=test.astype(np.int64),
+                 dropped=int(re.size - train.size - val.size - test.size), val=val.astype(np.int64))
+
+
 def make_split(name: str, re, position, *, test_fraction: float, gap, heldout, seed: int, separation=None,
                group=None, realization=None, train_realizations=(), heldout_time: bool = False,
-               source=None) -> Split:
+               source=None, role=None, val_every: int = 4) -> Split:
     """Dispatch on the split name (SPLITS); the keyword arguments a split does not use are ignored."""
     if name == "random":
         return random_split(re, test_fraction, seed)
@@ -192,6 +219,8 @@ def make_split(name: str, re, position, *, test_fraction: float, gap, heldout, s
         return realization_split(realization, train_realizations)
     if name == "external":
         return external_split(source)
+    if name == "numerics":
+        return numerics_split(re, role, heldout, val_every)
     fail(f"unknown split {name!r}; expected one of {SPLITS}")
 
 
@@ -219,6 +248,8 @@ def with_validation(name: str, split: Split, re, position, *, val_fraction: floa
     each split's validation tests is in the module docstring."""
     re = np.asarray(re)
     train = split.train
+    if name == "numerics":  # made with the split
+        return split
     if name == "random":
         n_val = round(train.size * check_fraction(val_fraction, "val_fraction"))
         val, train = train[:n_val], train[n_val:]  # random_split's training side is already shuffled
