@@ -73,7 +73,8 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
         ref_grid = units.reference_extent(u, grid)
         xs, ys, _, _ = velocity_window(*ref_grid, crop_x=cfg["crop_x"], crop_y=cfg["crop_y"],
                                        scheme=cfg["vorticity"], where=str(path))
-        resampling = units.plan_resampling(u, grid, xs, ys, path)
+        resampling = units.plan_resampling(u, grid, xs, ys, path,
+                                           needed=_stencil_nodes(xs, ys, cfg, cfg["vorticity"]))
         stored_cells(resampling.x, resampling.y, origin, (wx, wy), str(path))
         first_step = units.reference_steps(first_step, u, "first step", path)
         frame_stride = units.reference_steps(frame_stride, u, "frame spacing", path)
@@ -94,6 +95,17 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
         period = units.reference_steps(period, u, "shedding period", path, whole=False)
     return SeriesPlan(path, reynolds, realization, t, grid, origin, (wx, wy), stride, meta["components"],
                       first_step, frame_stride, period, resampling)
+
+
+def _stencil_nodes(xs: slice, ys: slice, cfg, scheme: str) -> tuple[slice, slice]:
+    """The velocity nodes of the block xs x ys that the vorticity of the crop window reads: the window and
+    one node around it for central differences (the halo's outer ring only serves the one-sided stencil at
+    the block's edge, which is cropped away); all of them for the course's forward differences."""
+    if scheme != "central":
+        return xs, ys
+    (x0, x1), (y0, y1) = cfg["crop_x"], cfg["crop_y"]
+    return (slice(max(xs.start, x0 - 1), min(xs.stop, x1 + 1)),
+            slice(max(ys.start, y0 - 1), min(ys.stop, y1 + 1)))
 
 
 def read_images(plan: SeriesPlan, cfg, fmt: str) -> np.ndarray:

@@ -154,12 +154,17 @@ class Resampling(NamedTuple):
     scale: float  # velocity: reference units per file unit (0.05 / U)
 
 
-def plan_resampling(u: FlowUnits, grid: tuple[int, int], ref_x: slice, ref_y: slice, where) -> Resampling:
+def plan_resampling(u: FlowUnits, grid: tuple[int, int], ref_x: slice, ref_y: slice, where, *,
+                    needed: tuple[slice, slice] | None = None) -> Resampling:
     """The file cells and weights that give reference nodes ref_x x ref_y; refused in one line if the file
-    does not cover them."""
+    does not cover them. `needed` (within ref_x, ref_y): the nodes the vorticity of the crop window reads;
+    the others (the outer ring of the difference stencil's halo, which central differences never read inside
+    the window) copy their nearest needed node, so a window up to a wall or the file's edge can be read."""
     slices, weights = [], []
     for axis, ref in ((0, ref_x), (1, ref_y)):
-        coords = file_coordinates(u, axis, np.arange(ref.start, ref.stop))
+        need = ref if needed is None else needed[axis]
+        nodes = np.clip(np.arange(ref.start, ref.stop), need.start, need.stop - 1)
+        coords = file_coordinates(u, axis, nodes)
         exact = np.abs(coords - np.round(coords)) < 1e-9
         coords = np.where(exact, np.round(coords), coords)
         lo = int(np.floor(coords.min())) - CUBIC_REACH[0]
