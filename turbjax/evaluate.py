@@ -31,6 +31,7 @@ from absl import app, flags, logging
 
 from turbjax import cli
 from turbjax.data.readers import FORMATS
+from turbjax.data.units import UNITS
 from turbjax.scoring import CHECKPOINTS, SCORE_SPLITS, evaluate_workdir
 
 
@@ -45,6 +46,10 @@ def main(argv=None) -> None:
                       "an ensemble directory's realizations to score, e.g. 0,2 (default: all in the data)")
     flags.DEFINE_enum("split", None, list(SCORE_SPLITS),
                       "'all': every frame is test data (default with --data), else a split's parts")
+    flags.DEFINE_enum("units", None, list(UNITS),
+                      "'flow': read --data onto the reference grid in the flow's scales (other grids, other "
+                      "units; for a run trained on the seed grid or with data.units='flow'); default: the "
+                      "run's")
     flags.mark_flag_as_required("workdir")
 
     def _main(argv):
@@ -58,7 +63,7 @@ def main(argv=None) -> None:
             realizations = _realizations(f.realizations)
             scores = evaluate_workdir(
                 f.workdir, f.data, f.checkpoint, fmt=f.format, trust_pickle=f.trust_pickle or None,
-                reynolds=reynolds, split=f.split, realizations=realizations,
+                reynolds=reynolds, split=f.split, realizations=realizations, units=f.units,
             )
         print(json.dumps(scores, indent=2))
 

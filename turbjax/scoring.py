@@ -34,8 +34,10 @@ from turbjax.checks import fail
 from turbjax.data import discovery
 from turbjax.data.dataset import missing_files
 from turbjax.data.readers import reader
+from turbjax.data.series import frame_spacing
 from turbjax.data.splits import SPLITS
 from turbjax.data.standardize import target_from_model
+from turbjax.data.units import UNITS
 from turbjax.pipeline import Prepared, prepare, trainer_for
 from turbjax.training import metrics as M
 from turbjax.training.checkpoint import Checkpointer
@@ -145,13 +147,17 @@ def reynolds_report(part, pred, cal: Calibration | None = None) -> tuple[dict, l
 
 
 def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=None, reynolds=None,
-                        split=None, realizations=None):
+                        split=None, realizations=None, units=None):
     """The run's data config pointed at other data: `data_dir` (its format detected from the file names
     unless `fmt`), at the Reynolds numbers it holds (or `reynolds`), with `split` ("all" by default when the
     data is another directory, else the run's own split), at the realizations it holds (or `realizations`).
     Returns (data config, split); for "all" the data config's split is "random" (which drops no sample) and
     the caller scores every sample (prepare(..., every_sample_as_test=True))."""
     d = data_config.copy_and_resolve_references()
+    if units is not None:
+        if units not in UNITS:
+            fail(f"units={units!r}; expected one of {UNITS}")
+        d.units = units
     if data_dir is not None:
         d.dir = str(data_dir)
         d.format = fmt or discovery.detect_format(data_dir, prefer=d.format)
@@ -172,8 +178,9 @@ def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=No
         # run's sampling (the course's files: every 5th of their 2-step frames, the course's data set)
         if series and r.simulated:
             files = discovery.find_data_files(d.dir, [series[0][0]], d.format, d.realizations)
-            _, _, meta = r.header(next(iter(files.values())), trust_pickle=d.trust_pickle)
-            d.sample_every_steps = int(meta["frame_stride"])
+            path = next(iter(files.values()))
+            _, _, meta = r.header(path, trust_pickle=d.trust_pickle)
+            d.sample_every_steps = frame_spacing(meta, d.units, path)
     if realizations is not None:
         d.realizations = tuple(int(k) for k in realizations)
     if reynolds is not None:
@@ -189,7 +196,7 @@ def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=No
 
 def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: str | None = None,
                      trust_pickle: bool | None = None, reynolds=None, split: str | None = None,
-                     realizations=None) -> dict:
+                     realizations=None, units: str | None = None) -> dict:
     """{'epoch', 'checkpoint', 'data_dir', 'format', 'reynolds', 'split', 'summary', 'num_test', 'test':
     metrics, 'val' and 'train': metrics (absent for split 'all'), 'test_per_reynolds' (Reynolds-number
     regressions)}
@@ -204,7 +211,7 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
     classes = tuple(sorted(float(r) for r in config.data.reynolds))  # the model's (its training data's)
     config.data, split = scoring_data_config(
         config.data, data_dir=data_dir, fmt=fmt, trust_pickle=trust_pickle, reynolds=reynolds, split=split,
-        realizations=realizations,
+        realizations=realizations, units=units,
     )
     missing = missing_files(config.data)
     if missing:

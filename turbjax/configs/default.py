@@ -58,11 +58,11 @@ def get_data_config() -> config_dict.ConfigDict:
     d.test_realizations = ()  # "external": realizations of test_dir (() = the plain files)
     d.test_sample_every_steps = 0  # "external": steps between test samples (0 = sample_every_steps)
     # "numerics" split: numerical variants of the flows (directories of turbjax files; data.units='flow' reads
-    # other grids): train on dir and variant_dirs, validate on val_dirs, test on test_dirs at `heldout`
+    # other grids): train on dir and variant_dirs, validate on val_dirs, test on test_dirs at `heldout`; every
+    # file of those directories is read (plain runs and realizations)
     d.variant_dirs = ()
     d.val_dirs = ()
     d.test_dirs = ()
-    d.variant_realizations = ()  # the realizations of those directories (() = the plain files)
     d.seed = 0
     return d
 

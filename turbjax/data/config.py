@@ -124,7 +124,6 @@ def _check_split(cfg, reynolds) -> None:
                  f"leave at least one of realizations={tuple(cfg['realizations'])} to test on (e.g. "
                  "realizations=(0, 1, 2, 3), train_realizations=(0, 1), val_realizations=(3,): realization 2 "
                  "tests)")
-    _realizations(get(cfg, "variant_realizations"), "variant_realizations")
     dirs = {name: get(cfg, name) for name in ("variant_dirs", "val_dirs", "test_dirs")}
     for name, value in dirs.items():
         if isinstance(value, str) or not all(isinstance(d, str) and d for d in value):

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from turbjax.checks import fail
-from turbjax.data import discovery
+from turbjax.data import discovery, readers
 from turbjax.data.features import compute_features, feature_shape
 from turbjax.data.readers import SIMULATOR_FORMAT
 from turbjax.data.series import plan_series, read_images
@@ -149,7 +149,7 @@ class _Source(NamedTuple):
     directory: Path
     fmt: str
     reynolds: tuple | None  # None: every Reynolds number found
-    realizations: tuple
+    realizations: tuple | None  # None: every file found (plain runs and realizations)
     exclude: tuple
     role: str = "train"  # the part its samples may go to: "train" (or validation), "val" or "test"
 
@@ -164,9 +164,8 @@ def _sources(cfg) -> list[_Source]:
         test = _Source(Path(cfg["test_dir"]), SIMULATOR_FORMAT, tuple(cfg["test_reynolds"]) or None,
                        tuple(cfg["test_realizations"]), (), "test")
         return [train, test]
-    if cfg["split"] == "numerics":
-        k = tuple(cfg["variant_realizations"])
-        return [train] + [_Source(Path(d), SIMULATOR_FORMAT, None, k, (), role)
+    if cfg["split"] == "numerics":  # every file of a variant's directory (plain runs and realizations)
+        return [train] + [_Source(Path(d), SIMULATOR_FORMAT, None, None, (), role)
                           for field, role in (("variant_dirs", "train"), ("val_dirs", "val"),
                                               ("test_dirs", "test"))
                           for d in cfg[field]]
@@ -187,6 +186,16 @@ def source_config(cfg, source: _Source):
 
 def _source_files(src: _Source) -> dict:
     """{(Re, realization): path} of one source; every Re found when src.reynolds is None."""
+    if src.realizations is None:
+        if not src.directory.is_dir():
+            discovery.find_data_files(src.directory, (), src.fmt)  # the missing-directory error
+        r = readers.reader(src.fmt)
+        series = discovery.available_series(src.directory, src.fmt)
+        found = {key: r.path(src.directory, *key) for key in series}
+        if not found:
+            fail(f"{src.directory} holds no {src.fmt!r} data files; "
+                 f"{discovery.GENERATE_HINT.format(dir=src.directory)}")
+        return found
     reynolds = src.reynolds
     if reynolds is None:
         if not src.directory.is_dir():

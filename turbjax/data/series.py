@@ -97,6 +97,15 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
                       first_step, frame_stride, period, resampling)
 
 
+def frame_spacing(meta: dict, data_units: str, path) -> int:
+    """The steps between a file's frames as the data pipeline counts them (data.units "flow": on the
+    reference clock)."""
+    u = meta["units"]
+    if data_units == "flow" and not units.on_reference_grid(u):
+        return units.reference_steps(int(meta["frame_stride"]), u, "frame spacing", path)
+    return int(meta["frame_stride"])
+
+
 def _stencil_nodes(xs: slice, ys: slice, cfg, scheme: str) -> tuple[slice, slice]:
     """The velocity nodes of the block xs x ys that the vorticity of the crop window reads: the window and
     one node around it for central differences (the halo's outer ring only serves the one-sided stencil at
