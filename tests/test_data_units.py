@@ -28,6 +28,7 @@ def test_cubic_convolution_is_exact_for_quadratics_and_copies_nodes():
     assert np.abs(w @ nodes.astype(float) ** 3 - at**3).max() > 1e-3
     on_nodes = cubic_weights(np.array([4.0, 9.0]), 3, nodes.size)
     np.testing.assert_array_equal(on_nodes @ f, f[[1, 6]])
+    np.testing.assert_array_equal(cubic_weights(np.array([3.0, 19.0]), 3, nodes.size) @ f, f[[0, -1]])
 
 
 def test_the_seed_presets_are_the_reference_grid_and_their_variants_are_not():

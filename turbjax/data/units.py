@@ -130,7 +130,7 @@ CUBIC_REACH = (1, 2)  # nodes before / after floor(coordinate) that cubic convol
 def cubic_weights(coords, first: int, n: int) -> np.ndarray:
     """(len(coords), n) weights of Keys' cubic convolution (a = -1/2) interpolating at `coords` from the nodes
     first, ..., first + n - 1 (which must hold floor(c) - 1 ... floor(c) + 2 of every c). Exact for
-    polynomials of degree <= 2; a coordinate on a node copies it."""
+    polynomials of degree <= 2; a coordinate on a node copies it (and needs only that node)."""
     coords = np.asarray(coords, np.float64)
     base = np.floor(coords).astype(np.int64)
     t = coords - base
@@ -139,7 +139,11 @@ def cubic_weights(coords, first: int, n: int) -> np.ndarray:
     out = np.zeros((coords.size, n))
     rows = np.arange(coords.size)
     for k in range(4):
-        out[rows, base + k - 1 - first] += w[:, k]
+        col = base + k - 1 - first
+        inside = (col >= 0) & (col < n)
+        if np.any(w[~inside, k] != 0):
+            raise ValueError("internal error: the cubic stencil reaches outside the nodes given")
+        out[rows[inside], col[inside]] += w[inside, k]
     return out
 
 
@@ -167,8 +171,9 @@ def plan_resampling(u: FlowUnits, grid: tuple[int, int], ref_x: slice, ref_y: sl
         coords = file_coordinates(u, axis, nodes)
         exact = np.abs(coords - np.round(coords)) < 1e-9
         coords = np.where(exact, np.round(coords), coords)
-        lo = int(np.floor(coords.min())) - CUBIC_REACH[0]
-        hi = int(np.floor(coords.max())) + CUBIC_REACH[1] + 1
+        base = np.floor(coords).astype(np.int64)
+        lo = int(np.min(np.where(exact, base, base - CUBIC_REACH[0])))
+        hi = int(np.max(np.where(exact, base, base + CUBIC_REACH[1]))) + 1
         lo_d = float(coords.min() - u.cylinder_index[axis]) / u.diameter_cells
         hi_d = float(coords.max() - u.cylinder_index[axis]) / u.diameter_cells
         if lo < 0 or hi > grid[axis]:
