@@ -22,11 +22,18 @@ What each split tests:
 - flagship     trained on the ensemble without Re 300, 600, 900, 1200, tested on every frame of the seed data
                set (the course's four Reynolds numbers): Reynolds numbers, initial states and a recording
                window it has never seen.
+- numerics     trained on the ensemble and its numerical variant on a finer grid (D = 19.2 cells), both
+               without Re 300, 600, 900, 1200; validated on another variant (Mach number doubled) at held-out
+               training Reynolds numbers; tested at Re 300, 600, 900, 1200 on variants never trained on: the
+               grid D = 25.6, plain bounce-back on the cylinder, BGK collision (data.split "numerics", every
+               file read on the reference grid in the flow's scales, data.units "flow");
+- grid         the same, tested on the D = 25.6 variant alone: an unseen, finer grid.
 
 Missing data is generated with the built-in simulator first, cell by cell through the library
 (turbjax.pipeline.ensure_data; `python -m turbjax.simulate --preset ensemble --out DIR` generates the ensemble
-alone; --small's data go to data/small/). The flagship cell is configs/generalize.py itself, on this run's
-directories.
+alone; --small's data go to data/small/; the numerical variants go to --variants-dir/NAME, see VARIANT_RUNS;
+the numerics splits need the full grids, not --small). The flagship cell is configs/generalize.py itself, on
+this run's directories.
 """
 
 from __future__ import annotations
@@ -115,7 +122,27 @@ def widest_crop(preset: str, small: bool) -> dict:
     return {"data.crop_x": (x0 + HALO, x1 - HALO), "data.crop_y": (y0 + HALO, y1 - HALO)}
 
 
-REPORT_SPLITS = ("flagship", "time", "realization", "heldout_re", "random")
+REPORT_SPLITS = ("flagship", "numerics", "grid", "time", "realization", "heldout_re", "random")
+
+# The numerical variants (turbjax.simulate presets derived from `ensemble` by presets.with_numerics): name ->
+# (preset, Reynolds numbers, realizations). The finer grid trains at the ensemble's training Reynolds numbers
+# but the validation ones; the validation variant holds those (every val_every-th of the training Re, as
+# data.splits.validation_reynolds picks them); the test variants hold the seed four.
+VAL_RE = (350.0, 550.0, 800.0, 1050.0, 1300.0)
+D19_TRAIN_RE = (200.0, 250.0, 400.0, 450.0, 500.0, 650.0, 700.0, 750.0, 850.0, 950.0, 1000.0, 1100.0, 1150.0,
+                1250.0, 1350.0, 1400.0)
+VARIANT_RUNS = {
+    "d19": ("ensemble_d19", D19_TRAIN_RE, 1),
+    "mach10": ("ensemble_mach10", VAL_RE, 1),
+    "d26": ("ensemble_d26", SEED_RE, 1),
+    "bounceback": ("ensemble_bounceback", SEED_RE, 1),
+    "bgk": ("ensemble_bgk", SEED_RE, 1),
+}
+# split -> (training variants besides the ensemble, validation variants, test variants)
+NUMERICS_SPLITS = {
+    "numerics": (("d19",), ("mach10",), ("d26", "bounceback", "bgk")),
+    "grid": (("d19",), ("mach10",), ("d26",)),
+}
 
 
 def seed_preset(small: bool) -> str:
@@ -146,12 +173,18 @@ def ensemble_data(ensemble_dir: str, small: bool) -> dict:
     }
 
 
-def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool, long_dir: str = "") -> dict:
+def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool, long_dir: str = "",
+                    variants_dir: str = "data/variants") -> dict:
     """Config overrides of one split (see the module docstring for what each tests)."""
     from turbjax.simulate import PRESETS
 
     seed = seed_data(seed_dir, small)
     ens = ensemble_data(ensemble_dir, small)
+    if name in NUMERICS_SPLITS:
+        train, val, test = ([str(Path(variants_dir) / v) for v in part] for part in NUMERICS_SPLITS[name])
+        return ens | {"data.split": "numerics", "data.units": "flow", "data.exclude_reynolds": SEED_RE,
+                      "data.heldout": SEED_RE, "data.variant_dirs": tuple(train), "data.val_dirs": tuple(val),
+                      "data.test_dirs": tuple(test)}
     if name == "random":
         return seed | {"data.split": "random"}
     if name == "time" and long_dir:
@@ -192,7 +225,7 @@ def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool, lo
 
 
 def build_config(model: str, split: str, *, seed_dir: str, ensemble_dir: str, epochs: int | None = None,
-                 small: bool = False, long_dir: str = ""):
+                 small: bool = False, long_dir: str = "", variants_dir: str = "data/variants"):
     """The config of one cell. The flagship cell is configs/generalize.py with this run's directories (and,
     for --small, the small grid's data; --epochs if given); every other cell is the default config with the
     split's and the model's overrides."""
@@ -206,7 +239,7 @@ def build_config(model: str, split: str, *, seed_dir: str, ensemble_dir: str, ep
         if epochs is not None:
             over["training.epochs"] = epochs
         return with_overrides(generalize.get_config(), over)
-    over = split_overrides(split, seed_dir, ensemble_dir, small, long_dir)
+    over = split_overrides(split, seed_dir, ensemble_dir, small, long_dir, variants_dir)
     if small:  # the quick grid: a small crop inside the small ensemble's stored window
         over = {"data.crop_x": SMALL_CROP[0], "data.crop_y": SMALL_CROP[1]} | over
     over |= model_overrides(model, DEFAULT_EPOCHS if epochs is None else epochs, small)
@@ -228,6 +261,11 @@ def ensure_cell_data(config, small: bool) -> None:
     d = config.data
     if d.split == "external":
         pipeline.ensure_data(with_overrides(default.get_config(), seed_data(d.test_dir, small)).data)
+    for directory in (*d.variant_dirs, *d.val_dirs, *d.test_dirs):  # the numerics splits' variants
+        preset, reynolds, realizations = VARIANT_RUNS[Path(directory).name]
+        pipeline.ensure_data(with_overrides(default.get_config(), {
+            "data.dir": directory, "data.preset": preset, "data.reynolds": reynolds,
+            "data.realizations": tuple(range(realizations))}).data)
     pipeline.ensure_data(d)
 
 
@@ -332,7 +370,7 @@ def plot_unseen(rows: list[dict], path: Path) -> None:
 
     from turbjax.plots import save_figure
 
-    panels = [s for s in ("heldout_re", "flagship") if any(r["split"] == s for r in rows)]
+    panels = [s for s in ("heldout_re", "flagship", "numerics") if any(r["split"] == s for r in rows)]
     if not panels:
         return
     fig = Figure(figsize=(5 * len(panels), 4.2))
@@ -382,6 +420,8 @@ def parse_args(argv):
         default=ROOT / "data" / "seed_long",
         help="the seed runs recorded longer (preset seed_long), for the time split",
     )
+    ap.add_argument("--variants-dir", type=Path, default=ROOT / "data" / "variants",
+                    help="the numerical variants of the numerics splits, one directory each (VARIANT_RUNS)")
     ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, from {','.join(MODELS)}")
     ap.add_argument("--splits", default=",".join(REPORT_SPLITS),
                     help=f"comma-separated, from {','.join(REPORT_SPLITS)}")
@@ -399,6 +439,9 @@ def parse_args(argv):
         bad = [x for x in chosen if x not in known]
         if bad:
             ap.error(f"unknown {kind}(s) {bad}; expected some of {','.join(known)}")
+    if args.small and set(args.splits) & set(NUMERICS_SPLITS):
+        ap.error(f"--small runs the quick grid, which has no numerical variants; choose --splits without "
+                 f"{','.join(NUMERICS_SPLITS)}")
     if args.epochs is not None and args.epochs < 1:
         ap.error(f"--epochs={args.epochs} must be >= 1")
     return args
@@ -421,6 +464,7 @@ def main(argv=None) -> int:
         epochs=args.epochs,
         small=args.small,
         long_dir="" if args.small else str(args.long_dir),
+        variants_dir=str(args.variants_dir),
     )
     cells = [(s, m) for s in args.splits for m in args.models]
     with cli.user_errors("generalization"):
