@@ -13,7 +13,9 @@ ensemble presets, the course's files) is read unchanged, bit for bit, and every 
 was. Any other file is resampled: its velocity, scaled by 0.05 / U, interpolated at the reference nodes the
 crop window needs with separable cubic convolution (Keys, a = -1/2: exact for fields quadratic in x and y, so
 the central-difference vorticity that follows sees what it would on a reference-grid file of a smooth flow),
-and its steps counted in reference steps (times U dt / D * 256; a frame spacing must come out whole).
+and its steps counted in reference steps (times U dt / D * 256; a frame spacing must come out whole). A file
+that does not say its time step (dt NaN: e.g. frames without times) keeps counting its frames: it can be
+scored, every frame, but not sampled in time alongside others.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class FlowUnits:
     """Where a file's grid sits and what its numbers mean, in its own length unit L and velocity unit V.
 
     dx: node spacing (L); diameter: the cylinder's (L); inflow: U (V, as the velocity is stored); cylinder:
-    the centre (L); dt: time per step (L / V); node0: position of the full grid's node (0, 0) (L; the
+    the centre (L); dt: time per step (L / V; NaN: unknown, the frames are the steps); node0: position of the full grid's node (0, 0) (L; the
     simulator's files: the first cell's centre (dx / 2, dx / 2)).
     """
 
@@ -66,6 +68,8 @@ class FlowUnits:
     def check(self, where) -> None:
         for name in ("dx", "diameter", "inflow", "dt"):
             v = getattr(self, name)
+            if name == "dt" and math.isnan(v):
+                continue
             if not (math.isfinite(v) and v > 0):
                 fail(f"{where}: {name} = {v!r}; data.units='flow' needs a positive {name} (say it in the "
                      "file, or use data.units='file')")
@@ -106,7 +110,9 @@ def reference_extent(u: FlowUnits, grid: tuple[int, int]) -> tuple[int, int]:
 
 
 def step_scale(u: FlowUnits) -> float:
-    """Reference steps per step of the file."""
+    """Reference steps per step of the file (1 where the file does not say its time step)."""
+    if math.isnan(u.dt):
+        return 1.0
     return u.convective_per_step / REFERENCE.convective_per_step
 
 
