@@ -18,6 +18,8 @@ Workdir:
     metrics.jsonl       per epoch: epoch, train_loss, val_ and test_ loss, r2, mse, mae (or accuracy), seconds
     results.json        val_ and test_ metrics side by side, "selected_on": "validation", epochs, timing, ...
     calibration.json    the validation residuals behind the 90% intervals (frames and clips)
+    novelty.npz         the training features' distribution and the distance beyond which a flow is unlike
+                        them (calibrated on validation; turbjax.novelty)
     checkpoints/        orbax: every checkpoint_every epochs, the last keep_checkpoints + the best by
                         validation loss (what evaluate scores by default; the test part never chooses)
     loss_curve.png      train, validation and test loss per epoch (semilog)
@@ -43,6 +45,7 @@ from tqdm.auto import tqdm
 from turbjax import cli
 from turbjax.checks import output_dir
 from turbjax.configs.validate import validate_config
+from turbjax.novelty import fit_novelty
 from turbjax.pipeline import ensure_data, prepare, trainer_for
 from turbjax.plots import plot_reliability, plot_run
 from turbjax.results import Progress, report_target, run_results
@@ -59,6 +62,7 @@ from turbjax.workdir import (
     write_config,
     write_json,
     write_metrics,
+    write_novelty,
     write_standardizer,
 )
 
@@ -97,6 +101,7 @@ def train_and_evaluate(config, workdir) -> dict:
     if is_reynolds_regression(trainer, prep.ds):
         calibration = calibrate(trainer, params, prep, epoch=selected if selected is not None else -1)
         write_calibration(workdir, calibration)
+        write_novelty(workdir, fit_novelty(prep.data["X_train"], prep.data["X_val"]))
     results = run_results(
         config, trainer, params, prep, progress, ckpt=ckpt, start_epoch=start_epoch,
         wall_seconds=time.perf_counter() - t_start, data_seconds=load_seconds, calibration=calibration,

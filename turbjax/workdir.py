@@ -5,6 +5,7 @@
     metrics.jsonl       one line per epoch
     results.json        final metrics
     calibration.json    the validation residuals behind the calibrated intervals (turbjax.calibration)
+    novelty.npz         how far from the training features a flow may lie (turbjax.novelty)
     checkpoints/        orbax checkpoints (turbjax.training.checkpoint)
 """
 
@@ -20,6 +21,7 @@ from ml_collections import config_dict
 
 from turbjax.calibration import Calibration
 from turbjax.configs import default
+from turbjax.novelty import Novelty
 
 
 class WorkdirMismatchError(ValueError):
@@ -79,6 +81,20 @@ def read_calibration(workdir: Path):
     """The run's Calibration (turbjax.calibration), or None if it has none."""
     path = Path(workdir) / "calibration.json"
     return Calibration.from_json(json.loads(path.read_text())) if path.exists() else None
+
+
+def write_novelty(workdir: Path, novelty) -> None:
+    path = Path(workdir) / "novelty.npz"
+    _replace_atomic(path.with_name("novelty.tmp.npz"), path, lambda tmp: np.savez(tmp, **novelty.arrays()))
+
+
+def read_novelty(workdir: Path):
+    """The run's Novelty (turbjax.novelty), or None if it has none."""
+    path = Path(workdir) / "novelty.npz"
+    if not path.exists():
+        return None
+    with np.load(path) as f:
+        return Novelty.from_arrays(f)
 
 
 def load_run_config(workdir) -> config_dict.ConfigDict:

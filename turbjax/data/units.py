@@ -36,8 +36,8 @@ class FlowUnits:
     """Where a file's grid sits and what its numbers mean, in its own length unit L and velocity unit V.
 
     dx: node spacing (L); diameter: the cylinder's (L); inflow: U (V, as the velocity is stored); cylinder:
-    the centre (L); dt: time per step (L / V; NaN: unknown, the frames are the steps); node0: position of the full grid's node (0, 0) (L; the
-    simulator's files: the first cell's centre (dx / 2, dx / 2)).
+    the centre (L); dt: time per step (L / V; NaN: unknown, the frames are the steps); node0: position of the
+    full grid's node (0, 0) (L; the simulator's files: the first cell's centre (dx / 2, dx / 2)).
     """
 
     dx: float
