@@ -77,3 +77,13 @@ def output_dir(path, flag: str) -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):
         fail(f"{flag}={path}: {existing} is not writable; give a directory you can write to")
     return path
+
+
+def output_file(path, flag: str) -> Path:
+    """A file a job may write: not a directory, in a directory that exists (or can be made) and is
+    writable. One line naming the path and what to do, before any long work."""
+    path = Path(path)
+    if path.is_dir():
+        fail(f"{flag}={path} is a directory; give a file name")
+    output_dir(path.parent if str(path.parent) else ".", flag)
+    return path

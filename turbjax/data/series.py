@@ -56,7 +56,8 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
     """Everything about one file that needs only its header (see the module docstring)."""
     reader = readers.reader(fmt)
     shape, dtype, meta = reader.header(path, cfg["trust_pickle"])
-    if not np.isclose(float(meta["reynolds"]), reynolds):
+    unlabelled = np.isnan(float(meta["reynolds"])) and np.isnan(reynolds)  # a file to estimate Re of
+    if not unlabelled and not np.isclose(float(meta["reynolds"]), reynolds):
         fail(f"{path} says reynolds={meta['reynolds']:g} but its name is for Re {reynolds:g}; "
              f"regenerate or rename the file")
     if int(meta["realization"]) != realization:
