@@ -16,6 +16,8 @@ Workdir:
     config.json         the resolved config
     standardizer.npz    training-set statistics of X and y (evaluate.py standardizes new data with them)
     metrics.jsonl       per epoch: epoch, train_loss, val_ and test_ loss, r2, mse, mae (or accuracy), seconds
+    tensorboard/        TensorBoard event files: the same values per epoch and the learning rate
+                        (turbjax.tensorboard_log; `tensorboard --logdir runs`)
     results.json        val_ and test_ metrics side by side, "selected_on": "validation", epochs, timing, ...
     calibration.json    the validation residuals behind the 90% intervals (frames and clips)
     novelty.npz         the training features' distribution and the distance beyond which a flow is unlike
@@ -42,7 +44,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 from tqdm.auto import tqdm
 
-from turbjax import cli
+from turbjax import cli, tensorboard_log
 from turbjax.checks import output_dir
 from turbjax.configs.validate import validate_config
 from turbjax.novelty import fit_novelty
@@ -52,11 +54,11 @@ from turbjax.results import Progress, report_target, run_results
 from turbjax.scoring import calibrate, is_reynolds_regression
 from turbjax.training.checkpoint import Checkpointer
 from turbjax.training.chunks import Chunk, run_chunks
-from turbjax.training.optimizers import default_hparams
+from turbjax.training.optimizers import default_hparams, learning_rate_after
 from turbjax.training.resume import diverged_error, init_or_resume, restore_state
 from turbjax.workdir import (
     check_workdir,
-    finite_or_none,
+    metrics_row,
     read_metrics,
     write_calibration,
     write_config,
@@ -88,9 +90,13 @@ def train_and_evaluate(config, workdir) -> dict:
     write_standardizer(workdir, prep.stats)
     start_epoch = int(state["epoch"])
     metrics_path = workdir / "metrics.jsonl"
-    write_metrics(metrics_path, read_metrics(metrics_path, start_epoch))  # drops epochs a killed run logged
+    kept = read_metrics(metrics_path, start_epoch)
+    write_metrics(metrics_path, kept)  # drops epochs a killed run logged
     try:
-        state, progress = train_chunks(config, trainer, state, prep.data, ckpt, metrics_path, t_start)
+        # the event files are made to hold the same epochs as metrics.jsonl (turbjax.tensorboard_log)
+        with tensorboard_log.open_run(workdir, kept, epoch_learning_rate(config, trainer)) as events:
+            state, progress = train_chunks(config, trainer, state, prep.data, ckpt, metrics_path, t_start,
+                                           events)
     finally:
         ckpt.wait()
     selected = ckpt.best_step()  # by validation loss: the model that is scored on test, once, and calibrated
@@ -115,10 +121,18 @@ def train_and_evaluate(config, workdir) -> dict:
     return results
 
 
-def train_chunks(config, trainer, state, data, ckpt, metrics_path: Path, t_start: float):
+def epoch_learning_rate(config, trainer):
+    """epoch -> the learning rate at its end, for the TensorBoard log."""
+    return lambda epoch: learning_rate_after(config.optim, epoch, steps_per_epoch=trainer.steps_per_epoch,
+                                             num_epochs=trainer.num_epochs)
+
+
+def train_chunks(config, trainer, state, data, ckpt, metrics_path: Path, t_start: float,
+                 events: tensorboard_log.EventLog | None = None):
     """Train from state["epoch"] to config.training.epochs with the shared chunk loop; after each chunk log
-    its epochs, check for divergence, checkpoint, and stop early at stop_at_val_r2. Returns (state,
-    Progress)."""
+    its epochs (to metrics.jsonl, and to `events`, flushed at the same point), check for divergence,
+    checkpoint, and stop early at stop_at_val_r2. Returns (state, Progress)."""
+    rate = epoch_learning_rate(config, trainer)
     hparams = default_hparams(config.optim)
     run = jax.jit(trainer.run_epochs, static_argnames="num_epochs", donate_argnames="state")
     t = config.training
@@ -132,7 +146,11 @@ def train_chunks(config, trainer, state, data, ckpt, metrics_path: Path, t_start
         if not done.compiled:
             progress.steady_epochs += n
             progress.steady_seconds += done.seconds
-        log_chunk(log, m, progress, config, trainer.task, n=n, dt=done.seconds, t_start=t_start)
+        rows = log_chunk(log, m, progress, config, trainer.task, n=n, dt=done.seconds, t_start=t_start)
+        if events is not None:
+            for row in rows:
+                events.epoch(row, rate(row["epoch"]))
+            events.flush()
         progress.epoch += n
         bar.update(n)
         bar.set_postfix(loss=f"{float(m['train_loss'][-1]):.3g}", **{metric: f"{float(m[metric][-1]):.4f}"})
@@ -158,21 +176,24 @@ def train_chunks(config, trainer, state, data, ckpt, metrics_path: Path, t_start
     return state, progress
 
 
-def log_chunk(log, m, progress: Progress, config, task: str, *, n: int, dt: float, t_start: float) -> None:
+def log_chunk(log, m, progress: Progress, config, task: str, *, n: int, dt: float,
+              t_start: float) -> list[dict]:
     """One metrics.jsonl line per epoch of the chunk just run (epochs progress.epoch + 1 .. + n); records the
-    first epoch whose test R^2 reaches the report target, and the seconds to it."""
+    first epoch whose test R^2 reaches the report target, and the seconds to it. Returns the lines' dicts."""
     target = report_target(config)
+    rows = []
     for i in range(n):
-        row = {"epoch": progress.epoch + i + 1, "train_loss": finite_or_none(m["train_loss"][i])}
-        row |= {k: finite_or_none(v[i]) for k, v in m.items() if k.startswith(("val_", "test_"))}
+        row = metrics_row(progress.epoch + i + 1, m, i)
         row["seconds"] = dt / n
         log.write(json.dumps(row) + "\n")
+        rows.append(row)
         if target is not None and progress.seconds_to_target is None and task == "regression" and (
             m["test_r2"][i] >= target
         ):
             progress.seconds_to_target = time.perf_counter() - t_start - dt * (n - i - 1) / n
             progress.target_epoch = progress.epoch + i + 1
     log.flush()
+    return rows
 
 
 # ------------------------------------------------------------------------------------------------------ CLI

@@ -3,6 +3,7 @@
     config.json         the resolved config (written once, by the first run)
     standardizer.npz    training-set statistics of X and y (evaluate standardizes new data with them)
     metrics.jsonl       one line per epoch
+    tensorboard/        the same per-epoch values as TensorBoard event files (turbjax.tensorboard_log)
     results.json        final metrics
     calibration.json    the validation residuals behind the calibrated intervals (turbjax.calibration)
     novelty.npz         how far from the training features a flow may lie (turbjax.novelty)
@@ -146,6 +147,14 @@ def check_workdir(config, workdir: Path) -> bool:
                 f"--workdir, or delete {workdir} to start afresh."
             )
     return True
+
+
+def metrics_row(epoch: int, m: dict, i: int) -> dict:
+    """The metrics.jsonl line of one epoch (without `seconds`, which only the train job measures): its number,
+    train_loss and every val_ / test_ metric of `m` (name -> per-epoch host arrays) at index i, None where
+    not finite."""
+    row = {"epoch": int(epoch), "train_loss": finite_or_none(m["train_loss"][i])}
+    return row | {k: finite_or_none(v[i]) for k, v in m.items() if k.startswith(("val_", "test_"))}
 
 
 def read_metrics(path: Path, upto_epoch: int) -> list[dict]:

@@ -63,6 +63,9 @@ Workdir:
                        diverged, diverged_epoch, per-epoch curves), the groups and their timings, the best
                        trial
     loss_curves.png    train loss per epoch, one labelled curve per trial (semilog; test loss dashed)
+    tensorboard/       one TensorBoard run per trial, trial_<i>/: its per-epoch values (train/loss,
+                       val/..., test/..., train/learning_rate) and, for the hparams dashboard, its
+                       hyperparameters with its final validation metrics (turbjax.tensorboard_log)
     best/              the best trial as a `turbjax.train` workdir (config.json, standardizer.npz,
                        results.json, checkpoints/): `python -m turbjax.evaluate --workdir <workdir>/best`
 """
@@ -80,8 +83,8 @@ _EXPORTS = {
     "layout": ("Layout", "make_blocks", "make_layout", "mesh_shape"),
     "programs": ("MESH_AXES", "GroupProgram", "auto_trials_per_program", "default_hparams_like",
                  "grid_functions", "make_mesh", "trial_state_bytes"),
-    "report": ("best_trial", "format_table", "plot_curves", "summarize", "trial_records", "trial_state",
-               "write_best"),
+    "report": ("best_trial", "format_table", "plot_curves", "summarize", "trial_metrics", "trial_records",
+               "trial_state", "write_best", "write_tensorboard"),
     "run": ("GroupResult", "_run_and_write", "run_sweep", "sweep_arrays"),
     "distributed": ("maybe_initialize_distributed",),
 }

@@ -1,6 +1,6 @@
 """What a sweep reports: one record per trial (hyperparameters, final metrics, divergence, curves), the
-printed table, the loss-curves plot, the best trial as a turbjax.train workdir, and the results.json
-summary."""
+printed table, the loss-curves plot, the TensorBoard runs of the trials, the best trial as a turbjax.train
+workdir, and the results.json summary."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from turbjax import tensorboard_log
 from turbjax.sweep.axes import (
     AXES,
     format_value,
@@ -21,7 +22,8 @@ from turbjax.sweep.axes import (
     trial_label,
 )
 from turbjax.sweep.programs import MESH_AXES, UNBATCHED_STATE
-from turbjax.workdir import finite_or_none, write_config, write_json, write_standardizer
+from turbjax.training.optimizers import learning_rate_after
+from turbjax.workdir import finite_or_none, metrics_row, write_config, write_json, write_standardizer
 
 FINAL_METRICS = tuple(f"{part}_{m}" for part in ("val", "test") for m in ("r2", "mse", "mae", "accuracy"))
 CURVES = ("train_loss", "val_loss", "val_r2", "val_accuracy", "test_loss", "test_r2", "test_accuracy")
@@ -52,16 +54,21 @@ def trial_record(i: int, trial: dict, group: int, m: dict, state_diverged_epoch:
     return rec
 
 
-def trial_records(trials: list[dict], groups: list, config) -> list[dict]:
-    """One record per trial (padding discarded): hyperparameters, final metrics, diverged, curves."""
-    records: list = [None] * len(trials)
+def trial_metrics(groups: list):
+    """(trial number, its GroupResult, its per-epoch metrics (name -> (epochs,)), its grid cell (r, c)) for
+    every real trial of the groups (padding discarded)."""
     for res in groups:
         lay = res.layout
         for r, c in zip(*np.nonzero(lay.real), strict=True):
-            i = int(lay.index[r, c])
-            m = {k: v[r, c] for k, v in res.metrics.items()}
-            state_epoch = int(res.state["diverged_epoch"][r, c])
-            records[i] = trial_record(i, trials[i], res.group, m, state_epoch, config)
+            yield int(lay.index[r, c]), res, {k: v[r, c] for k, v in res.metrics.items()}, (r, c)
+
+
+def trial_records(trials: list[dict], groups: list, config) -> list[dict]:
+    """One record per trial (padding discarded): hyperparameters, final metrics, diverged, curves."""
+    records: list = [None] * len(trials)
+    for i, res, m, (r, c) in trial_metrics(groups):
+        state_epoch = int(res.state["diverged_epoch"][r, c])
+        records[i] = trial_record(i, trials[i], res.group, m, state_epoch, config)
     return records
 
 
@@ -132,6 +139,28 @@ def plot_curves(records: list[dict], path: Path, title: str = "") -> None:
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+
+
+def write_tensorboard(workdir: Path, config, trials: list[dict], groups: list) -> Path:
+    """<workdir>/tensorboard/trial_<i>/ per trial (turbjax.tensorboard_log): its values per epoch as
+    metrics.jsonl would hold them (train_loss, val_ and test_ metrics) and the learning rate, its
+    hyperparameters (every axis, swept or not; widths as a string) and, for the hparams table, its final
+    validation metrics (the val/ tags' last values). Replaces the directory of an earlier sweep; returns
+    it."""
+    root = Path(workdir) / tensorboard_log.DIRNAME
+    if root.exists():
+        shutil.rmtree(root)
+    width = len(str(len(trials) - 1))
+    for i, res, m, _ in trial_metrics(groups):
+        cfg = trial_config(config, trials[i])
+        epochs = range(1, len(m["train_loss"]) + 1)
+        rows = [metrics_row(e, m, e - 1) for e in epochs]
+        rates = [learning_rate_after(cfg.optim, e, steps_per_epoch=res.trainer.steps_per_epoch,
+                                     num_epochs=int(cfg.training.epochs)) for e in epochs]
+        hparams = {k: format_value(v) if isinstance(v, list) else v for k, v in hyperparameters(cfg).items()}
+        metrics = [tensorboard_log.tag_of(k) for k in rows[-1] if k.startswith("val_")]
+        tensorboard_log.write_trial(root / f"trial_{i:0{width}d}", rows, rates, hparams, metrics)
+    return root
 
 
 def write_best(workdir: Path, config, rec: dict, state: dict, stats: dict | None) -> Path:

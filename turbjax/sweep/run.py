@@ -19,7 +19,14 @@ from turbjax.scoring import calibrate, is_reynolds_regression
 from turbjax.sweep.axes import shape_key, trial_config, trial_label, trial_seed, trials_of
 from turbjax.sweep.layout import Layout, make_blocks
 from turbjax.sweep.programs import GroupProgram, auto_trials_per_program
-from turbjax.sweep.report import format_table, plot_curves, summarize, trial_state, write_best
+from turbjax.sweep.report import (
+    format_table,
+    plot_curves,
+    summarize,
+    trial_state,
+    write_best,
+    write_tensorboard,
+)
 from turbjax.training.checkpoint import Checkpointer
 from turbjax.training.chunks import Chunk, run_chunks
 from turbjax.training.loop import make_train
@@ -196,6 +203,7 @@ def _run_and_write(config, workdir, data, *, stats=None, trials=None, image_shap
         return results
     workdir.mkdir(parents=True, exist_ok=True)
     write_config(workdir, config)
+    write_tensorboard(workdir, config, trials, groups)
     best = results["best_trial"]
     if best is not None and config.sweep.checkpoint_best:
         state, _ = trial_state(groups, best)

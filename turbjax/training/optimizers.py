@@ -120,6 +120,16 @@ def schedule_factor(optim_config, *, steps_per_epoch: int, num_epochs: int):
     raise AssertionError(kind)  # unreachable: check_schedule accepted it
 
 
+def learning_rate_after(optim_config, epoch: int, *, steps_per_epoch: int, num_epochs: int) -> float:
+    """The learning rate at the end of `epoch` (1-based): config.optim.learning_rate times the schedule's
+    factor at update count epoch * steps_per_epoch, the rate the next update would take (what Keras logs per
+    epoch). Computed on the host from the same schedule the optimizer runs; a diverged run's undone epochs
+    do not advance the optimizer's count, which this does not know."""
+    factor = schedule_factor(optim_config, steps_per_epoch=steps_per_epoch, num_epochs=num_epochs)
+    rate = float(optim_config.learning_rate)
+    return rate if factor is None else rate * float(factor(int(epoch) * int(steps_per_epoch)))
+
+
 def make_optimizer(optim_config, *, steps_per_epoch: int, num_epochs: int) -> optax.GradientTransformation:
     """chain(inject_hyperparams(factory)(lr, wd, momentum), [schedule factor]). Initial values are
     placeholders: `set_hyperparams` writes the traced values before every use."""
