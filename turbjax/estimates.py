@@ -9,9 +9,9 @@ whether the run lies outside what the model learned from.
 Every file is read onto the reference grid in the flow's scales (data.units = "flow", turbjax.data.units),
 so files of any grid spacing and unit system go through the model's own features. A run's estimate is the
 geometric mean of its frames' estimates; its interval is the one calibrated for clips of one shedding period
-(the validation clips' residuals), which a run longer than a period only narrows: it is conservative for long
-runs. A run whose features lie outside the training distribution (turbjax.novelty) gets no interval: its
-estimate is an extrapolation.
+(the validation clips' residuals; the frames' where the model has no clip calibration), which a run longer
+than a period only narrows: it is conservative for long runs. A run whose features lie outside the training
+distribution (turbjax.novelty) gets no interval: its estimate is an extrapolation.
 """
 
 from __future__ import annotations
@@ -196,7 +196,9 @@ def estimate_run(model: Model, path, fmt: str | None = None, *, trust_pickle: bo
     clip_off = model.calibration.offsets(clips=True)
     c_low, c_high = interval(est, clip_off) if clip_off is not None and est.size else (est * np.nan,) * 2
     run = float(np.exp(np.mean(np.log(np.where(pred > 0, pred, np.nan)))))
-    r_low, r_high = interval(np.array([run]), clip_off) if clip_off is not None else ([math.nan],) * 2
+    # a model calibrated without clips (its validation runs had no known period): the frames' interval, wider
+    run_off = clip_off if clip_off is not None else model.calibration.offsets()
+    r_low, r_high = interval(np.array([run]), run_off)
     if ood:
         low, high, c_low, c_high = (a * np.nan for a in (low, high, c_low, c_high))
     keep = not ood and math.isfinite(r_low[0])

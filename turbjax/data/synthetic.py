@@ -20,6 +20,7 @@ import numpy as np
 from turbjax.data.snapshots import save_snapshots, snapshot_path
 
 GENERATOR = "turbjax.data.synthetic"  # the files' `generator` header: not the simulator's output
+DIAMETER, INFLOW, X0 = 0.1, 1.0 / 20, 0.3  # the stand-in's "cylinder" (where the street starts) and stream
 
 
 def vortex_street_velocity(
@@ -30,8 +31,8 @@ def vortex_street_velocity(
     frames: int = 60,
     dx: float = 1.0 / 128,
     frame_dt: float = 10.0 / 128,
-    inflow: float = 1.0 / 20,
-    diameter: float = 0.1,
+    inflow: float = INFLOW,
+    diameter: float = DIAMETER,
     seed: int = 0,
 ) -> np.ndarray:
     """Velocity (frames, nx, ny, 2) float32, x index first, in lattice-like units (stream speed `inflow`)."""
@@ -43,7 +44,7 @@ def vortex_street_velocity(
     x = (np.arange(nx) + 0.5) * dx
     y = (np.arange(ny) + 0.5) * dx
     X, Y = np.meshgrid(x, y, indexing="ij")
-    x0, yc = 0.3, ny * dx / 2
+    x0, yc = X0, ny * dx / 2
     convect = 0.85
     phase0 = rng.uniform(0, 1.0 / freq)
     out = np.empty((frames, nx, ny, 2), np.float32)
@@ -108,7 +109,8 @@ def write_synthetic_files(
     them (turbjax.data.snapshots.snapshot_path), so the data pipeline reads them like simulator output.
 
     The header says what a simulator file would: dt = dx (lattice speed 1), `frame_stride` steps between
-    frames from `first_step`, generator GENERATOR. `frame_dt` is the stand-in's own time between frames (the
+    frames from `first_step`, generator GENERATOR, and the stand-in's geometry (diameter, inflow, the street's
+    origin as the cylinder's centre). `frame_dt` is the stand-in's own time between frames (the
     vortices' advance per frame), free so that a short file still spans several shedding periods. `seeds`:
     one per file (default 0, 1, ...: the index of its Reynolds number), so each file's phase is reproducible
     whichever others are written. Writes are atomic (save_snapshots). Returns the paths, in order."""
@@ -120,6 +122,8 @@ def write_synthetic_files(
         re = float(re)
         velocity = vortex_street_velocity(re, nx=nx, ny=ny, frames=frames, dx=dx, frame_dt=frame_dt,
                                           seed=int(seed))
+        geometry = {"diameter": DIAMETER, "inflow": INFLOW, "cylinder_xy": (X0, ny * dx / 2)}
         paths.append(save_snapshots(snapshot_path(directory, re), velocity, reynolds=re, dx=dx, dt=dx,
-                                    frame_stride=frame_stride, first_step=first_step, generator=GENERATOR))
+                                    frame_stride=frame_stride, first_step=first_step, generator=GENERATOR,
+                                    extra=geometry))
     return paths
