@@ -1,4 +1,5 @@
-"""turbjax.novelty: Mahalanobis distances from the training features and the validation-calibrated threshold."""
+"""turbjax.novelty: Mahalanobis distances from the training features, the threshold calibrated on
+validation."""
 
 import numpy as np
 import pytest

@@ -9,8 +9,8 @@ README; every file is read onto the model's reference grid in the flow's own sca
 Prints one line per run (estimate, interval, frames, whether it is out of the training distribution) and,
 with --out, writes a JSON list with one entry per run: file, reynolds, low, high (the 90% interval; null when
 out of distribution), n_frames, out_of_distribution, true_reynolds (the file's label, null if none),
-clip_steps, frames (per frame: reynolds, low, high) and clips (per clip of one shedding period). --plot draws the
-per-frame estimates over time with their interval band, per run.
+clip_steps, frames (per frame: reynolds, low, high) and clips (per clip of one shedding period). --plot draws
+the per-frame estimates over time with their interval band, per run.
 """
 
 from __future__ import annotations
