@@ -91,7 +91,7 @@ def test_find_data_files_names_missing_dir_and_files(tmp_path):
     assert find_data_files(tmp_path, (300,)) == {(300.0, -1): tmp_path / "vortex_street_Re_300.npz"}
     assert available_reynolds(tmp_path) == [300.0]
     with pytest.raises(ValueError, match=r"unknown data format 'hdf5'; expected one of \('turbjax', "
-                                         r"'course'\)"):
+                                         r"'course', 'netcdf'\)"):
         data_path(tmp_path, 300, "hdf5")
 
 

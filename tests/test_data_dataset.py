@@ -239,7 +239,7 @@ def test_default_config_is_valid():
     ("overrides", "error", "message"),
     [
         ({"format": "hdf5"}, ValueError, r"unknown data format 'hdf5'; expected one of \('turbjax', "
-                                         r"'course'\)"),
+                                         r"'course', 'netcdf'\)"),
         ({"format": "course"}, PermissionError, (r"format='course' reads the course's original files, but it "
                                                 r"is a pickle.*trust_pickle=True.*turbjax.data.convert")),
         ({"vorticity": "upwind"}, ValueError, r"unknown vorticity 'upwind'; expected one of \('central', "

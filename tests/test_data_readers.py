@@ -47,10 +47,32 @@ def write_course(directory) -> dict:
     return written
 
 
+def write_netcdf(directory) -> dict:
+    """Plain runs at Re 300 and 600 under two names and dimension orders, realizations 0 and 1 at Re 300 (the
+    last without a time coordinate); written with xarray in the convention of readers.netcdf."""
+    import xarray as xr
+
+    written = {}
+    x, y = 0.5 * np.arange(GRID[0]) - 2.0, 0.5 * np.arange(GRID[1]) + 1.0
+    for i, (name, re, k) in enumerate((("flow_Re_300.nc", 300.0, PLAIN), ("other_Re_600.h5", 600.0, PLAIN),
+                                       ("flow_Re_300_r0.nc", 300.0, 0), ("flow_Re_300_r1.nc", 300.0, 1))):
+        v = velocity(20 + i)
+        coords = {"x": x, "y": y} | ({"time": 0.25 * np.arange(4, 15)} if k != 1 else {})
+        if i % 2:
+            data = {c: (("time", "x", "y"), v[..., j]) for j, c in enumerate("uv")}
+        else:
+            data = {c: (("time", "y", "x"), v[..., j].transpose(0, 2, 1)) for j, c in enumerate("uv")}
+        attrs = {"diameter": 1.0, "inflow_velocity": 0.1, "cylinder_x": 2.0, "cylinder_y": 4.0}
+        xr.Dataset(data, coords=coords, attrs=attrs | {"reynolds": re}).to_netcdf(directory / name)
+        written[(re, k)] = directory / name
+    return written
+
+
 # One writer per registered format: a format added to readers.READERS needs one here too.
-WRITERS = {"turbjax": write_turbjax, "course": write_course}
+WRITERS = {"turbjax": write_turbjax, "course": write_course, "netcdf": write_netcdf}
 # Names that are no series: not a data file, or a data file's name without a number where Re goes.
-DECOYS = ("notes.txt", "vortex_street_Re_e.npz", "vortex_street_velocities_Re_e_largefile.npz", "toy_Re_.npy")
+DECOYS = ("notes.txt", "vortex_street_Re_e.npz", "vortex_street_velocities_Re_e_largefile.npz", "toy_Re_.npy",
+          "flow_Re_.nc", "flow_Re_300.nc.tmp", "flow_Re_300.npy")
 
 
 @pytest.fixture(params=list(readers.READERS))
@@ -152,15 +174,15 @@ def test_detect_format(tmp_path, capsys):
     with pytest.raises(FileNotFoundError) as e:
         discovery.detect_format(tmp_path, "turbjax")
     assert str(e.value) == (f"{tmp_path} holds no data files: expected vortex_street_Re_300.npz (turbjax) or "
-                            "vortex_street_velocities_Re_300_largefile.npz (the course's) per Reynolds "
-                            "number")
+                            "vortex_street_velocities_Re_300_largefile.npz (the course's) or *_Re_300.nc "
+                            "(netCDF) per Reynolds number")
     for fmt, write in WRITERS.items():
         (tmp_path / fmt).mkdir()
         write(tmp_path / fmt)
         assert discovery.detect_format(tmp_path / fmt, "x") == fmt
         write(tmp_path)
     assert discovery.detect_format(tmp_path, "course") == "course"
-    assert "holds files of both formats; using 'course'" in capsys.readouterr().out
+    assert "holds files of 3 formats (turbjax, course, netcdf); using 'course'" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- a new format: one class, one table entry

@@ -1,6 +1,7 @@
-"""One-time converter from the course's pickled files to turbjax's safe .npz format.
+"""Converters: the course's pickled files to turbjax's safe .npz format, and turbjax's .npz files to netCDF.
 
     python -m turbjax.data.convert --trust-pickle SRC_DIR_OR_FILES... --out DIR
+    python -m turbjax.data.convert --to netcdf SRC_DIR_OR_FILES... --out DIR
 
 Each course file `vortex_street_velocities_Re_{Re}_largefile.npz` (a pickled float64 ndarray (T, nx, ny, 2)
 with components (-ux, uy), written by `ndarray.dump`) becomes `DIR/vortex_street_Re_{Re:g}.npz` holding
@@ -9,6 +10,16 @@ dx=dt=1/128, Re from the file name, generator "course". One file in memory at a 
 
 The converted files are float32: vorticity computed from them matches the float64 original to float32
 rounding, not bit for bit. For the course's exact arrays read the originals with trust_pickle=True.
+
+`--to netcdf`: each turbjax file `vortex_street_Re_{Re:g}[_r{k}].npz` (the simulator's; a directory: all of
+them) becomes `DIR/vortex_street_Re_{Re:g}[_r{k}].nc` in the convention of `turbjax.data.readers.netcdf`:
+u, v (time, y, x) as stored (float32), x, y the cells' centres ((i + 0.5) dx from the stored window's
+origin), time (first_step + k frame_stride) dt, the geometry (`readers.turbjax_npz.file_units`) and Re as
+global attributes, with the file's numerics metadata (dx, dt, frame_stride, first_step, generator, version,
+realization, perturbation_*, shedding_period_steps (from the probe where the file has only that), collision,
+boundary; origin and grid_shape as source_origin, source_grid_shape). The probe signal is not exported.
+Read back with format='netcdf', the velocity is the same bit for bit and the grid, geometry and clock the
+same. One file in memory at a time; each written atomically.
 """
 
 from __future__ import annotations
@@ -20,16 +31,27 @@ from pathlib import Path
 import numpy as np
 
 from turbjax import cli
-from turbjax.checks import output_dir
+from turbjax.checks import fail, output_dir
 from turbjax.data import course_pickle as cp
 from turbjax.data.readers.course import COURSE_FILE_PATTERN, COURSE_FILE_TEMPLATE, course_reynolds
+from turbjax.data.readers.netcdf import write_netcdf
+from turbjax.data.readers.turbjax_npz import TURBJAX_FILE_PATTERN, TurbjaxNpz
 from turbjax.data.snapshots import (
+    FILE_TEMPLATE,
     check_shape,
     nonfinite_frames,
     nonfinite_message,
     save_snapshots,
     snapshot_path,
 )
+
+TARGETS = ("turbjax", "netcdf")  # --to: what the sources become
+# The simulator's units: lengths in its domain unit (the seed channel is 1 high), velocity in lattice units
+# (c = 1: the same unit per time unit), time = steps x dt.
+SIMULATOR_UNITS_COMMENT = (
+    "nondimensional simulator units: x, y, diameter and cylinder_x/y in the simulator's length unit (dx per "
+    "cell), u, v and inflow_velocity in lattice units (length per time unit, lattice speed 1, dt = dx), "
+    "time = step x dt")
 
 
 def course_files(sources) -> list[Path]:
@@ -79,24 +101,90 @@ def convert_file(src: str | Path, out_dir: str | Path, *, trust_pickle: bool = F
     )
 
 
+def turbjax_files(sources) -> list[Path]:
+    """Expand directories (their turbjax files: plain runs and realizations) and check that each given file
+    exists; the output names must not collide."""
+    files = []
+    for src in map(Path, sources):
+        if src.is_dir():
+            found = sorted(p for p in src.iterdir() if TURBJAX_FILE_PATTERN.match(p.name))
+            if not found:
+                raise FileNotFoundError(f"no turbjax files ({FILE_TEMPLATE.format(re=300)!r} etc.) in "
+                                        f"directory {src}")
+            files.extend(found)
+        elif src.is_file():
+            files.append(src)
+        else:
+            raise FileNotFoundError(f"no such file or directory: {src}")
+    names = [netcdf_name(p) for p in files]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        fail(f"several sources would be written to the same netCDF file ({', '.join(twice)}); convert them "
+             "into different --out directories")
+    return files
+
+
+def netcdf_name(src: Path) -> str:
+    """`vortex_street_Re_300_r2.npz` -> `vortex_street_Re_300_r2.nc`."""
+    return Path(src).stem + ".nc"
+
+
+def export_netcdf(src: str | Path, out_dir: str | Path) -> Path:
+    """One turbjax .npz file -> `out_dir/{its stem}.nc` (see the module docstring); returns the path
+    written."""
+    src = Path(src)
+    reader = TurbjaxNpz()
+    velocity, meta = reader.read_velocity(src, check=True)
+    units = meta["units"]
+    period = float(meta["shedding_period_steps"])
+    if not (period > 0) and "probe_uy" in meta:  # what format='turbjax' would find from the probe
+        try:
+            period = reader.period_steps(src, meta, velocity.shape[0])
+        except ValueError:
+            period = float("nan")
+    attrs = {"title": "flow past a cylinder (turbjax's netCDF convention: turbjax.data.readers.netcdf)",
+             "source": f"{src.name}, converted by python -m turbjax.data.convert --to netcdf"}
+    attrs |= {k: meta[k] for k in ("dx", "dt", "first_step", "generator", "version", "realization",
+                                   "perturbation_seed", "perturbation_amplitude", "collision", "boundary")}
+    attrs |= {"shedding_period_steps": period, "source_origin": np.asarray(meta["origin"], np.int64),
+              "source_grid_shape": np.asarray(meta["grid_shape"], np.int64)}
+    return write_netcdf(Path(out_dir) / netcdf_name(src), velocity, units, reynolds=float(meta["reynolds"]),
+                        first_step=int(meta["first_step"]), frame_stride=int(meta["frame_stride"]),
+                        origin=tuple(int(o) for o in meta["origin"]), attrs=attrs,
+                        comment=SIMULATOR_UNITS_COMMENT)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m turbjax.data.convert",
-        description="Convert the course's pickled vortex-street files to turbjax's safe .npz format.",
+        description="Convert the course's pickled vortex-street files to turbjax's safe .npz format (--to "
+                    "turbjax, the default), or turbjax's .npz files to netCDF (--to netcdf).",
     )
-    parser.add_argument("sources", nargs="+", help="course files or directories holding them")
-    parser.add_argument("--out", required=True, help="output directory for turbjax .npz files")
+    parser.add_argument("sources", nargs="+", help="course files (--to turbjax) or turbjax files (--to "
+                                                   "netcdf), or directories holding them")
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--to", choices=TARGETS, default="turbjax",
+                        help="turbjax: course pickles -> turbjax .npz; netcdf: turbjax .npz -> netCDF (.nc)")
     parser.add_argument(
         "--trust-pickle", action="store_true",
-        help="required: the course's files are pickles, and loading a pickle can run arbitrary code",
+        help="required with --to turbjax: the course's files are pickles, and loading a pickle can run "
+             "arbitrary code",
     )
     args = parser.parse_args(argv)
+    from tqdm import tqdm
+
+    if args.to == "netcdf":
+        with cli.user_errors("turbjax.data.convert", code=2):
+            output_dir(args.out, "--out")
+            files = turbjax_files(args.sources)
+            for src in tqdm(files, desc="converting", unit="file"):
+                tqdm.write(f"{src} -> {export_netcdf(src, args.out)}")
+        return 0
     if not args.trust_pickle:
         parser.error(
             "the course's files are pickles, and loading a pickle can run arbitrary code; pass "
             "--trust-pickle if you trust them (turbjax then resolves only numpy-array globals while reading)"
         )
-    from tqdm import tqdm
 
     with cli.user_errors("turbjax.data.convert", code=2):
         output_dir(args.out, "--out")

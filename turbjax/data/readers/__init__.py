@@ -19,11 +19,12 @@ from __future__ import annotations
 from turbjax.checks import did_you_mean, fail
 from turbjax.data.readers.base import PLAIN, Reader
 from turbjax.data.readers.course import CoursePickle
+from turbjax.data.readers.netcdf import NetCDF
 from turbjax.data.readers.turbjax_npz import TurbjaxNpz
 
 __all__ = ["FORMATS", "PLAIN", "READERS", "SIMULATOR_FORMAT", "Reader", "reader"]
 
-READERS: dict[str, Reader] = {reader.name: reader for reader in (TurbjaxNpz(), CoursePickle())}
+READERS: dict[str, Reader] = {reader.name: reader for reader in (TurbjaxNpz(), CoursePickle(), NetCDF())}
 SIMULATOR_FORMAT = TurbjaxNpz.name  # the format the built-in simulator writes
 
 
