@@ -1,5 +1,5 @@
-"""The model shipped in the package (turbjax/pretrained): it loads, it gives the estimates recorded when it was
-exported on tests/data/pretrained_check.npz (four frames of the seed run at Re 600, never trained on), and
+"""The model shipped in the package (turbjax/pretrained): it loads, it gives the estimates recorded when it
+was exported on tests/data/pretrained_check.npz (four frames of the seed run at Re 600, never trained on), and
 those are right within 5% with an interval that holds 600."""
 
 import json

@@ -161,10 +161,10 @@ def run_files(paths) -> list[tuple[Path, str]]:
 
 def run_data_config(model: Model, path: Path, fmt: str, trust_pickle: bool):
     """The model's data config as it applies to one file: every frame, read onto the reference grid."""
-    d = model.config.data.copy_and_resolve_references()
-    d.format, d.trust_pickle, d.units, d.dir = fmt, bool(trust_pickle), "flow", str(path.parent)
+    d = dict(model.config.data.items())  # a plain dict: the frame spacing may be fractional
+    d.update(format=fmt, trust_pickle=bool(trust_pickle), units="flow", dir=str(path.parent))
     _, _, meta = readers.reader(fmt).header(path, trust_pickle)
-    d.sample_every_steps = frame_spacing(meta, "flow", path)
+    d["sample_every_steps"] = frame_spacing(meta, "flow", path)
     return d, meta
 
 
@@ -179,11 +179,11 @@ def estimate_run(model: Model, path, fmt: str | None = None, *, trust_pickle: bo
     label = float(meta["reynolds"])
     plan = plan_series(path, d, label, int(meta["realization"]), fmt, need_period=False)
     images = read_images(plan, d, fmt)
-    x = flatten(compute_features(images, d.features, remove_mean=d.remove_mean))
+    x = flatten(compute_features(images, d["features"], remove_mean=d["remove_mean"]))
     xs = standardize(x, Standardizer(mean=model.stats["x_mean"], scale=model.stats["x_scale"]))
     out = np.asarray(model.predict(model.params, jnp.asarray(xs, jnp.float32)))
     pred = target_from_model(out, np.asarray(model.stats["y_mean"]), np.asarray(model.stats["y_scale"]),
-                             bool(d.log_target))[:, 0].astype(np.float64)
+                             bool(d["log_target"]))[:, 0].astype(np.float64)
     ood = model.novelty is not None and model.novelty.outside(xs)
     low, high = interval(pred, model.calibration.offsets())
     step = plan.first_step + np.arange(0, plan.n_frames, plan.stride) * plan.frame_stride

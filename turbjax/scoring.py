@@ -180,7 +180,11 @@ def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=No
             files = discovery.find_data_files(d.dir, [series[0][0]], d.format, d.realizations)
             path = next(iter(files.values()))
             _, _, meta = r.header(path, trust_pickle=d.trust_pickle)
-            d.sample_every_steps = frame_spacing(meta, d.units, path)
+            spacing = frame_spacing(meta, d.units, path)
+            if not float(spacing).is_integer():
+                fail(f"{path}: its frames are {spacing:g} steps apart on the reference clock, not a whole "
+                     "number; score it with `python -m turbjax.predict` (every frame), or with --units file")
+            d.sample_every_steps = int(spacing)
     if realizations is not None:
         d.realizations = tuple(int(k) for k in realizations)
     if reynolds is not None:

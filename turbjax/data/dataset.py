@@ -264,8 +264,9 @@ def _plan(cfg) -> _Samples:
             cols[name].append(np.full(n, value))
         offsets.append(offsets[-1] + n)
     arrays = {k: np.concatenate(v) for k, v in cols.items()}
+    step = np.rint(arrays["step"]).astype(np.int64)  # the reference clock's steps may be fractional
     return _Samples(plans, sources, offsets, arrays["re"].astype(np.float64),
-                    arrays["realization"].astype(np.int64), arrays["frame"], arrays["step"].astype(np.int64),
+                    arrays["realization"].astype(np.int64), arrays["frame"], step,
                     arrays["group"], arrays["source"], arrays["role"])
 
 

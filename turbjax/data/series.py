@@ -11,6 +11,7 @@ period are then the reference grid's and clock's.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import NamedTuple
 
@@ -31,24 +32,26 @@ class SeriesPlan(NamedTuple):
     stored: tuple[int, int]  # stored window (wx, wy)
     stride: int  # frames between samples
     components: str  # "ux,uy" or "-ux,uy"
-    first_step: int  # simulation step of frame 0
-    frame_stride: int  # simulation steps between frames
+    first_step: float  # simulation step of frame 0 (on the reference clock: may be fractional)
+    frame_stride: float  # simulation steps between frames
     period_steps: float  # shedding period in simulation steps (NaN: unknown)
     resampling: units.Resampling | None = None  # data.units "flow" off the reference grid: how to get there
 
 
-def frame_stride_for(sample_every_steps: int, frame_stride: int, path="") -> int:
+def frame_stride_for(sample_every_steps, frame_stride, path="") -> int:
     """Frames to skip so that samples are `sample_every_steps` simulation steps apart; error if not
-    divisible."""
-    steps, per_frame = int(sample_every_steps), int(frame_stride)
-    if steps != sample_every_steps or steps < 1:
-        fail(f"sample_every_steps={sample_every_steps!r} must be a positive integer")
-    if steps % per_frame:
+    divisible. Both may be fractional on the reference clock (data.units "flow"); the samples' spacing must
+    then be a whole number of frames, to a millionth."""
+    steps, per_frame = float(sample_every_steps), float(frame_stride)
+    if not (math.isfinite(steps) and steps > 0):
+        fail(f"sample_every_steps={sample_every_steps!r} must be a positive number of steps")
+    n = round(steps / per_frame)
+    if n < 1 or abs(steps / per_frame - n) > 1e-6:
         fail(
-            f"sample_every_steps={steps} is not a multiple of the {per_frame} simulation steps between "
-            f"frames of {path}; choose a multiple of {per_frame}"
+            f"sample_every_steps={sample_every_steps:g} is not a multiple of the {per_frame:g} simulation "
+            f"steps between frames of {path}; choose a multiple of {per_frame:g}"
         )
-    return steps // per_frame
+    return n
 
 
 def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
@@ -77,8 +80,8 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
         resampling = units.plan_resampling(u, grid, xs, ys, path,
                                            needed=_stencil_nodes(xs, ys, cfg, cfg["vorticity"]))
         stored_cells(resampling.x, resampling.y, origin, (wx, wy), str(path))
-        first_step = units.reference_steps(first_step, u, "first step", path)
-        frame_stride = units.reference_steps(frame_stride, u, "frame spacing", path)
+        first_step = units.reference_steps(first_step, u)
+        frame_stride = units.reference_steps(frame_stride, u)
         grid = ref_grid
     else:
         xs, ys, _, _ = velocity_window(*grid, crop_x=cfg["crop_x"], crop_y=cfg["crop_y"],
@@ -93,17 +96,17 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
         except ValueError:
             period = float("nan")
     if resampling is not None:
-        period = units.reference_steps(period, u, "shedding period", path, whole=False)
+        period = units.reference_steps(period, u)
     return SeriesPlan(path, reynolds, realization, t, grid, origin, (wx, wy), stride, meta["components"],
                       first_step, frame_stride, period, resampling)
 
 
-def frame_spacing(meta: dict, data_units: str, path) -> int:
+def frame_spacing(meta: dict, data_units: str, path) -> float:
     """The steps between a file's frames as the data pipeline counts them (data.units "flow": on the
     reference clock)."""
     u = meta["units"]
     if data_units == "flow" and not units.on_reference_grid(u):
-        return units.reference_steps(int(meta["frame_stride"]), u, "frame spacing", path)
+        return units.reference_steps(int(meta["frame_stride"]), u)
     return int(meta["frame_stride"])
 
 

@@ -13,8 +13,8 @@ ensemble presets, the course's files) is read unchanged, bit for bit, and every 
 was. Any other file is resampled: its velocity, scaled by 0.05 / U, interpolated at the reference nodes the
 crop window needs with separable cubic convolution (Keys, a = -1/2: exact for fields quadratic in x and y, so
 the central-difference vorticity that follows sees what it would on a reference-grid file of a smooth flow),
-and its steps counted in reference steps (times U dt / D * 256; a frame spacing must come out whole). A file
-that does not say its time step (dt NaN: e.g. frames without times) keeps counting its frames: it can be
+and its steps counted in reference steps (times U dt / D * 256, fractional if the clocks do not divide). A
+file that does not say its time step (dt NaN: e.g. frames without times) keeps counting its frames: it can be
 scored, every frame, but not sampled in time alongside others.
 """
 
@@ -116,17 +116,14 @@ def step_scale(u: FlowUnits) -> float:
     return u.convective_per_step / REFERENCE.convective_per_step
 
 
-def reference_steps(steps: float, u: FlowUnits, what: str, where, whole: bool = True) -> float:
-    """`steps` of the file in reference steps; `whole`: refused unless a whole number."""
+def reference_steps(steps: float, u: FlowUnits) -> float:
+    """`steps` of the file in reference steps (fractional where the clocks do not divide: a sample spacing
+    must then still be a whole number of the file's frames, `series.frame_stride_for`)."""
     value = float(steps) * step_scale(u)
-    if not whole:
+    if not math.isfinite(value):  # an unknown period stays unknown
         return value
     n = round(value)
-    if abs(value - n) > 1e-6 * max(1.0, abs(value)):
-        fail(f"{where}: its {what} of {steps} steps is {value:.6g} reference steps (steps of D / (256 U)), "
-             "not a whole number; data.units='flow' needs frame times on the reference clock (resample the "
-             "file in time, or use data.units='file')")
-    return n
+    return float(n) if abs(value - n) <= 1e-9 * max(1.0, abs(value)) else value
 
 
 # ----------------------------------------------------------------------------------------------- resampling

@@ -146,9 +146,9 @@ def with_numerics(p: FlowParams, *, diameter_cells: float | None = None, inflow:
     def whole(value: float, what: str) -> int:
         n = round(value)
         if abs(value - n) > 1e-9 * max(1.0, abs(value)):
-            raise ValueError(f"{what} = {value:g} is not a whole number with diameter_cells={diameter_cells!r}, "
-                             f"inflow={inflow!r} on the {p.name!r} preset; choose values that scale it exactly "
-                             f"(e.g. 19.2 or 25.6 cells, inflow 0.1)")
+            raise ValueError(f"{what} = {value:g} is not a whole number with diameter_cells="
+                             f"{diameter_cells!r}, inflow={inflow!r} on the {p.name!r} preset; choose values "
+                             f"that scale it exactly (e.g. 19.2 or 25.6 cells, inflow 0.1)")
         return n
 
     dx = p.dx / f
