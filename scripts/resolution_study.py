@@ -7,7 +7,8 @@
 Each --grid is one directory of plain runs of the same flow (cylinder, channel, inflow, age in D / U) on a
 grid of that many cells per diameter (the `seed` preset and `presets.with_numerics` variants of it), at
 the same Reynolds numbers. For every grid and Re it reports
-  - the Strouhal number St = f D / U from the file's probe, and its change from the first (coarsest) grid;
+  - the Strouhal number St = f D / U from the probe's second half (the flow's age 188-375 D/U on every grid),
+    and its change from the first (coarsest) grid;
   - time averages of wake statistics the models read (data.features "wakestats" of the flagship's window,
     every file read onto the reference grid with data.units = "flow");
   - with --model, the model's mean prediction and the MAE of its one-period clips (`python -m
@@ -59,14 +60,17 @@ def parse_args(argv):
 
 
 def strouhal(path: Path) -> float:
-    """St = f D / U of one file, from its shedding period (the file's, or its probe's spectrum)."""
+    """St = f D / U of one file, from its probe's last half (the same span of the flow's age in D / U on every
+    grid: about 20 shedding periods), by the spectral peak (turbjax.simulate.analysis)."""
     from turbjax.data.readers import reader
+    from turbjax.simulate.analysis import shedding_frequency
 
-    r = reader("turbjax")
-    shape, _, meta = r.header(path)
+    _, _, meta = reader("turbjax").header(path)
     u = meta["units"]
-    period_steps = r.period_steps(path, meta, shape[0])
-    return u.diameter / (u.inflow * period_steps * u.dt)
+    with np.load(path) as f:
+        probe = f["probe_uy"]
+    f_step = shedding_frequency(probe[probe.size // 2:], 1.0)
+    return f_step * u.diameter / (u.inflow * u.dt)
 
 
 def wake_statistics(directory: Path) -> dict[float, dict[str, float]]:
