@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # the checkout's configs/ (and turbjax) when run as a script
     sys.path.insert(0, str(ROOT))
 
-from configs import generalize  # noqa: E402 (after the sys.path edit above)
+from configs import generalize, pretrained  # noqa: E402 (after the sys.path edit above)
 from turbjax.configs import default  # noqa: E402
 from turbjax.configs.schema import with_overrides  # noqa: E402
 
@@ -108,6 +108,7 @@ def model_overrides(name: str, epochs: int, small: bool) -> dict:
 
 MODELS = ("linear", "mlp_pixels", "mlp_fft2", "mlp_gradstats", "mlp_wakestats", "cnn")
 FLAGSHIP = ("mlp_wakestats", "flagship")  # (model, split): configs/generalize.py
+NUMERICS_CELL = ("mlp_wakestats", "numerics")  # configs/pretrained.py: the shipped model
 
 
 def widest_crop(preset: str, small: bool) -> dict:
@@ -243,6 +244,10 @@ def build_config(model: str, split: str, *, seed_dir: str, ensemble_dir: str, ep
             over["training.epochs"] = epochs
         return with_overrides(generalize.get_config(), over)
     over = split_overrides(split, seed_dir, ensemble_dir, small, long_dir, variants_dir)
+    if (model, split) == NUMERICS_CELL:
+        keep = ("data.dir", "data.variant_dirs", "data.val_dirs", "data.test_dirs")
+        return with_overrides(pretrained.get_config(), {k: over[k] for k in keep}
+                              | ({"training.epochs": epochs} if epochs is not None else {}))
     if small:  # the quick grid: a small crop inside the small ensemble's stored window
         over = {"data.crop_x": SMALL_CROP[0], "data.crop_y": SMALL_CROP[1]} | over
     over |= model_overrides(model, DEFAULT_EPOCHS if epochs is None else epochs, small)
