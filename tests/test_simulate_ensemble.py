@@ -52,14 +52,15 @@ def test_files_are_named_and_described_per_the_contract(small_files):
             assert abs(period / expected_period - 1) < 0.15, (period, expected_period)
 
 
-def test_plain_runs_keep_the_old_file_names_and_say_their_geometry(tmp_path):
+def test_plain_runs_keep_the_old_file_names_and_say_their_geometry_and_numerics(tmp_path):
     p = SHORT.replace(realizations=0, perturbation=0.0, window=None)
     (path,) = generate([300], tmp_path, p, progress=False)
     assert path == snapshots.snapshot_path(tmp_path, 300) == member_path(tmp_path, 300, -1)
     with np.load(path) as f:
-        geometry = {"diameter", "inflow", "cylinder_xy"}
+        geometry = {"diameter", "inflow", "cylinder_xy", "collision", "boundary", "bulk_viscosity"}
         assert set(f.files) == set(snapshots.REQUIRED_KEYS) | {"probe_uy", "probe_xy"} | geometry
         assert f["diameter"] == 2 * p.radius and f["inflow"] == p.inflow
+        assert (f["collision"], f["boundary"], f["bulk_viscosity"]) == ("mrt", "bouzidi", p.bulk_viscosity)
         assert f["cylinder_xy"].tolist() == list(p.centre)
 
 

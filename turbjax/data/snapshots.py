@@ -18,6 +18,8 @@ OPTIONAL_KEYS (a missing one reads as its default there, so older files keep wor
                                          the values of the preset named in `generator` (`data.units`)
   collision, boundary                    the simulator's collision operator and cylinder boundary rule
                                          ("": unknown, read as the preset's)
+  bulk_viscosity                         the physical bulk viscosity the run had (dx's length unit, c = 1;
+                                         BGK: the shear viscosity); NaN: unknown
 Files are named `vortex_street_Re_{re:g}.npz` (the plain run) or `vortex_street_Re_{re:g}_r{k}.npz`.
 """
 
@@ -49,13 +51,14 @@ OPTIONAL_KEYS = {
     "cylinder_xy": (math.nan, math.nan),
     "collision": "",
     "boundary": "",
+    "bulk_viscosity": math.nan,
 }
 _PAIRS = ("origin", "grid_shape", "cylinder_xy")  # the optional keys of shape (2,)
 _OPTIONAL_DTYPES = {"realization": np.int64, "perturbation_seed": np.int64,
                     "perturbation_amplitude": np.float64,
                     "origin": np.int64, "grid_shape": np.int64, "shedding_period_steps": np.float64,
                     "diameter": np.float64, "inflow": np.float64, "cylinder_xy": np.float64,
-                    "collision": np.str_, "boundary": np.str_}
+                    "collision": np.str_, "boundary": np.str_, "bulk_viscosity": np.float64}
 GENERATE_HINT = "`python -m turbjax.simulate --re 300 600 900 1200 --out {dir}` generates data"
 # Damaged-file errors numpy and zipfile raise on a truncated or corrupt archive.
 _DAMAGE = (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError)

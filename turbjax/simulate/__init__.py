@@ -1,9 +1,10 @@
 """Built-in D2Q9 MRT lattice Boltzmann simulator of the flow past a cylinder (the von Karman vortex street).
 
-Modules: lattice (D2Q9 constants, MRT collision), cylinder (Bouzidi geometry), boundaries (named boundary
-rules), step (the step kernel: streaming + boundaries + collision), trajectory (the double-buffered loop of
-steps), initial (rest state and seeded perturbations), runner (chunked, vmapped, sharded runs of Re x
-realizations with progress and NaN checks), generate (files), presets (and input checks), analysis (Strouhal).
+Modules: lattice (D2Q9 constants, MRT and BGK collisions), cylinder (Bouzidi geometry; half-way bounce-back
+as q = 1/2), boundaries (named boundary rules), step (the step kernel: streaming + boundaries + collision),
+trajectory (the double-buffered loop of steps), initial (rest state and seeded perturbations), runner
+(chunked, vmapped, sharded runs of Re x realizations with progress and NaN checks), generate (files), presets
+(and input checks; `with_numerics` and the ensemble's numerical variants), analysis (Strouhal).
 
     from turbjax.simulate import PRESETS, generate, simulate, strouhal
     paths = generate([300, 600, 900, 1200], "data/vortex_street", preset="seed")

@@ -3,6 +3,10 @@
 
     python -m turbjax.simulate --preset ensemble --out data/ensemble [--re ...] [--realizations N]
 
+The same flow with other numerics (`presets.with_numerics` on the chosen preset; the files record them):
+--collision {mrt,bgk}, --boundary {bouzidi,bounce_back}, --diameter-cells X (cells per cylinder diameter),
+--inflow U (lattice units: the Mach number), --bulk-viscosity NU (MRT only).
+
 Several hosts: run the same command on every host with --coordinator-address host:port --num-processes N
 --process-id i (or JAX_COORDINATOR_ADDRESS / JAX_NUM_PROCESSES / JAX_PROCESS_ID); each process simulates and
 writes its own contiguous share of the (Reynolds number, realization) list.
@@ -17,7 +21,7 @@ import time
 
 from turbjax import cli
 from turbjax.checks import output_dir
-from turbjax.simulate.presets import PRESETS
+from turbjax.simulate.presets import BOUNDARIES, COLLISIONS, PRESETS, FlowParams, with_numerics
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--frames", type=int, help="frames saved at the end of the run (default: the preset's)")
     ap.add_argument("--realizations", type=int,
                     help="perturbed realizations per Reynolds number (default: the preset's; 0: plain runs)")
+    numerics = ap.add_argument_group("numerics", "the same flow computed otherwise (default: the preset's)")
+    numerics.add_argument("--collision", metavar="{" + ",".join(COLLISIONS) + "}",
+                          help="collision operator: MRT or single-relaxation-time BGK")
+    numerics.add_argument("--boundary", metavar="{" + ",".join(BOUNDARIES) + "}",
+                          help="cylinder: Bouzidi interpolated or plain half-way bounce-back (staircase)")
+    numerics.add_argument("--diameter-cells", type=float, metavar="X",
+                          help="cells per cylinder diameter (grid, steps and frame spacing scaled; e.g. "
+                               "19.2, 25.6 on the seed grids)")
+    numerics.add_argument("--inflow", type=float, metavar="U",
+                          help="inflow velocity in lattice units, i.e. the Mach number (steps scaled; e.g. "
+                               "0.1)")
+    numerics.add_argument("--bulk-viscosity", type=float, metavar="NU",
+                          help="physical bulk viscosity of the MRT's energy moments (default 1e-3)")
     ap.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     ap.add_argument("--coordinator-address", help="multi-host: host:port of process 0 (or "
@@ -76,9 +93,27 @@ def _maybe_initialize_distributed(args) -> tuple[int, int]:
     return jax.process_index(), jax.process_count()
 
 
+def numerics_params(args) -> FlowParams:
+    """The chosen preset with the numerics options applied (the preset itself when none is given); a variant
+    is named after its options, e.g. `seed[collision=bgk,diameter_cells=19.2]`."""
+    p = PRESETS[args.preset]
+    names = ("collision", "boundary", "diameter_cells", "inflow", "bulk_viscosity")
+    over = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+    if not over:
+        return p
+    tags = ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in over.items())
+    return with_numerics(p, **over, name=f"{p.name}[{tags}]")
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    p = PRESETS[args.preset]
+    try:
+        p = numerics_params(args)
+    except ValueError as e:
+        if cli.debug_enabled():
+            raise
+        cli.report("turbjax.simulate", e)
+        return 2
     reynolds = args.re if args.re is not None else list(p.reynolds)
     if not reynolds:
         cli.report("turbjax.simulate", ValueError(

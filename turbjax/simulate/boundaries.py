@@ -63,9 +63,11 @@ def moving_walls(nx: int, ny: int, u_bottom: float, u_top: float):
     return rule
 
 
-def bouzidi_cylinder(cyl: CylinderPatch):
-    """The patch around the cylinder recomputed with Bouzidi's interpolated bounce-back (see CylinderPatch);
-    solid nodes held at rest (g = 0). The patch always collides with MRT."""
+def bouzidi_cylinder(cyl: CylinderPatch, collide=lattice.collide):
+    """The patch around the cylinder recomputed with Bouzidi's interpolated bounce-back (see CylinderPatch;
+    half-way bounce-back where the patch's q = 1/2); solid nodes held at rest (g = 0).
+    `collide(g, s_nu, s_mu)` is the step's collision operator (the bulk's, so the patch's nodes collide like
+    every other)."""
     x0, x1, y0, y1 = cyl.x0, cyl.x1, cyl.y0, cyl.y1
     bx, by = x1 - x0, y1 - y0
 
@@ -85,7 +87,7 @@ def bouzidi_cylinder(cyl: CylinderPatch):
                 sj = jnp.where(cyl.link[j], a * star[i] + b * si + c * star[j], sj)
             pgs.append(sj)
         planes = [jnp.where(cyl.solid, jnp.zeros((), dtype), o).astype(dtype)
-                  for o in lattice.collide(pgs, s_nu, s_mu)]
+                  for o in collide(pgs, s_nu, s_mu)]
         return (x0 + 1, y0 + 1), planes
 
     return patch

@@ -1,5 +1,7 @@
 """Cylinder geometry for Bouzidi interpolated bounce-back: solid nodes, cut links, exact wall distances q.
 
+Plain half-way bounce-back on the staircase cylinder (boundary "bounce_back") is the same rule on the same cut
+links with every wall distance taken as q = 1/2, where Bouzidi's coefficients are a = 1, b = c = 0.
 Everything here is NumPy, computed once per geometry; the boundary rule `boundaries.bouzidi_cylinder` embeds
 the results as constants.
 """
@@ -11,6 +13,7 @@ import dataclasses
 import numpy as np
 
 from turbjax.simulate.lattice import OPP, C
+from turbjax.simulate.presets import check_numerics
 
 MARGIN = 3  # cells between the cylinder's bounding box and the patch edge (Bouzidi reads 2 cells outward)
 
@@ -39,8 +42,13 @@ class CylinderPatch:
     c: np.ndarray
 
 
-def cylinder_patch(nx: int, ny: int, dx: float, centre: tuple[float, float], radius: float) -> CylinderPatch:
-    """Solid mask, cut links and Bouzidi coefficients of a circle, restricted to a patch around it."""
+def cylinder_patch(nx: int, ny: int, dx: float, centre: tuple[float, float], radius: float,
+                   boundary: str = "bouzidi") -> CylinderPatch:
+    """Solid mask, cut links and Bouzidi coefficients of a circle, restricted to a patch around it.
+
+    boundary "bouzidi": q is the exact wall distance along each cut link; "bounce_back": q = 1/2 on every cut
+    link (half-way bounce-back on the staircase of solid nodes)."""
+    check_numerics(boundary=boundary)
     # Work in lattice units: node (i, j) at (i + 0.5, j + 0.5).
     cx, cy, r = centre[0] / dx, centre[1] / dx, radius / dx
     x0 = int(np.floor(cx - r - 0.5)) - MARGIN
@@ -74,9 +82,17 @@ def cylinder_patch(nx: int, ny: int, dx: float, centre: tuple[float, float], rad
         q[j] = np.where(cut, t, np.nan)
     if np.any(link & ~((q > 0) & (q <= 1 + 1e-12))):
         raise AssertionError("internal error: Bouzidi wall distance outside (0, 1]")
+    if boundary == "bounce_back":
+        q = np.where(link, 0.5, np.nan)
+    return CylinderPatch(x0, x1, y0, y1, solid, link, q, *bouzidi_coefficients(link, q))
+
+
+def bouzidi_coefficients(link: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a, b, c) of CylinderPatch for wall distances q on the cut links (zero elsewhere); q = 1/2 gives
+    a = 1, b = c = 0: half-way bounce-back, g_j(x) = g*_i(x)."""
     qq = np.where(link, q, 1.0)
     lo = qq < 0.5
     a = np.where(link, np.where(lo, 2 * qq, 1 / (2 * qq)), 0.0)
     b = np.where(link & lo, 1 - 2 * qq, 0.0)
     c = np.where(link & ~lo, 1 - 1 / (2 * qq), 0.0)
-    return CylinderPatch(x0, x1, y0, y1, solid, link, q, a, b, c)
+    return a, b, c

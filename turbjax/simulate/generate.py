@@ -61,10 +61,12 @@ def shedding_period_steps(probe_uy, recorded_steps: int) -> float:
 
 
 def _extra(sim: Simulation, m: int) -> dict:
-    """The optional keys for member m: the flow's geometry and numerics always; the ensemble contract's keys
-    for realizations and stored windows."""
+    """The optional keys for member m: the flow's geometry and numerics always (bulk_viscosity: the one the
+    run has, the shear viscosity under BGK); the ensemble contract's keys for realizations and stored
+    windows."""
     p = sim.params
-    out = {"diameter": 2 * p.radius, "inflow": p.inflow, "cylinder_xy": p.centre}
+    out = {"diameter": 2 * p.radius, "inflow": p.inflow, "cylinder_xy": p.centre, "collision": p.collision,
+           "boundary": p.boundary, "bulk_viscosity": p.bulk_viscosity_at(float(sim.reynolds[m]))}
     k = -1 if sim.realization is None else int(sim.realization[m])
     if k < 0 and p.window is None:
         return out

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 
 DTYPES = ("float32", "float64")
+COLLISIONS = ("mrt", "bgk")  # lattice.collide (Lallemand-Luo MRT), lattice.collide_bgk (one relaxation time)
+BOUNDARIES = ("bouzidi", "bounce_back")  # the cylinder: interpolated or plain half-way bounce-back
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +29,12 @@ class FlowParams:
     cylinder (seed k; see `initial`); 0 runs one plain, unperturbed run per Reynolds number. `window`
     (x0, x1, y0, y1) stores only the frames' cells [x0, x1) x [y0, y1) of the full grid (None: all).
     `reynolds` is the preset's default list (the CLI's --re default; empty: --re is required).
+
+    Numerics: `collision` "mrt" (shear modes relax at 1/tau, the energy moments e, eps at the rate of the
+    physical `bulk_viscosity`) or "bgk" (every moment at 1/tau: the bulk viscosity is the shear viscosity and
+    `bulk_viscosity` is unused); `boundary` "bouzidi" (interpolated bounce-back at the exact wall distance) or
+    "bounce_back" (plain half-way bounce-back on the staircase cylinder: the same cut links, wall distance
+    taken as 1/2).
     """
 
     name: str
@@ -45,6 +53,8 @@ class FlowParams:
     realizations: int = 0
     perturbation: float = 0.0
     window: tuple[int, int, int, int] | None = None
+    collision: str = "mrt"
+    boundary: str = "bouzidi"
 
     @property
     def dt(self) -> float:
@@ -67,6 +77,11 @@ class FlowParams:
     def relaxation_time(self, reynolds: float) -> float:
         """tau = 1 / s_nu = 0.5 + 3 nu / dx (lattice viscosity nu dt / dx^2 = nu / dx)."""
         return 0.5 + 3 * self.viscosity(reynolds) / self.dx
+
+    def bulk_viscosity_at(self, reynolds: float) -> float:
+        """The physical bulk viscosity the run has: `bulk_viscosity` with MRT, the shear viscosity with BGK
+        (whose one rate relaxes the energy moments too)."""
+        return self.viscosity(reynolds) if self.collision == "bgk" else self.bulk_viscosity
 
     @property
     def mach(self) -> float:
@@ -130,18 +145,26 @@ PRESETS: dict[str, FlowParams] = {
 
 
 def with_numerics(p: FlowParams, *, diameter_cells: float | None = None, inflow: float | None = None,
-                  name: str | None = None) -> FlowParams:
+                  collision: str | None = None, boundary: str | None = None,
+                  bulk_viscosity: float | None = None, name: str | None = None) -> FlowParams:
     """The same flow (cylinder, channel, Reynolds numbers, age in convective times D/U) computed with other
     numerics: `diameter_cells` cells per cylinder diameter (grid spacing dx scaled by D_old / D_new, the grid,
     window, steps and frame spacing by its inverse) and/or the inflow velocity `inflow` in lattice units (the
     Mach number; steps and frame spacing scaled by U_old / U_new, the perturbation by U_new / U_old). The
     cylinder stays one cell above the channel's centre line, as in the seed preset. Every scaled count must be
     a whole number (e.g. 12.8 -> 19.2 or 25.6 cells, U 0.05 -> 0.1); anything else is refused.
+
+    `collision` ("mrt", "bgk"), `boundary` ("bouzidi", "bounce_back") and `bulk_viscosity` (physical, as in
+    FlowParams: the MRT's free rate of the energy moments; BGK has none, so it is refused with "bgk") replace
+    the preset's. None keeps the preset's value.
     """
     f = 1.0 if diameter_cells is None else float(diameter_cells) / p.diameter_cells
     g = 1.0 if inflow is None else float(inflow) / p.inflow
     if not (f > 0 and g > 0 and math.isfinite(f) and math.isfinite(g)):
         raise ValueError(f"diameter_cells={diameter_cells!r} and inflow={inflow!r} must be positive numbers")
+    if bulk_viscosity is not None and not (math.isfinite(bulk_viscosity) and bulk_viscosity > 0):
+        raise ValueError(f"bulk_viscosity must be a positive number (physical, like the shear viscosity), "
+                         f"got {bulk_viscosity!r}")
 
     def whole(value: float, what: str) -> int:
         n = round(value)
@@ -151,6 +174,12 @@ def with_numerics(p: FlowParams, *, diameter_cells: float | None = None, inflow:
                              f"that scale it exactly (e.g. 19.2 or 25.6 cells, inflow 0.1)")
         return n
 
+    numerics = {"collision": p.collision if collision is None else collision,
+                "boundary": p.boundary if boundary is None else boundary}
+    check_numerics(**numerics)
+    if bulk_viscosity is not None and numerics["collision"] == "bgk":
+        raise ValueError(f"bulk_viscosity={bulk_viscosity!r} has no effect with collision 'bgk' (BGK relaxes "
+                         "the energy moments at the shear rate); use collision 'mrt' or drop bulk_viscosity")
     dx = p.dx / f
     window = None if p.window is None else tuple(whole(w * f, "a window edge") for w in p.window)
     return p.replace(
@@ -159,18 +188,68 @@ def with_numerics(p: FlowParams, *, diameter_cells: float | None = None, inflow:
         centre=(p.centre[0], 0.5 + (p.centre[1] - 0.5) / f), inflow=p.inflow * g,
         perturbation=p.perturbation * g, window=window,
         probe=None if p.probe is None else p.probe,
+        bulk_viscosity=p.bulk_viscosity if bulk_viscosity is None else float(bulk_viscosity), **numerics,
     )
 
 
+def check_numerics(collision: str | None = None, boundary: str | None = None) -> None:
+    """The collision operator and the cylinder's boundary rule (those given) are known names (one line naming
+    the value and the choices otherwise)."""
+    for what, value, choices in (("collision", collision, COLLISIONS), ("boundary", boundary, BOUNDARIES)):
+        if value is not None and value not in choices:
+            raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(map(repr, choices))}")
+
+
+# Variants of `ensemble`: the same flow (channel, cylinder, Reynolds numbers, the flow's age and recorded span
+# in convective times, the wake window) computed with other numerics, for testing whether a model learned the
+# flow or the numerics. Each changes one thing; 2 realizations each (seeds 0, 1), Re on the 250..1350 grid
+# every 100 (or a subset of it where the variant is unstable or costly). Work: members x steps x cells; one
+# `ensemble` member (48,000 steps of 256 x 128) is ~6 s of this round's 2-core CPU (Intel Xeon) at the
+# ~250-300 MLUPS it does with both cores free. Measured here under other jobs' load (load average 5-9 on the
+# two cores, 55-140 MLUPS), so 2-5x those: the figures below, with the idle estimate in brackets. St at Re 300
+# and 1200 against Roshko's fit: tests/test_simulate_variants.py (slow).
+_VARIANT_RE = tuple(float(r) for r in range(250, 1351, 100))  # 12 Reynolds numbers
+_ENSEMBLE = PRESETS["ensemble"].replace(reynolds=_VARIANT_RE, realizations=2)
+PRESETS |= {
+    # Finer grid: 19.2 cells per diameter (384 x 192, dx 1/192, 72,000 steps), 3.4x a member's work: 24
+    # members, 74-115 s each measured (2 at once, 46-72 MLUPS), 30-46 min [~8 min].
+    "ensemble_d19": with_numerics(_ENSEMBLE, diameter_cells=19.2, name="ensemble_d19"),
+    # Finer still: 25.6 cells per diameter (512 x 256, dx 1/256, 96,000 steps), 8x a member's work, so every
+    # other Re (250..1250 every 200): 12 members, 154-234 s each measured (54-82 MLUPS), 31-47 min [~9 min].
+    "ensemble_d26": with_numerics(_ENSEMBLE.replace(reynolds=_VARIANT_RE[::2]), diameter_cells=25.6,
+                                  name="ensemble_d26"),
+    # Twice the inflow, U = 0.1 (Mach 0.17 instead of 0.087): half the steps (24,000), half the work. Re 1350
+    # diverges (by step 13,440; Re 1250 runs), so Re 250..1150: 20 members, 145 s measured for all of them
+    # (`python -m turbjax.simulate --preset ensemble_mach10`, 112 MLUPS) [~1 min].
+    "ensemble_mach10": with_numerics(_ENSEMBLE.replace(reynolds=_VARIANT_RE[:10]), inflow=0.1,
+                                     name="ensemble_mach10"),
+    # Single-relaxation-time (BGK) collision, for the bulk and the cylinder's patch. BGK is unstable on this
+    # grid above Re ~800 (tau - 1/2 = 0.0024 there; measured: Re 850 diverges by step 26,880, Re 900 by
+    # 20,160, Re 1000 by 3,840, Re 1200-1400 by 2,880; Re 800 and below run), so Re 250..750: 12 members,
+    # 138 s measured for all of them (143 MLUPS) [~1 min].
+    "ensemble_bgk": with_numerics(_ENSEMBLE.replace(reynolds=_VARIANT_RE[:6]), collision="bgk",
+                                  name="ensemble_bgk"),
+    # Plain half-way bounce-back on the staircase cylinder instead of Bouzidi's interpolation: a member's
+    # work, 24 members, ~17 s each measured (2 at once, 93 MLUPS), ~7 min [~2.5 min].
+    "ensemble_bounceback": with_numerics(_ENSEMBLE, boundary="bounce_back", name="ensemble_bounceback"),
+    # MRT with a 10x smaller bulk viscosity (1e-4 instead of 1e-3: the energy moments relax at s = 1.86
+    # instead of 1.13, damping sound waves less; 10x larger, 1e-2, diverges at Re 1350 by step 3,840, 3e-3
+    # runs): a member's work, 24 members, ~21 s each measured (74 MLUPS), ~8 min [~2.5 min].
+    "ensemble_bulk": with_numerics(_ENSEMBLE, bulk_viscosity=1e-4, name="ensemble_bulk"),
+}
+
+
 def resolve_params(preset: str | FlowParams, steps=None, save_every=None, frames=None,
-                   realizations=None) -> FlowParams:
+                   realizations=None, collision=None) -> FlowParams:
+    """The preset (a name or FlowParams) with the given overrides (None: the preset's value)."""
     if isinstance(preset, FlowParams):
         p = preset
     elif preset in PRESETS:
         p = PRESETS[preset]
     else:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-    over = {"steps": steps, "save_every": save_every, "frames": frames, "realizations": realizations}
+    over = {"steps": steps, "save_every": save_every, "frames": frames, "realizations": realizations,
+            "collision": collision}
     over = {k: v for k, v in over.items() if v is not None}
     return p.replace(**over)
 
@@ -182,6 +261,7 @@ def check_inputs(p: FlowParams, reynolds: Sequence[float], dtype: str) -> None:
     """Reject, before anything runs, what cannot work; each message names the value and what to do."""
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    check_numerics(p.collision, p.boundary)
     if len(reynolds) == 0:
         raise ValueError("no Reynolds numbers given; pass at least one, e.g. --re 300")
     for name in ("nx", "ny", "steps", "save_every", "frames"):

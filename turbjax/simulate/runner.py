@@ -61,11 +61,11 @@ def members(reynolds, realizations: int, share: tuple[int, int] = (0, 1)):
 
 
 def plan(reynolds, preset: str | FlowParams = "seed", *, steps=None, save_every=None, frames=None,
-         realizations=None, share: tuple[int, int] | None = None, dtype: str = "float32"):
+         realizations=None, share: tuple[int, int] | None = None, dtype: str = "float32", collision=None):
     """(params, reynolds, realization) of the members `simulate` would run, after checking every input
     (one clear ValueError before anything runs). share None: this process's part of a multi-process job."""
     reynolds = np.atleast_1d(np.asarray(reynolds, dtype=np.float64))
-    p = resolve_params(preset, steps, save_every, frames, realizations)
+    p = resolve_params(preset, steps, save_every, frames, realizations, collision)
     check_inputs(p, list(reynolds), dtype)
     share = (jax.process_index(), jax.process_count()) if share is None else share
     n_members = len(reynolds) * max(p.realizations, 1)
@@ -88,7 +88,7 @@ def simulate(
     progress: bool = True,
     chunk_steps: int = 1000,
     devices=None,
-    collision: str = "mrt",
+    collision: str | None = None,
     naive_f32: bool = False,
 ) -> Simulation:
     """Run every member (Reynolds number x realization) in one vmapped, jitted program, sharded over the local
@@ -98,20 +98,23 @@ def simulate(
     and checks for NaN (raising FloatingPointError with the step, Re and tau), so a diverged run never reaches
     a file. `share` = (index, count) runs only that part of the members (default: this process's part of a
     multi-process job, `jax.process_index()` of `jax.process_count()`; all of them in a single process).
+    The collision operator and the cylinder's boundary rule are the preset's (`FlowParams.collision`,
+    `.boundary`); `collision` ("mrt", "bgk"; None: the preset's) overrides it like steps and frames do, and
+    the result's params say what ran.
     """
     p, re_m, k_m = plan(reynolds, preset, steps=steps, save_every=save_every, frames=frames,
-                        realizations=realizations, share=share, dtype=dtype)
-    args = (re_m, k_m, p, dtype, progress, chunk_steps, devices, collision, naive_f32)
+                        realizations=realizations, share=share, dtype=dtype, collision=collision)
+    args = (re_m, k_m, p, dtype, progress, chunk_steps, devices, naive_f32)
     if dtype == "float64" and not jax.config.jax_enable_x64:
         with jax.enable_x64(True):
             return _simulate(*args)
     return _simulate(*args)
 
 
-def _simulate(re_m, k_m, p, dtype, progress, chunk_steps, devices, collision, naive_f32) -> Simulation:
+def _simulate(re_m, k_m, p, dtype, progress, chunk_steps, devices, naive_f32) -> Simulation:
     # Realization k is seeded with k; plain runs (k = -1) start from rest.
     seeds = k_m
-    prog = _compile(re_m, seeds, p, dtype, chunk_steps, devices, collision, naive_f32)
+    prog = _compile(re_m, seeds, p, dtype, chunk_steps, devices, naive_f32)
     probe_uy, vel, run_s = _run(prog, re_m, p, progress)
     spin = p.steps - p.frames * p.save_every
     n = len(re_m)
@@ -129,7 +132,7 @@ class _Program(NamedTuple):
     compile_s: float
 
 
-def _compile(re_m, seeds, p: FlowParams, dtype, chunk_steps, devices, collision, naive_f32) -> _Program:
+def _compile(re_m, seeds, p: FlowParams, dtype, chunk_steps, devices, naive_f32) -> _Program:
     dt = jnp.dtype(dtype)
     devices = jax.local_devices() if devices is None else devices
     n_dev = min(len(devices), len(re_m))
@@ -137,7 +140,7 @@ def _compile(re_m, seeds, p: FlowParams, dtype, chunk_steps, devices, collision,
     re_m = np.concatenate([re_m, re_m[-1:].repeat(pad)])
     seeds = np.concatenate([seeds, seeds[-1:].repeat(pad)])
     n_re = len(re_m)
-    step = jax.vmap(make_step(channel_domain(p), collision=collision, naive_f32=naive_f32),
+    step = jax.vmap(make_step(channel_domain(p), collision=p.collision, naive_f32=naive_f32),
                     in_axes=(0, 0, 0, None))
     s_mu = float(lattice.relaxation_rate(p.bulk_viscosity / p.dx))
     s_nu = np.asarray([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in re_m], dtype)
@@ -269,20 +272,23 @@ def _check_finite(planes, step, reynolds, p: FlowParams) -> None:
         re = float(reynolds[k])
         raise FloatingPointError(
             f"lattice Boltzmann run diverged (NaN/inf) by step {step} at Re = {re:g} "
-            f"(relaxation time tau = {p.relaxation_time(re):.8g}, Mach {p.mach:.3f}, dx = {p.dx:g}); "
+            f"(relaxation time tau = {p.relaxation_time(re):.8g}, Mach {p.mach:.3f}, dx = {p.dx:g}, "
+            f"collision {p.collision}); "
             "nothing was written. Lower the Reynolds number, lower the inflow, or refine dx."
         )
 
 
 def compile_stepper(p: FlowParams, reynolds: Sequence[float], dtype: str = "float32", *,
-                    collision: str = "mrt",
+                    collision: str | None = None,
                     domain: Domain | None = None, fused: bool = True):
     """For benchmarks: (run, state, compile_s) with run(state, n) advancing all Re n steps (n even, traced).
 
-    Call under `jax.enable_x64(True)` for float64. The state is donated and returned. `fused`: see make_step.
+    Call under `jax.enable_x64(True)` for float64. The state is donated and returned. `fused`: see make_step;
+    `collision`: the preset's (None) or "mrt" / "bgk".
     """
     dt = jnp.dtype(dtype)
     domain = channel_domain(p) if domain is None else domain
+    collision = p.collision if collision is None else collision
     step = jax.vmap(make_step(domain, collision=collision, fused=fused), in_axes=(0, 0, 0, None))
     advance = make_advance(step)
     s_mu = float(lattice.relaxation_rate(p.bulk_viscosity / p.dx))

@@ -1,13 +1,14 @@
-"""The lattice Boltzmann step kernel: pull streaming, the boundary rules, MRT collision, for one grid.
+"""The lattice Boltzmann step kernel: pull streaming, the boundary rules, the collision, for one grid.
 
 One step (vmapped over the batch axis by the runner):
     state g* (post-collision deviations, nine ghosted planes)
       -> pull streaming (static slices) with the boundary rules of `boundaries` as `where` on iota masks:
            inlet x = 0 and walls y = 0, ny-1: bounce-back with wall velocity (U, 0): g_j = g*_opp(j) + 6 w_j
            c_j.u_w outlet x = nx-1: zero gradient, the unknown populations are those streamed into column nx-2
-      -> MRT collision -> new g*
-    and, on a small patch around the cylinder, the same update recomputed with Bouzidi's interpolated
-    bounce-back (solid nodes held at rest), written back with a static dynamic-update-slice.
+      -> collision (MRT by default, or BGK) -> new g*
+    and, on a small patch around the cylinder, the same update (the same collision) recomputed with Bouzidi's
+    interpolated bounce-back or, for boundary "bounce_back", plain half-way bounce-back (solid nodes held at
+    rest), written back with a static dynamic-update-slice.
 By default XLA's CPU backend does no multi-output loop fusion (only behind a backend extra option): written
 plainly, each step compiles to nine fused loops, one per population, and each recomputes the density, momentum
 and non-equilibrium moments (~475 operations per update). `one_loop` hands the nine new planes to a variadic
@@ -30,7 +31,10 @@ from jax import lax
 from turbjax.simulate import boundaries, lattice
 from turbjax.simulate.cylinder import CylinderPatch, cylinder_patch
 from turbjax.simulate.lattice import C, W
-from turbjax.simulate.presets import FlowParams
+from turbjax.simulate.presets import FlowParams, check_numerics
+
+# The collision operators by name, each collide(g, s_nu, s_mu) -> nine planes (BGK has no bulk rate).
+COLLIDE = {"mrt": lattice.collide, "bgk": lambda g, s_nu, s_mu: lattice.collide_bgk(g, s_nu)}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -40,7 +44,7 @@ class Domain:
     inlet: x-velocity imposed at x = 0 by bounce-back (None: periodic in x unless outlet is set).
     walls: (bottom, top) x-velocities of halfway bounce-back walls at y = -1/2 and ny - 1/2 (None: periodic).
     outlet: zero-gradient outflow at x = nx - 1.
-    cylinder: Bouzidi patch or None.
+    cylinder: Bouzidi patch (or its half-way bounce-back form, q = 1/2) or None.
     """
 
     nx: int
@@ -60,7 +64,8 @@ class Domain:
 
 
 def channel_domain(p: FlowParams) -> Domain:
-    patch = cylinder_patch(p.nx, p.ny, p.dx, p.centre, p.radius)
+    """The preset's channel: velocity inlet, walls moving with the inflow, outlet, `p.boundary`'s cylinder."""
+    patch = cylinder_patch(p.nx, p.ny, p.dx, p.centre, p.radius, p.boundary)
     return Domain(p.nx, p.ny, inlet=p.inflow, walls=(p.inflow, p.inflow), outlet=True, cylinder=patch)
 
 
@@ -80,6 +85,9 @@ def streaming_rules(domain: Domain) -> list:
 def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False, fused: bool = True):
     """step(src, dst, s_nu, s_mu) -> dst' for one grid: stream + boundaries + collide.
 
+    `collision` "mrt" (`lattice.collide`) or "bgk" (`lattice.collide_bgk`, s_mu unused) for every node, the
+    cylinder's patch included (the runner passes the preset's `FlowParams.collision`).
+
     Planes are stored with a ghost ring, nine arrays of shape (nx + 2, ny + 2) holding post-collision
     deviations g* = f* - w; the step reads `src` at shifted offsets (pull streaming is a static slice) and
     writes the interior of `dst` in place (dynamic-update-slice), so the runner double-buffers two states and
@@ -96,9 +104,10 @@ def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False
     LLVM compiles the two loop forms differently, presumably contracting different multiply-adds.
     """
     nx, ny = domain.nx, domain.ny
-    collide = {"mrt": lattice.collide, "bgk": lambda g, s_nu, s_mu: lattice.collide_bgk(g, s_nu)}[collision]
+    check_numerics(collision=collision)
+    collide = COLLIDE[collision]
     rules = streaming_rules(domain)
-    patches = [boundaries.bouzidi_cylinder(domain.cylinder)] if domain.cylinder is not None else []
+    patches = [boundaries.bouzidi_cylinder(domain.cylinder, collide)] if domain.cylinder is not None else []
 
     def stream(src):
         def view(i, sx, sy):
