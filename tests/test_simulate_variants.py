@@ -312,8 +312,8 @@ EXPECTED_RATIO = {"ensemble_d19": 1.15, "ensemble_d26": 1.15}
 def test_variant_strouhal_against_roshko(name):
     """Each variant preset (and `ensemble`, the reference) on its real grid, plain runs at Re 300 and 1200, or
     300 and the preset's highest Re where that is lower (BGK 750, Mach 0.17 1150), as the seed preset in
-    test_simulate_shedding.py. Work: 2 members of the variant (on the seed grid ~2 x 6 s of two free cores;
-    d19 3.4x, d26 8x, mach10 half; measured under load in the presets' comments)."""
+    test_simulate_shedding.py. Work: 2 members of the variant; measured with the 2 cores nearly free: 9 s
+    (seed grid), 48 s (d19), 91 s (d26), 4 s (mach10); 3.5 min for this file's slow tests."""
     p = PRESETS[name]
     res = (300.0, 1200.0) if max(p.reynolds) >= 1200 else (300.0, max(p.reynolds))
     sts = _strouhal_numbers(p, res)

@@ -203,38 +203,37 @@ def check_numerics(collision: str | None = None, boundary: str | None = None) ->
 # Variants of `ensemble`: the same flow (channel, cylinder, Reynolds numbers, the flow's age and recorded span
 # in convective times, the wake window) computed with other numerics, for testing whether a model learned the
 # flow or the numerics. Each changes one thing; 2 realizations each (seeds 0, 1), Re on the 250..1350 grid
-# every 100 (or a subset of it where the variant is unstable or costly). Work: members x steps x cells; one
-# `ensemble` member (48,000 steps of 256 x 128) is ~6 s of this round's 2-core CPU (Intel Xeon) at the
-# ~250-300 MLUPS it does with both cores free. Measured here under other jobs' load (load average 5-9 on the
-# two cores, 55-140 MLUPS), so 2-5x those: the figures below, with the idle estimate in brackets. St at Re 300
-# and 1200 against Roshko's fit: tests/test_simulate_variants.py (slow).
+# every 100 (or a subset of it where the variant is unstable or costly). Work: members x steps x cells. Costs
+# measured on this round's 2-core CPU (Intel Xeon), two members at once, run time without compilation: "light"
+# with the cores nearly free (load average ~1), "loaded" under other jobs (load average 5-9, 2-5x slower);
+# the ensemble's time is members x the light figure. St against Roshko's fit: tests/test_simulate_variants.py.
 _VARIANT_RE = tuple(float(r) for r in range(250, 1351, 100))  # 12 Reynolds numbers
 _ENSEMBLE = PRESETS["ensemble"].replace(reynolds=_VARIANT_RE, realizations=2)
 PRESETS |= {
     # Finer grid: 19.2 cells per diameter (384 x 192, dx 1/192, 72,000 steps), 3.4x a member's work: 24
-    # members, 74-115 s each measured (2 at once, 46-72 MLUPS), 30-46 min [~8 min].
+    # members x 24 s (light; 74-115 s loaded) = ~10 min.
     "ensemble_d19": with_numerics(_ENSEMBLE, diameter_cells=19.2, name="ensemble_d19"),
     # Finer still: 25.6 cells per diameter (512 x 256, dx 1/256, 96,000 steps), 8x a member's work, so every
-    # other Re (250..1250 every 200): 12 members, 154-234 s each measured (54-82 MLUPS), 31-47 min [~9 min].
+    # other Re (250..1250 every 200): 12 members x 46 s (light; 154-234 s loaded) = ~9 min.
     "ensemble_d26": with_numerics(_ENSEMBLE.replace(reynolds=_VARIANT_RE[::2]), diameter_cells=25.6,
                                   name="ensemble_d26"),
     # Twice the inflow, U = 0.1 (Mach 0.17 instead of 0.087): half the steps (24,000), half the work. Re 1350
-    # diverges (by step 13,440; Re 1250 runs), so Re 250..1150: 20 members, 145 s measured for all of them
-    # (`python -m turbjax.simulate --preset ensemble_mach10`, 112 MLUPS) [~1 min].
+    # diverges (by step 13,440; Re 1250 runs), so Re 250..1150: 20 members x 2 s (light) = ~1 min; the whole
+    # `python -m turbjax.simulate --preset ensemble_mach10` took 145 s loaded.
     "ensemble_mach10": with_numerics(_ENSEMBLE.replace(reynolds=_VARIANT_RE[:10]), inflow=0.1,
                                      name="ensemble_mach10"),
     # Single-relaxation-time (BGK) collision, for the bulk and the cylinder's patch. BGK is unstable on this
     # grid above Re ~800 (tau - 1/2 = 0.0024 there; measured: Re 850 diverges by step 26,880, Re 900 by
-    # 20,160, Re 1000 by 3,840, Re 1200-1400 by 2,880; Re 800 and below run), so Re 250..750: 12 members,
-    # 138 s measured for all of them (143 MLUPS) [~1 min].
+    # 20,160, Re 1000 by 3,840, Re 1200-1400 by 2,880; Re 800 and below run), so Re 250..750: 12 members x
+    # 4.5 s (light) = ~1 min; the whole `--preset ensemble_bgk` took 138 s loaded.
     "ensemble_bgk": with_numerics(_ENSEMBLE.replace(reynolds=_VARIANT_RE[:6]), collision="bgk",
                                   name="ensemble_bgk"),
     # Plain half-way bounce-back on the staircase cylinder instead of Bouzidi's interpolation: a member's
-    # work, 24 members, ~17 s each measured (2 at once, 93 MLUPS), ~7 min [~2.5 min].
+    # work, 24 members x 4.5 s (light; ~17 s loaded) = ~2 min.
     "ensemble_bounceback": with_numerics(_ENSEMBLE, boundary="bounce_back", name="ensemble_bounceback"),
     # MRT with a 10x smaller bulk viscosity (1e-4 instead of 1e-3: the energy moments relax at s = 1.86
     # instead of 1.13, damping sound waves less; 10x larger, 1e-2, diverges at Re 1350 by step 3,840, 3e-3
-    # runs): a member's work, 24 members, ~21 s each measured (74 MLUPS), ~8 min [~2.5 min].
+    # runs): a member's work, 24 members x 4.5 s (light; ~21 s loaded) = ~2 min.
     "ensemble_bulk": with_numerics(_ENSEMBLE, bulk_viscosity=1e-4, name="ensemble_bulk"),
 }
 
