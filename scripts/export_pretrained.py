@@ -39,6 +39,7 @@ def main(argv=None) -> int:
     from turbjax.estimates import estimate_run, load_model, write_params
 
     model = load_model(args.workdir)  # refuses a classifier or a run without calibration
+    d = model.config.data
     stage = args.out.with_name(args.out.name + ".tmp")
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
@@ -48,7 +49,9 @@ def main(argv=None) -> int:
     results = json.loads((args.workdir / "results.json").read_text())
     info = {
         "workdir": str(args.workdir),
-        "trained_on": results.get("summary"),
+        "trained_on": (f"split {results.get('split')!r}: trained on {[d.dir, *d.variant_dirs]} without Re "
+                       f"{list(d.heldout)}; validation: {results.get('validation')}; test: "
+                       f"{list(d.test_dirs) or d.test_dir}").replace(f"{ROOT}/", ""),
         "selected_on": results.get("selected_on"), "selected_epoch": results.get("selected_epoch"),
         "scores": {k: results.get(k) for k in ("val_r2", "val_mae", "test_r2", "test_mae", "test_coverage",
                                               "test_clip_coverage", "test_clip_mae_percent")},
@@ -59,7 +62,7 @@ def main(argv=None) -> int:
     if CHECK.is_file():  # the recorded estimates the package's test compares with
         e = estimate_run(load_model(stage), CHECK, "turbjax")
         info["check"] = {"file": str(CHECK.relative_to(ROOT)), "frames": e.frames[:, 0].tolist(),
-                         "reynolds": e.reynolds}
+                         "reynolds": e.reynolds, "low": e.low, "high": e.high}
     (stage / "model.json").write_text(json.dumps(info, indent=1) + "\n")
     old = args.out.with_name(args.out.name + ".old")
     shutil.rmtree(old, ignore_errors=True)

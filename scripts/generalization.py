@@ -108,7 +108,7 @@ def model_overrides(name: str, epochs: int, small: bool) -> dict:
 
 MODELS = ("linear", "mlp_pixels", "mlp_fft2", "mlp_gradstats", "mlp_wakestats", "cnn")
 FLAGSHIP = ("mlp_wakestats", "flagship")  # (model, split): configs/generalize.py
-NUMERICS_CELL = ("mlp_wakestats", "numerics")  # configs/pretrained.py: the shipped model
+NUMERICS_CELL = ("mlp_gradstats", "numerics")  # configs/pretrained.py: the shipped model
 
 
 def widest_crop(preset: str, small: bool) -> dict:
@@ -135,7 +135,7 @@ VAL_RE = (350.0, 550.0, 800.0, 1050.0, 1300.0)
 D19_TRAIN_RE = (200.0, 250.0, 400.0, 450.0, 500.0, 650.0, 700.0, 750.0, 850.0, 950.0, 1000.0, 1100.0, 1150.0,
                 1250.0, 1350.0, 1400.0)
 VARIANT_RUNS = {
-    "d19": ("ensemble_d19", D19_TRAIN_RE, 1),  # D = 19.2 cells
+    "d19": ("ensemble_d19", D19_TRAIN_RE, 2),  # D = 19.2 cells, 2 realizations
     "mach10": ("ensemble_mach10", tuple(r for r in D19_TRAIN_RE if r <= 1150.0), 1),  # inflow 0.1
     "bulk": ("ensemble_bulk", VAL_RE, 1),  # MRT with a 10x smaller bulk viscosity
     "d26": ("ensemble_d26", SEED_RE, 0),  # D = 25.6 cells (plain runs: the resolution study's)
