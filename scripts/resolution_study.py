@@ -86,7 +86,7 @@ def wake_statistics(directory: Path) -> dict[float, dict[str, float]]:
     _, _, meta = reader("turbjax").header(path)
     cfg = get_data_config()
     cfg.update(dict(dir=str(directory), reynolds=tuple(reynolds), units="flow", features="wakestats",
-                    sample_every_steps=frame_spacing(meta, "flow", path), **CROP))
+                    sample_every_steps=round(frame_spacing(meta, "flow", path)), **CROP))
     ds = build_dataset(cfg).every_sample_as_test()
     return {float(r): {name: float(ds.test.X[ds.test.re == r, i].mean()) for name, i in STATS.items()}
             for r in reynolds}
