@@ -282,6 +282,7 @@ class NetCDF(Reader):
     file_template = "*_Re_{re:g}.nc"
     realizations = True
     pattern = NETCDF_FILE_PATTERN
+    suffixes = (".nc", ".nc4", ".h5", ".hdf5")  # a single file of any name (turbjax.predict FILE)
 
     def path(self, directory, reynolds, realization=PLAIN):
         """The one file of the directory named for (Re, realization), whatever stands before `_Re_`; when
