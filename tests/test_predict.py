@@ -128,3 +128,21 @@ def test_a_workdir_without_calibration_is_refused(run, tmp_path):
     (bare / "calibration.json").unlink()
     with pytest.raises(ValueError, match="has no calibration.json"):
         load_model(bare)
+
+
+def test_a_netcdf_file_of_any_name_in_other_units_gives_the_npz_estimates(model, tmp_path):
+    """The same flow as an .npz of the quick grid and as netCDF in metres and m/s, named freely, without a
+    Reynolds number: the same estimates (the reference grid and clock do not see the units)."""
+    from turbjax.data.readers.netcdf import write_netcdf
+    from turbjax.data.snapshots import load_snapshots
+    from turbjax.data.units import FlowUnits
+
+    (npz,) = write_synthetic_files(tmp_path, (600.0,), nx=96, ny=64, dx=1 / 64, seeds=(5,), **SYNTH)
+    v, _ = load_snapshots(npz)
+    length, speed = 0.3, 7.0  # metres per file unit, m/s per file unit of velocity
+    u = FlowUnits(dx=length / 64, diameter=0.1 * length, inflow=0.05 * speed,
+                  cylinder=(0.3 * length, 0.5 * length), dt=length / 64 / speed)
+    nc = write_netcdf(tmp_path / "experiment.nc", v * speed, u, reynolds=float("nan"), frame_stride=10)
+    a, b = estimate_run(model, npz), estimate_run(model, nc)
+    assert np.isnan(b.true_reynolds) and b.n_frames == a.n_frames
+    np.testing.assert_allclose(b.frames[:, 0], a.frames[:, 0], rtol=1e-4)
