@@ -145,8 +145,12 @@ def test_frame_stride_conversion():
     with pytest.raises(ValueError, match=r"sample_every_steps=7 is not a multiple of the 2 simulation steps "
                        r"between frames of a.npz; choose a multiple of 2"):
         frame_stride_for(7, 2, "a.npz")
-    with pytest.raises(ValueError, match=r"sample_every_steps=0 must be a positive integer"):
+    with pytest.raises(ValueError, match=r"sample_every_steps=0 must be a positive number of steps"):
         frame_stride_for(0, 2)
+    # on the reference clock a frame spacing may be fractional; a sample spacing is a whole number of frames
+    assert frame_stride_for(12.8, 6.4) == 2
+    with pytest.raises(ValueError, match=r"sample_every_steps=10 is not a multiple of the 6.4 simulation"):
+        frame_stride_for(10, 6.4)
 
 
 def test_turbjax_reader_checks_shape(tmp_path):
