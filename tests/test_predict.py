@@ -146,3 +146,20 @@ def test_a_netcdf_file_of_any_name_in_other_units_gives_the_npz_estimates(model,
     a, b = estimate_run(model, npz), estimate_run(model, nc)
     assert np.isnan(b.true_reynolds) and b.n_frames == a.n_frames
     np.testing.assert_allclose(b.frames[:, 0], a.frames[:, 0], rtol=1e-4)
+
+
+def test_export_writes_a_model_that_predicts_as_the_workdir(run, model, tmp_path):
+    """scripts/export_pretrained.py: the workdir's best checkpoint as params.npz beside its calibration, and
+    model.json saying what it was trained on; the exported directory estimates exactly as the workdir."""
+    import runpy
+
+    export = runpy.run_path(str(ROOT / "scripts" / "export_pretrained.py"))["main"]
+    out = tmp_path / "pretrained"
+    assert export([str(run), "--out", str(out)]) == 0
+    assert {p.name for p in out.iterdir()} >= {"config.json", "standardizer.npz", "calibration.json",
+                                                 "novelty.npz", "params.npz", "model.json"}
+    info = json.loads((out / "model.json").read_text())
+    assert info["selected_on"] == "validation" and "split 'random'" in info["trained_on"]
+    (path,) = write_synthetic_files(tmp_path / "d", (900.0,), nx=96, ny=64, dx=1 / 64, seeds=(2,), **SYNTH)
+    a, b = estimate_run(model, path), estimate_run(load_model(out), path)
+    np.testing.assert_array_equal(a.frames, b.frames)
