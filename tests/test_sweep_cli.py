@@ -98,6 +98,11 @@ def test_a_sweep_trial_sees_the_data_of_train_and_reaches_its_parameters(data_di
     assert sa["test"]["r2"] == pytest.approx(sb["test"]["r2"], rel=1e-4, abs=1e-5)
     # the best trial is calibrated like a train run: the same intervals
     assert sa["test"]["coverage"] == pytest.approx(sb["test"]["coverage"], abs=1e-6)
+    # and it says, like a train run, how far a flow may lie from its training features (predict's flag)
+    from turbjax.workdir import read_novelty
+
+    na, nb = read_novelty(tmp_path / "sweep" / "best"), read_novelty(tmp_path / "train")
+    assert na is not None and na.threshold == pytest.approx(nb.threshold, rel=1e-3)
     width_a, width_b = sa["test"]["interval_width_percent"], sb["test"]["interval_width_percent"]
     assert width_a == pytest.approx(width_b, rel=1e-3)
 

@@ -38,11 +38,19 @@ from turbjax.data.series import frame_spacing
 from turbjax.data.splits import SPLITS
 from turbjax.data.standardize import target_from_model
 from turbjax.data.units import UNITS
+from turbjax.novelty import fit_novelty
 from turbjax.pipeline import Prepared, prepare, trainer_for
 from turbjax.training import metrics as M
 from turbjax.training.checkpoint import Checkpointer
 from turbjax.training.resume import restore_state
-from turbjax.workdir import finite_or_none, load_run_config, read_calibration, read_standardizer
+from turbjax.workdir import (
+    finite_or_none,
+    load_run_config,
+    read_calibration,
+    read_standardizer,
+    write_calibration,
+    write_novelty,
+)
 
 SCORE_SPLITS = ("all",) + SPLITS  # "all": every sample of the data as the test set
 CHECKPOINTS = ("best", "latest")
@@ -96,6 +104,17 @@ def calibrate(trainer, params, prep: Prepared, *, epoch: int = -1, level: float 
     v = prep.ds.val
     pred = predictions(trainer, params, prep.data, "val")[:, 0]
     return fit_calibration(v.re, pred, clip_labels(v.series, v.step, v.period), level=level, epoch=epoch)
+
+
+def write_trust(workdir, trainer, params, prep: Prepared, *, epoch: int = -1) -> Calibration:
+    """What a Reynolds-number regression's workdir needs to answer with intervals and to say when a flow is
+    unlike its training flows: calibration.json (`calibrate`) and novelty.npz (turbjax.novelty, fitted on the
+    standardized training features, its threshold on validation). Train and a sweep's best trial both write
+    them here. Returns the calibration."""
+    calibration = calibrate(trainer, params, prep, epoch=epoch)
+    write_calibration(workdir, calibration)
+    write_novelty(workdir, fit_novelty(prep.data["X_train"], prep.data["X_val"]))
+    return calibration
 
 
 def interval_scores(part, pred, cal: Calibration) -> tuple[dict, list[dict]]:

@@ -47,11 +47,10 @@ from tqdm.auto import tqdm
 from turbjax import cli, tensorboard_log
 from turbjax.checks import output_dir
 from turbjax.configs.validate import validate_config
-from turbjax.novelty import fit_novelty
 from turbjax.pipeline import ensure_data, prepare, trainer_for
 from turbjax.plots import plot_reliability, plot_run
 from turbjax.results import Progress, report_target, run_results
-from turbjax.scoring import calibrate, is_reynolds_regression
+from turbjax.scoring import is_reynolds_regression, write_trust
 from turbjax.training.checkpoint import Checkpointer
 from turbjax.training.chunks import Chunk, run_chunks
 from turbjax.training.optimizers import default_hparams, learning_rate_after
@@ -60,11 +59,9 @@ from turbjax.workdir import (
     check_workdir,
     metrics_row,
     read_metrics,
-    write_calibration,
     write_config,
     write_json,
     write_metrics,
-    write_novelty,
     write_standardizer,
 )
 
@@ -105,9 +102,8 @@ def train_and_evaluate(config, workdir) -> dict:
         params = restore_state(trainer, config, ckpt, selected)["params"]
     calibration = None
     if is_reynolds_regression(trainer, prep.ds):
-        calibration = calibrate(trainer, params, prep, epoch=selected if selected is not None else -1)
-        write_calibration(workdir, calibration)
-        write_novelty(workdir, fit_novelty(prep.data["X_train"], prep.data["X_val"]))
+        epoch = selected if selected is not None else -1
+        calibration = write_trust(workdir, trainer, params, prep, epoch=epoch)
     results = run_results(
         config, trainer, params, prep, progress, ckpt=ckpt, start_epoch=start_epoch,
         wall_seconds=time.perf_counter() - t_start, data_seconds=load_seconds, calibration=calibration,

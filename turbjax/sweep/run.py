@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from turbjax.checks import output_dir
 from turbjax.configs.validate import check_batch_size, validate_config
 from turbjax.pipeline import ensure_data, prepare, trainer_for
-from turbjax.scoring import calibrate, is_reynolds_regression
+from turbjax.scoring import is_reynolds_regression, write_trust
 from turbjax.sweep.axes import shape_key, trial_config, trial_label, trial_seed, trials_of
 from turbjax.sweep.layout import Layout, make_blocks
 from turbjax.sweep.programs import GroupProgram, auto_trials_per_program
@@ -32,7 +32,7 @@ from turbjax.training.chunks import Chunk, run_chunks
 from turbjax.training.loop import make_train
 from turbjax.training.optimizers import HPARAM_NAMES, default_hparams
 from turbjax.training.resume import restore_state
-from turbjax.workdir import load_run_config, write_calibration, write_config, write_json
+from turbjax.workdir import load_run_config, write_config, write_json
 
 
 @dataclasses.dataclass
@@ -178,8 +178,8 @@ def run_sweep(config, workdir) -> dict:
 
 
 def _calibrate_best(best: Path, prep) -> None:
-    """The best trial's calibration.json, as `train` writes one: its validation residuals (Reynolds-number
-    regressions only)."""
+    """The best trial's calibration.json and novelty.npz, as `train` writes them (Reynolds-number regressions
+    only)."""
     config = load_run_config(best)
     trainer = trainer_for(config, prep)
     if not is_reynolds_regression(trainer, prep.ds):
@@ -188,7 +188,7 @@ def _calibrate_best(best: Path, prep) -> None:
     step = ckpt.latest_step()
     params = restore_state(trainer, config, ckpt, step)["params"]
     ckpt.close()
-    write_calibration(best, calibrate(trainer, params, prep, epoch=step))
+    write_trust(best, trainer, params, prep, epoch=step)
 
 
 def _run_and_write(config, workdir, data, *, stats=None, trials=None, image_shape=None, num_classes=None,
