@@ -27,7 +27,7 @@ import numpy as np
 
 from turbjax.calibration import Calibration, clip_estimates, clip_labels, interval
 from turbjax.checks import fail
-from turbjax.data import readers, units
+from turbjax.data import discovery, readers, units
 from turbjax.data.features import compute_features
 from turbjax.data.series import frame_spacing, plan_series, read_images
 from turbjax.data.standardize import Standardizer, standardize, target_from_model
@@ -129,16 +129,13 @@ def read_params(path: Path) -> dict:
 
 
 def file_format(path: Path) -> str:
-    """The registered format whose file names match `path` (its name, or its suffix for netCDF/HDF5)."""
-    for name, r in readers.READERS.items():
-        if r.pattern.match(path.name):
-            return name
-    for name, r in readers.READERS.items():
-        if path.suffix and path.suffix in getattr(r, "suffixes", ()):
-            return name
-    names = ", ".join(f"{r.file_template} ({r.label})" for r in readers.READERS.values())
-    fail(f"{path}: not a file of a known format (expected names like {names}); convert it with "
-         "`python -m turbjax.data.convert`")
+    """The format of one file (discovery.file_format); one line if it is none of the registered ones."""
+    fmt = discovery.file_format(path)
+    if fmt is None:
+        names = ", ".join(f"{r.file_template} ({r.label})" for r in readers.READERS.values())
+        fail(f"{path}: not a file of a known format (expected names like {names}); convert it with "
+             "`python -m turbjax.data.convert`")
+    return fmt
 
 
 def run_files(paths) -> list[tuple[Path, str]]:

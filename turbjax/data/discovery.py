@@ -92,6 +92,19 @@ def detect_format(directory: str | os.PathLike, prefer: str) -> str:
     return prefer
 
 
+def file_format(path: str | os.PathLike) -> str | None:
+    """The registered format of one file: the one whose file names match its name, else the one whose
+    suffixes its suffix is (a netCDF file of any name); None if none."""
+    path = Path(path)
+    for name, r in readers.READERS.items():
+        if r.pattern.match(path.name):
+            return name
+    for name, r in readers.READERS.items():
+        if path.suffix and path.suffix in r.suffixes:
+            return name
+    return None
+
+
 def read_velocity(path: str | os.PathLike, fmt: str = SIMULATOR_FORMAT, *, trust_pickle: bool = False,
                   check: bool = True) -> tuple[object, dict]:
     """(velocity, metadata) of one file, components as stored (metadata["components"]: "ux,uy" or "-ux,uy");

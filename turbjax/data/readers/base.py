@@ -52,6 +52,7 @@ class Reader(abc.ABC):
     realizations: ClassVar[bool] = False  # files can hold an ensemble's realizations (_r{k})
     simulated: ClassVar[bool] = False  # the built-in simulator writes this format (generates missing files)
     trust_hint: ClassVar[str] = ""  # non-empty: reading can run code (a pickle); why it is refused, {src}
+    suffixes: ClassVar[tuple[str, ...]] = ()  # a single file of any name with one of these is this format
 
     @property
     def needs_trust(self) -> bool:
