@@ -192,7 +192,7 @@ def estimate_run(model: Model, path, fmt: str | None = None, *, trust_pickle: bo
     est, _ = clip_estimates(pred, labels)
     clip_off = model.calibration.offsets(clips=True)
     c_low, c_high = interval(est, clip_off) if clip_off is not None and est.size else (est * np.nan,) * 2
-    run = float(np.exp(np.mean(np.log(np.where(pred > 0, pred, np.nan)))))
+    run = float(clip_estimates(pred, np.zeros(pred.size, np.int64))[0][0])  # the whole run as one clip
     # a model calibrated without clips (its validation runs had no known period): the frames' interval, wider
     run_off = clip_off if clip_off is not None else model.calibration.offsets()
     r_low, r_high = interval(np.array([run]), run_off)

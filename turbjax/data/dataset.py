@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from turbjax.checks import fail
-from turbjax.data import discovery, readers
+from turbjax.data import discovery
 from turbjax.data.features import compute_features, feature_shape
 from turbjax.data.readers import SIMULATOR_FORMAT
 from turbjax.data.series import plan_series, read_images
@@ -185,21 +185,19 @@ def source_config(cfg, source: _Source):
 
 
 def _source_files(src: _Source) -> dict:
-    """{(Re, realization): path} of one source; every Re found when src.reynolds is None."""
+    """{(Re, realization): path} of one source; every Re found when src.reynolds is None, every file found
+    when src.realizations is None."""
+    if (src.reynolds is None or src.realizations is None) and not src.directory.is_dir():
+        discovery.find_data_files(src.directory, (), src.fmt)  # the missing-directory error
     if src.realizations is None:
-        if not src.directory.is_dir():
-            discovery.find_data_files(src.directory, (), src.fmt)  # the missing-directory error
-        r = readers.reader(src.fmt)
-        series = discovery.available_series(src.directory, src.fmt)
-        found = {key: r.path(src.directory, *key) for key in series}
+        found = {(r, k): discovery.data_path(src.directory, r, src.fmt, k)
+                 for r, k in discovery.available_series(src.directory, src.fmt)}
         if not found:
             fail(f"{src.directory} holds no {src.fmt!r} data files; "
                  f"{discovery.GENERATE_HINT.format(dir=src.directory)}")
         return found
     reynolds = src.reynolds
     if reynolds is None:
-        if not src.directory.is_dir():
-            discovery.find_data_files(src.directory, (), src.fmt)  # the missing-directory error
         reynolds = discovery.available_reynolds(src.directory, src.fmt, src.realizations)
     reynolds = [float(r) for r in reynolds if float(r) not in src.exclude]
     if not reynolds:

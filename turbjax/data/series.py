@@ -73,7 +73,7 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
     u = meta["units"]
     if cfg["units"] == "flow":
         u.check(path)
-    if cfg["units"] == "flow" and not units.on_reference_grid(u):
+    if units.resampled(u, cfg["units"]):
         ref_grid = units.reference_extent(u, grid)
         xs, ys, _, _ = velocity_window(*ref_grid, crop_x=cfg["crop_x"], crop_y=cfg["crop_y"],
                                        scheme=cfg["vorticity"], where=str(path))
@@ -104,9 +104,8 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
 def frame_spacing(meta: dict, data_units: str, path) -> float:
     """The steps between a file's frames as the data pipeline counts them (data.units "flow": on the
     reference clock)."""
-    u = meta["units"]
-    if data_units == "flow" and not units.on_reference_grid(u):
-        return units.reference_steps(int(meta["frame_stride"]), u)
+    if units.resampled(meta["units"], data_units):
+        return units.reference_steps(int(meta["frame_stride"]), meta["units"])
     return int(meta["frame_stride"])
 
 

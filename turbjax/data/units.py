@@ -91,6 +91,11 @@ def on_reference_grid(u: FlowUnits) -> bool:
             and all(abs(a - b) < 1e-6 for a, b in zip(u.cylinder_index, ref.cylinder_index, strict=True)))
 
 
+def resampled(u: FlowUnits, data_units: str) -> bool:
+    """Whether the data pipeline reads this file through `plan_resampling` and the reference clock."""
+    return data_units == "flow" and not on_reference_grid(u)
+
+
 def file_coordinates(u: FlowUnits, axis: int, ref_nodes) -> np.ndarray:
     """Full-grid node coordinates in the file of reference nodes `ref_nodes` along `axis` (0: x, 1: y)."""
     scale = u.diameter_cells / REFERENCE.diameter_cells
