@@ -42,5 +42,6 @@ def get_config():
     c.data.features = "wakestats"
     c.data.log_target = True
     c.model.hidden = (64, 64)
+    c.model.members = 5  # a deep ensemble: 5 independently initialized MLPs, their mean on log Re
     c.training.epochs = 30
     return c

@@ -42,6 +42,7 @@ def get_config():
     d.test_dirs = (f"{VARIANTS}/d26", f"{VARIANTS}/bounceback", f"{VARIANTS}/bgk")
     d.features = "gradstats"
     c.model.hidden = (64, 64)
+    c.model.members = 5  # a deep ensemble: 5 independently initialized MLPs, their mean
     c.training.epochs = 30
     c.training.epochs_per_chunk = c.training.checkpoint_every = 5
     return c

@@ -58,6 +58,9 @@ from turbjax.configs.schema import with_overrides  # noqa: E402
 SEED_RE = generalize.SEED_RE  # the seed data set's (the course's) four Reynolds numbers
 ENSEMBLE_REALIZATIONS = (0, 1, 2, 3)  # the realization split trains on 0-1, validates on 3, tests on 2
 DEFAULT_EPOCHS = 30  # of the minibatch models (the flagship cell: configs/generalize.py's)
+# deep-ensemble members of the MLPs (model.members; the CNN stays one network: its epoch costs ~10x the MLP's).
+# Chosen on validation: 5 members raised every MLP cell's validation R^2 measured (README, "Deep ensembles").
+MLP_MEMBERS = 5
 # --small: the quick grid (96 x 64); Reynolds numbers of the small ensemble (the seed four among them, so that
 # heldout_re has something to hold out), and a 24 x 24 crop with room for shifts of 4 cells
 SMALL_ENSEMBLE_RE = (200.0, 300.0, 450.0, 600.0, 750.0, 900.0, 1050.0, 1200.0, 1400.0)
@@ -67,9 +70,10 @@ SMALL_CROP = ((56, 80), (20, 44))
 # ------------------------------------------------------------------------------------------------ the table
 
 
-def model_overrides(name: str, epochs: int, small: bool) -> dict:
-    """Config overrides ('section.field': value) of one model of the table."""
+def model_overrides(name: str, epochs: int, small: bool, members: int = MLP_MEMBERS) -> dict:
+    """Config overrides ('section.field': value) of one model of the table (`members`: of the MLPs)."""
     common = {"training.epochs": epochs, "training.epochs_per_chunk": 5, "training.checkpoint_every": 5}
+    mlp = common | {"model.name": "mlp", "model.members": members}
     if name == "linear":  # full-batch L-BFGS on the standardized pixels; results.json also has ridge_cv
         return {
             "model.name": "linear",
@@ -83,16 +87,13 @@ def model_overrides(name: str, epochs: int, small: bool) -> dict:
             "training.checkpoint_every": 50,
         }
     if name == "mlp_pixels":
-        return common | {"model.name": "mlp", "model.hidden": (100, 100)}
+        return mlp | {"model.hidden": (100, 100)}
     if name == "mlp_fft2":  # the log power spectrum of the window: blind to where the vortices are
-        return common | {"model.name": "mlp", "model.hidden": (100, 100), "data.features": "fft2"}
+        return mlp | {"model.hidden": (100, 100), "data.features": "fft2"}
     if name == "mlp_gradstats":  # seven statistics of the window (enstrophy, gradient moments, kurtosis, ...)
-        return common | {"model.name": "mlp", "model.hidden": (64, 64), "data.features": "gradstats"}
+        return mlp | {"model.hidden": (64, 64), "data.features": "gradstats"}
     if name == "mlp_wakestats":  # 45 statistics of the widest window the split's data stores, on log Re
-        return common | {
-            "model.name": "mlp", "model.hidden": (64, 64), "data.features": "wakestats",
-            "data.log_target": True,
-        }
+        return mlp | {"model.hidden": (64, 64), "data.features": "wakestats", "data.log_target": True}
     if name == "cnn":  # global average pooling (translation invariance) + the mirror and streamwise shifts
         return common | {  # fewer epochs: on the CPU its epoch costs ~10x the MLP's
             "model.name": "cnn",
@@ -229,10 +230,15 @@ def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool, lo
 
 
 def build_config(model: str, split: str, *, seed_dir: str, ensemble_dir: str, epochs: int | None = None,
-                 small: bool = False, long_dir: str = "", variants_dir: str = "data/variants"):
+                 small: bool = False, long_dir: str = "", variants_dir: str = "data/variants",
+                 members: int | None = None):
     """The config of one cell. The flagship cell is configs/generalize.py with this run's directories (and,
-    for --small, the small grid's data; --epochs if given); every other cell is the default config with the
-    split's and the model's overrides."""
+    for --small, the small grid's data; --epochs and --members if given), the numerics cell
+    configs/pretrained.py likewise; every other cell is the default config with the split's and the model's
+    overrides (members: the MLPs' ensemble size, default MLP_MEMBERS)."""
+    given = {"training.epochs": epochs} if epochs is not None else {}
+    if members is not None and model.startswith("mlp"):
+        given["model.members"] = members
     if (model, split) == FLAGSHIP:
         over = {"data.dir": ensemble_dir, "data.test_dir": seed_dir}
         if small:
@@ -240,17 +246,15 @@ def build_config(model: str, split: str, *, seed_dir: str, ensemble_dir: str, ep
                                                                                         small)
             over |= {k: grid[k] for k in ("data.preset", "data.reynolds", "data.sample_every_steps",
                                           "data.test_sample_every_steps", "data.crop_x", "data.crop_y")}
-        if epochs is not None:
-            over["training.epochs"] = epochs
-        return with_overrides(generalize.get_config(), over)
+        return with_overrides(generalize.get_config(), over | given)
     over = split_overrides(split, seed_dir, ensemble_dir, small, long_dir, variants_dir)
     if (model, split) == NUMERICS_CELL:
         keep = ("data.dir", "data.variant_dirs", "data.val_dirs", "data.test_dirs")
-        return with_overrides(pretrained.get_config(), {k: over[k] for k in keep}
-                              | ({"training.epochs": epochs} if epochs is not None else {}))
+        return with_overrides(pretrained.get_config(), {k: over[k] for k in keep} | given)
     if small:  # the quick grid: a small crop inside the small ensemble's stored window
         over = {"data.crop_x": SMALL_CROP[0], "data.crop_y": SMALL_CROP[1]} | over
-    over |= model_overrides(model, DEFAULT_EPOCHS if epochs is None else epochs, small)
+    over |= model_overrides(model, DEFAULT_EPOCHS if epochs is None else epochs, small,
+                            MLP_MEMBERS if members is None else members)
     if model == "mlp_wakestats":  # the widest window of the training data (the test data store more)
         over |= widest_crop(over["data.preset"], small)
     return with_overrides(default.get_config(), over)
@@ -280,10 +284,11 @@ def ensure_cell_data(config, small: bool) -> None:
 # ------------------------------------------------------------------------------------------------ report
 
 
-def row_of(model: str, split: str, workdir: Path, results: dict) -> dict:
+def row_of(model: str, split: str, workdir: Path, results: dict, members: int = 1) -> dict:
     """One cell: the selected model's (best validation loss) scores; validation chose, test is reported."""
     return {
         "model": model,
+        "members": members,
         "split": split,
         "workdir": str(workdir),
         "selected_on": results.get("selected_on"),
@@ -334,8 +339,9 @@ def table_markdown(rows: list[dict]) -> str:
         clip_s = f"{worst_clip['clip_mae_percent']:.1f} ({worst_clip['re']:g})" if worst_clip else "-"
         cv = r.get("ridge_cv_test_r2")
         ridge = f" (ridge_cv {cv:.3f})" if cv is not None else ""
+        members = f" x{r['members']}" if r.get("members", 1) > 1 else ""  # a deep ensemble of that many
         lines.append(
-            f"| {r['split']} | {r['model']} | {_fmt(r.get('val_r2'), '.4f')} "
+            f"| {r['split']} | {r['model']}{members} | {_fmt(r.get('val_r2'), '.4f')} "
             f"| {_fmt(r['test_r2'], '.4f')}{ridge} | {_fmt(r['test_mae'], '.1f')} | {worst_s} "
             f"| {_fmt(r.get('coverage'), '.2f')} / {_fmt(r.get('clip_coverage'), '.2f')} "
             f"| {_fmt(r.get('interval_width_percent'), '.1f')} "
@@ -436,6 +442,9 @@ def parse_args(argv):
     ap.add_argument("--epochs", type=int, default=None,
                     help=f"epochs of the minibatch models (default {DEFAULT_EPOCHS}; the flagship cell: "
                          "configs/generalize.py's)")
+    ap.add_argument("--members", type=int, default=None,
+                    help=f"deep-ensemble members of every MLP cell (default {MLP_MEMBERS}; the flagship and "
+                         "numerics cells: their config's)")
     ap.add_argument("--small", action="store_true", help="the quick grid and the small ensemble (seconds)")
     args = ap.parse_args(argv)
     data = ROOT / "data" / ("small" if args.small else "")
@@ -450,8 +459,9 @@ def parse_args(argv):
     if args.small and set(args.splits) & set(NUMERICS_SPLITS):
         ap.error(f"--small runs the quick grid, which has no numerical variants; choose --splits without "
                  f"{','.join(NUMERICS_SPLITS)}")
-    if args.epochs is not None and args.epochs < 1:
-        ap.error(f"--epochs={args.epochs} must be >= 1")
+    for flag in ("epochs", "members"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            ap.error(f"--{flag}={getattr(args, flag)} must be >= 1")
     return args
 
 
@@ -470,6 +480,7 @@ def main(argv=None) -> int:
         seed_dir=str(args.seed_dir),
         ensemble_dir=str(args.ensemble_dir),
         epochs=args.epochs,
+        members=args.members,
         small=args.small,
         long_dir="" if args.small else str(args.long_dir),
         variants_dir=str(args.variants_dir),
@@ -491,7 +502,7 @@ def main(argv=None) -> int:
         print(f"generalization: [{i + 1}/{len(cells)}] {model} on split {split} -> {workdir}", flush=True)
         with cli.user_errors("generalization"):
             results = train_and_evaluate(configs[split, model], workdir)
-        rows.append(row_of(model, split, workdir, results))
+        rows.append(row_of(model, split, workdir, results, int(configs[split, model].model.members)))
         rows.sort(key=lambda r: (REPORT_SPLITS.index(r["split"]), MODELS.index(r["model"])))
         write_text_atomic(
             json_path, json.dumps(rows, indent=2) + "\n"

@@ -20,6 +20,7 @@ from flax import linen as nn
 
 from turbjax.checks import did_you_mean, fail, number
 from turbjax.models.cnn import CNN, CNN_CONVS, CNN_HEADS
+from turbjax.models.ensemble import Ensemble, member_outputs
 from turbjax.models.linear import Linear, Logistic
 from turbjax.models.mlp import ACTIVATIONS, MLP
 
@@ -27,8 +28,8 @@ MODEL_NAMES = ("linear", "logistic", "mlp", "cnn")
 LOGISTIC_MODES = ("binary", "softmax")
 
 __all__ = [
-    "ACTIVATIONS", "CNN", "LOGISTIC_MODES", "MLP", "MODEL_NAMES", "Linear", "Logistic", "build_model",
-    "model_task", "validate_model_config",
+    "ACTIVATIONS", "CNN", "LOGISTIC_MODES", "MLP", "MODEL_NAMES", "Ensemble", "Linear", "Logistic",
+    "build_model", "member_outputs", "model_task", "validate_model_config",
 ]
 
 
@@ -70,6 +71,10 @@ def validate_model_config(m) -> None:
     for field in ("hidden", "cnn_features", "cnn_dense"):
         check_sizes(field, m[field], allow_empty=not (field == "cnn_features" and m.name == "cnn"))
     number(m.cnn_kernel, "config.model.cnn_kernel", low=1, integer=True)
+    number(m.members, "config.model.members", low=1, integer=True)
+    if m.members > 1 and m.name == "logistic":
+        fail(f"config.model.members={m.members}: an ensemble averages regression outputs, and logistic "
+             "regression is convex (its members would agree); set config.model.members=1")
     for field, allowed in (("cnn_head", CNN_HEADS), ("cnn_conv", CNN_CONVS)):
         if m[field] not in allowed:
             fail(f"config.model.{field}={m[field]!r} is unknown; expected one of {allowed}")
@@ -87,13 +92,20 @@ def model_task(model_config) -> str:
 def build_model(
     model_config, *, num_outputs: int, image_shape: tuple[int, int] | None = None, num_classes: int = 0
 ) -> nn.Module:
-    """The Linen module named by `model_config.name`.
+    """The Linen module named by `model_config.name`; with `model_config.members` = M > 1, an ensemble of M
+    independently initialized copies of it (turbjax.models.ensemble).
 
     num_outputs: width of a regression target (1 for the Reynolds number, F' for a forecast).
     image_shape: (h, w) of the flattened inputs; needed by the CNN.
     num_classes: number of Reynolds classes; needed by softmax logistic regression.
     """
     validate_model_config(model_config)
+    base = _single_model(model_config, num_outputs, image_shape, num_classes)
+    members = int(model_config.members)
+    return Ensemble(base=base, members=members) if members > 1 else base
+
+
+def _single_model(model_config, num_outputs: int, image_shape, num_classes: int) -> nn.Module:
     m, task = model_config, model_task(model_config)
     if m.name == "linear":
         return Linear(num_outputs=num_outputs)

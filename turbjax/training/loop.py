@@ -57,7 +57,7 @@ import optax
 from jax import lax
 
 from turbjax.data.standardize import target_from_model
-from turbjax.models import build_model, model_task
+from turbjax.models import build_model, member_outputs, model_task
 from turbjax.training import augment as augment_lib
 from turbjax.training import metrics as metrics_lib
 from turbjax.training.optimizers import check_hparams, make_optimizer, set_hyperparams
@@ -172,7 +172,8 @@ def init_state(model, tx: optax.GradientTransformation, hparams: dict, key: Arra
 class EpochSpec(NamedTuple):
     """The static pieces of one epoch, fixed by make_train."""
 
-    loss_fn: Callable  # (params, x, y, w) -> data loss
+    loss_fn: Callable  # (params, x, y, w) -> data loss (of an ensemble: the sum of its members')
+    members: int  # the model's ensemble members (1: a single model); train_loss is their mean
     step_fn: Callable  # minibatch_step or lbfgs_step
     tx: optax.GradientTransformation
     batch: int
@@ -197,7 +198,7 @@ def run_epoch(state: State, hparams: dict, d: dict, spec: EpochSpec) -> tuple[St
         params, opt_state, loss, total = spec.step_fn(
             *carry, (xb, y[idx_b], w_b), hparams, loss_fn=spec.loss_fn, tx=spec.tx
         )
-        return (params, opt_state), (loss * jnp.sum(w_b), total)
+        return (params, opt_state), (loss * jnp.sum(w_b) / spec.members, total)
 
     old = (state["params"], state["opt_state"])
     new, (weighted, totals) = lax.scan(step, old, xs)
@@ -284,8 +285,9 @@ def make_train(
     augment = augment_lib.make_augment(names, input_shape, shift)
     default_data = data
 
-    def loss_fn(params, x, y, w):
-        return data_loss(task, model.apply(params, x), y, w)
+    def loss_fn(params, x, y, w):  # an ensemble's: the sum of its members' losses, so that each member's
+        out = member_outputs(model, params, x)  # gradient is the one it would get alone
+        return jnp.sum(jax.vmap(lambda o: data_loss(task, o, y, w))(out))
 
     def predict(params, x):
         return model.apply(
@@ -302,8 +304,8 @@ def make_train(
         width = x_train.shape[1] if window is None else window[0] * window[1]
         return init_state(model, tx, hparams, key, jnp.zeros((1, width), x_train.dtype))
 
-    spec = EpochSpec(loss_fn=loss_fn, step_fn=step_fn, tx=tx, batch=batch, shuffle=not full_batch,
-                     augment=augment, evaluate=evaluate)
+    spec = EpochSpec(loss_fn=loss_fn, members=int(config.model.members), step_fn=step_fn, tx=tx, batch=batch,
+                     shuffle=not full_batch, augment=augment, evaluate=evaluate)
 
     def run_epochs(state, hparams, num_epochs: int, data=None):
         check_hparams(hparams)
