@@ -23,8 +23,10 @@ What each split tests:
                set (the course's four Reynolds numbers): Reynolds numbers, initial states and a recording
                window it has never seen.
 - numerics     trained on the ensemble and two numerical variants of it (a finer grid, D = 19.2 cells; twice
-               the inflow velocity in lattice units), all without Re 300, 600, 900, 1200; validated on another
-               variant (MRT with another bulk viscosity) at held-out training Reynolds numbers; tested at Re
+               the inflow velocity in lattice units), all without Re 300, 600, 900, 1200; validated at
+               held-out training Reynolds numbers on another variant (MRT with another bulk viscosity) and on
+               new runs of the finer grid (the models told each file's grid spacing, `_dx2`, see how
+               resolution enters on a grid they were not fitted at); tested at Re
                300, 600, 900, 1200 on variants never trained on: the grid D = 25.6, plain bounce-back on the
                cylinder, BGK collision (data.split "numerics", every file read on the reference grid in the
                flow's scales, data.units "flow");
@@ -58,8 +60,9 @@ from turbjax.configs.schema import with_overrides  # noqa: E402
 SEED_RE = generalize.SEED_RE  # the seed data set's (the course's) four Reynolds numbers
 ENSEMBLE_REALIZATIONS = (0, 1, 2, 3)  # the realization split trains on 0-1, validates on 3, tests on 2
 DEFAULT_EPOCHS = 30  # of the minibatch models (the flagship cell: configs/generalize.py's)
-# deep-ensemble members of the MLPs (model.members; the CNN stays one network: its epoch costs ~10x the MLP's).
-# Chosen on validation: 5 members raised every MLP cell's validation R^2 measured (README, "Deep ensembles").
+# deep-ensemble members of the MLPs (model.members; the CNN stays one network: its epoch costs ~10x the
+# MLP's). Chosen on validation: 5 members raised the validation R^2 of 22 of the 26 MLP cells (README, "Deep
+# ensembles").
 MLP_MEMBERS = 5
 # --small: the quick grid (96 x 64); Reynolds numbers of the small ensemble (the seed four among them, so that
 # heldout_re has something to hold out), and a 24 x 24 crop with room for shifts of 4 cells
@@ -74,6 +77,9 @@ def model_overrides(name: str, epochs: int, small: bool, members: int = MLP_MEMB
     """Config overrides ('section.field': value) of one model of the table (`members`: of the MLPs)."""
     common = {"training.epochs": epochs, "training.epochs_per_chunk": 5, "training.checkpoint_every": 5}
     mlp = common | {"model.name": "mlp", "model.members": members}
+    if name in GRID_MODELS:  # the statistics and the file's own (dx / D)^2 (data.resolution_input)
+        return model_overrides(name.removesuffix("_dx2"), epochs, small, members) | {
+            "data.resolution_input": True}
     if name == "linear":  # full-batch L-BFGS on the standardized pixels; results.json also has ridge_cv
         return {
             "model.name": "linear",
@@ -107,9 +113,12 @@ def model_overrides(name: str, epochs: int, small: bool, members: int = MLP_MEMB
     raise ValueError(f"unknown model {name!r}; expected one of {MODELS}")
 
 
-MODELS = ("linear", "mlp_pixels", "mlp_fft2", "mlp_gradstats", "mlp_wakestats", "cnn")
+# the statistics MLPs told the grid spacing of each file: only on the numerics splits (elsewhere every file
+# has the seed grid's)
+GRID_MODELS = ("mlp_gradstats_dx2", "mlp_wakestats_dx2")
+MODELS = ("linear", "mlp_pixels", "mlp_fft2", "mlp_gradstats", "mlp_wakestats", *GRID_MODELS, "cnn")
 FLAGSHIP = ("mlp_wakestats", "flagship")  # (model, split): configs/generalize.py
-NUMERICS_CELL = ("mlp_gradstats", "numerics")  # configs/pretrained.py: the shipped model
+NUMERICS_CELL = ("mlp_wakestats", "numerics")  # configs/pretrained.py: the shipped model
 
 
 def widest_crop(preset: str, small: bool) -> dict:
@@ -130,7 +139,7 @@ REPORT_SPLITS = ("flagship", "numerics", "grid", "time", "realization", "heldout
 # The numerical variants (turbjax.simulate presets derived from `ensemble` by presets.with_numerics): name ->
 # (preset, Reynolds numbers, realizations). The training variants hold the ensemble's training Reynolds
 # numbers but the validation ones (at Mach 0.17 those up to 1150: Re 1350 diverges there); the validation
-# variant holds those (every val_every-th of the training Re, as data.splits.validation_reynolds picks them);
+# variants hold those (every val_every-th of the training Re, as data.splits.validation_reynolds picks them);
 # the test variants the seed four (BGK only 300 and 600: it diverges above Re ~800 on this grid).
 VAL_RE = (350.0, 550.0, 800.0, 1050.0, 1300.0)
 D19_TRAIN_RE = (200.0, 250.0, 400.0, 450.0, 500.0, 650.0, 700.0, 750.0, 850.0, 950.0, 1000.0, 1100.0, 1150.0,
@@ -139,14 +148,15 @@ VARIANT_RUNS = {
     "d19": ("ensemble_d19", D19_TRAIN_RE, 2),  # D = 19.2 cells, 2 realizations
     "mach10": ("ensemble_mach10", tuple(r for r in D19_TRAIN_RE if r <= 1150.0), 1),  # inflow 0.1
     "bulk": ("ensemble_bulk", VAL_RE, 1),  # MRT with a 10x smaller bulk viscosity
+    "d19val": ("ensemble_d19", VAL_RE, 1),  # the finer grid at the validation Reynolds numbers
     "d26": ("ensemble_d26", SEED_RE, 0),  # D = 25.6 cells (plain runs: the resolution study's)
     "bounceback": ("ensemble_bounceback", SEED_RE, 1),  # plain bounce-back on the cylinder
     "bgk": ("ensemble_bgk", (300.0, 600.0), 1),  # BGK collision
 }
 # split -> (training variants besides the ensemble, validation variants, test variants)
 NUMERICS_SPLITS = {
-    "numerics": (("d19", "mach10"), ("bulk",), ("d26", "bounceback", "bgk")),
-    "grid": (("d19", "mach10"), ("bulk",), ("d26",)),
+    "numerics": (("d19", "mach10"), ("bulk", "d19val"), ("d26", "bounceback", "bgk")),
+    "grid": (("d19", "mach10"), ("bulk", "d19val"), ("d26",)),
 }
 
 
@@ -255,7 +265,7 @@ def build_config(model: str, split: str, *, seed_dir: str, ensemble_dir: str, ep
         over = {"data.crop_x": SMALL_CROP[0], "data.crop_y": SMALL_CROP[1]} | over
     over |= model_overrides(model, DEFAULT_EPOCHS if epochs is None else epochs, small,
                             MLP_MEMBERS if members is None else members)
-    if model == "mlp_wakestats":  # the widest window of the training data (the test data store more)
+    if model.startswith("mlp_wakestats"):  # the widest window of the training data (the test data store more)
         over |= widest_crop(over["data.preset"], small)
     return with_overrides(default.get_config(), over)
 
@@ -485,7 +495,7 @@ def main(argv=None) -> int:
         long_dir="" if args.small else str(args.long_dir),
         variants_dir=str(args.variants_dir),
     )
-    cells = [(s, m) for s in args.splits for m in args.models]
+    cells = [(s, m) for s in args.splits for m in args.models if m not in GRID_MODELS or s in NUMERICS_SPLITS]
     with cli.user_errors("generalization"):
         configs = {cell: build_config(cell[1], cell[0], **common) for cell in cells}
         for config in configs.values():  # every config checked before any data is generated or trained on

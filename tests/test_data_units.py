@@ -116,6 +116,27 @@ def test_one_flow_on_three_grids_and_two_velocity_units_gives_one_data_set(three
     assert np.ptp(ref.train.X) > 0
 
 
+def test_the_resolution_input_is_the_files_own_dx_over_d_squared_after_the_same_features(three_grids):
+    """data.resolution_input: the statistics of the flow on the reference grid, then (dx / D)^2 of the file's
+    own grid (1 / 12.8^2, 1 / 19.2^2, 1 / 25.6^2), one more column; the image shape says so."""
+    for name, (d, p) in three_grids.items():
+        plain = build_dataset(flow_config(d, features="gradstats"))
+        ds = build_dataset(flow_config(d, features="gradstats", resolution_input=True))
+        cells = 2 * p.radius / p.dx
+        for part in ("train", "val", "test"):
+            a, b = getattr(plain, part).X, getattr(ds, part).X
+            np.testing.assert_array_equal(b[:, :-1], a)
+            np.testing.assert_allclose(b[:, -1], 1 / cells**2, rtol=1e-6, err_msg=name)
+        assert ds.image_shape == (1, 8) and plain.image_shape == (1, 7)
+    assert {round(2 * p.radius / p.dx, 6) for _, p in three_grids.values()} == {12.8, 19.2, 25.6}
+
+
+def test_the_resolution_input_is_refused_for_image_features_in_one_line():
+    with pytest.raises(ValueError, match="resolution_input=True with features='pixels'") as err:
+        validate_data_config(flow_config("data", features="pixels", resolution_input=True))
+    assert "\n" not in str(err.value)
+
+
 def test_a_reference_grid_file_is_read_bit_for_bit_as_with_file_units(three_grids):
     d, _ = three_grids["reference"]
     a, b = build_dataset(flow_config(d)), build_dataset(flow_config(d, units="file"))
@@ -130,8 +151,19 @@ def test_file_units_refuse_mixed_grids_and_flow_units_refuse_a_window_the_file_l
     with pytest.raises(ValueError, match="all files must share one grid.*data.units='flow'"):
         build_dataset(flow_config(mixed, units="file", sample_every_steps=30))
     assert build_dataset(flow_config(mixed)).train.X.shape[1] == 32 * 48
-    with pytest.raises(ValueError, match=r"vortex_street_Re_300.npz.*crop window needs the flow"):
-        build_dataset(flow_config(d19, crop_x=(100, 140)))
+    with pytest.raises(ValueError, match=r"crop_x=\(100, 142\) lies outside.*vortex_street_Re_300.npz"):
+        build_dataset(flow_config(d19, crop_x=(100, 142)))  # past the file's last node
+
+
+def test_a_window_up_to_the_files_last_node_is_read_with_keys_boundary_extrapolation(three_grids):
+    """The window x 100:140 ends at the reference grid's edge: on the D = 19.2 file its last nodes need one
+    file node beyond the last (Keys' boundary rule stands in for it), and the quadratic flow still comes out
+    as on the reference grid."""
+    sets = {name: build_dataset(flow_config(d, crop_x=(100, 140), features="gradstats"))
+            for name, (d, _) in three_grids.items()}
+    for name, ds in sets.items():
+        a, b = sets["reference"].train.X, ds.train.X
+        np.testing.assert_allclose(b, a, rtol=2e-4, atol=2e-4 * np.abs(a).max(), err_msg=name)
 
 
 def test_a_file_that_does_not_say_its_geometry_is_refused_by_flow_units(tmp_path):

@@ -48,7 +48,7 @@ def test_the_flagship_cell_is_configs_generalize_on_the_runs_directories(script)
 
 
 def test_other_models_on_the_flagship_split_share_its_data_but_their_features(script):
-    own = {"data.features", "data.log_target", "data.crop_x", "data.crop_y"}
+    own = {"data.features", "data.log_target", "data.crop_x", "data.crop_y", "data.resolution_input"}
     flagship = fields(cell(script, "mlp_wakestats", "flagship"))
     for model in script["MODELS"]:
         data = {k: v for k, v in fields(cell(script, model, "flagship")).items() if k.startswith("data.")}
@@ -100,7 +100,8 @@ def test_one_row_per_cell_with_the_promised_fields(report):
     # the flagship tests exactly the four seed Reynolds numbers, none of which it trained on
     flagship = rows[0]
     assert [p["re"] for p in flagship["per_reynolds"]] == [300.0, 600.0, 900.0, 1200.0]
-    assert "| flagship | mlp_wakestats |" in stdout
+    assert [r["members"] for r in rows] == [5, 1, 5, 1]  # the MLPs are deep ensembles, the CNN one network
+    assert "| flagship | mlp_wakestats x5 |" in stdout and "| flagship | cnn |" in stdout
     assert (tmp / "out" / "generalization.md").is_file() and (tmp / "out" / "generalization.png").is_file()
 
 

@@ -28,10 +28,8 @@ import numpy as np
 from turbjax.calibration import Calibration, clip_estimates, clip_labels, interval
 from turbjax.checks import fail
 from turbjax.data import discovery, readers, units
-from turbjax.data.features import compute_features
-from turbjax.data.series import frame_spacing, plan_series, read_images
+from turbjax.data.series import frame_spacing, plan_series, read_images, series_inputs
 from turbjax.data.standardize import Standardizer, standardize, target_from_model
-from turbjax.data.transforms import flatten
 from turbjax.models import model_task
 from turbjax.novelty import Novelty
 from turbjax.training.loop import make_train
@@ -176,7 +174,7 @@ def estimate_run(model: Model, path, fmt: str | None = None, *, trust_pickle: bo
     label = float(meta["reynolds"])
     plan = plan_series(path, d, label, int(meta["realization"]), fmt, need_period=False)
     images = read_images(plan, d, fmt)
-    x = flatten(compute_features(images, d["features"], remove_mean=d["remove_mean"]))
+    x = series_inputs(images, plan, d)
     xs = standardize(x, Standardizer(mean=model.stats["x_mean"], scale=model.stats["x_scale"]))
     out = np.asarray(model.predict(model.params, jnp.asarray(xs, jnp.float32)))
     pred = target_from_model(out, np.asarray(model.stats["y_mean"]), np.asarray(model.stats["y_scale"]),

@@ -34,6 +34,9 @@ def get_data_config() -> config_dict.ConfigDict:
     # spectra, "gradstats" (7 statistics of the window) or "wakestats" (45 statistics of a wide wake window)
     d.features = "pixels"
     d.remove_mean = True  # spectral features: subtract each window's mean first (pixels: unused)
+    # statistics features (not pixels / fft2): one more input, the square of the file's own grid spacing in
+    # cylinder diameters, (dx / D)^2, how far a lattice Boltzmann flow is from the grid-converged one
+    d.resolution_input = False
     # "reynolds" (regression / classes) or "forecast" (vorticity `horizon` frames ahead)
     d.target = "reynolds"
     d.horizon = 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from turbjax.checks import fail, positive_int, window
-from turbjax.data.features import FEATURES
+from turbjax.data.features import FEATURES, IMAGE_FEATURES
 from turbjax.data.readers import reader
 from turbjax.data.splits import SPLITS, check_fraction, check_heldout
 from turbjax.data.units import UNITS
@@ -106,6 +106,10 @@ def _check_split(cfg, reynolds) -> None:
     if cfg["target"] == "forecast" and cfg["features"] != "pixels":
         fail(f"features={cfg['features']!r} with target 'forecast': forecasts predict the vorticity window; "
              f"use features='pixels'")
+    if get(cfg, "resolution_input") and cfg["features"] in IMAGE_FEATURES:
+        fail(f"resolution_input=True with features={cfg['features']!r}: the grid spacing is one more "
+             "column of a statistics vector; use features 'gradstats', 'wakestats', 'radial' or "
+             "'streamwise', or set resolution_input=False")
     heldout = get(cfg, "heldout")
     if split == "heldout_re":
         present = sorted(set(reynolds) - set(cfg["exclude_reynolds"]))

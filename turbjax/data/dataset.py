@@ -32,11 +32,11 @@ import numpy as np
 
 from turbjax.checks import fail
 from turbjax.data import discovery
-from turbjax.data.features import compute_features, feature_shape
+from turbjax.data.features import feature_shape
 from turbjax.data.readers import SIMULATOR_FORMAT
-from turbjax.data.series import plan_series, read_images
+from turbjax.data.series import plan_series, read_images, series_inputs
 from turbjax.data.splits import make_split, time_split, with_validation
-from turbjax.data.transforms import flatten, unflatten
+from turbjax.data.transforms import unflatten
 
 __all__ = ["Dataset", "Subset", "build_dataset", "image_shape_for", "missing_files"]
 
@@ -140,9 +140,10 @@ class Dataset:
 
 def image_shape_for(cfg) -> tuple[int, int]:
     """(h, w) of one sample's features, from the config alone: the crop window divided by the downsample
-    factor, then the shape of the chosen features."""
+    factor, then the shape of the chosen features (one more column with data.resolution_input)."""
     (x0, x1), (y0, y1), f = cfg["crop_x"], cfg["crop_y"], int(cfg["downsample"])
-    return feature_shape(cfg["features"], (int(x1 - x0) // f, int(y1 - y0) // f))
+    h, w = feature_shape(cfg["features"], (int(x1 - x0) // f, int(y1 - y0) // f))
+    return (h, w + 1) if cfg.get("resolution_input", False) else (h, w)
 
 
 class _Source(NamedTuple):
@@ -348,7 +349,7 @@ def _gather(cfg, s: _Samples):
     X = y = None
     for k, plan in enumerate(s.plans):
         images = read_images(plan, source_config(cfg, s.sources[k]), s.sources[k].fmt)
-        x = flatten(compute_features(images, cfg["features"], remove_mean=cfg["remove_mean"]))
+        x = series_inputs(images, plan, cfg)
         if X is None:
             X = np.empty((s.offsets[-1], x.shape[1]), np.float32)
             y = np.empty_like(X) if horizon else s.re.astype(np.float32)

@@ -6,7 +6,8 @@ the full grid and the stored window (`origin`), and the time stride; with gap_un
 format's reader for the shedding period (turbjax's: the file's `shedding_period_steps`, or the probe's
 spectrum). Files are read through the format's reader (`turbjax.data.readers`). With data.units = "flow"
 a file not on the reference grid is resampled onto it (`turbjax.data.units`): the plan's grid, steps and
-period are then the reference grid's and clock's.
+period are then the reference grid's and clock's. `series_inputs` turns the images into the model's input rows
+(the features, and with data.resolution_input the file's (dx / D)^2), for training and for estimates alike.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import numpy as np
 
 from turbjax.checks import fail
 from turbjax.data import readers, snapshots, units
+from turbjax.data.features import compute_features
+from turbjax.data.transforms import flatten
 from turbjax.data.vorticity import stored_cells, velocity_window, wake_vorticity
 
 
@@ -36,6 +39,7 @@ class SeriesPlan(NamedTuple):
     frame_stride: float  # simulation steps between frames
     period_steps: float  # shedding period in simulation steps (NaN: unknown)
     resampling: units.Resampling | None = None  # data.units "flow" off the reference grid: how to get there
+    cells_per_diameter: float = float("nan")  # of the file's own grid: D / dx
 
 
 def frame_stride_for(sample_every_steps, frame_stride, path="") -> int:
@@ -98,7 +102,7 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
     if resampling is not None:
         period = units.reference_steps(period, u)
     return SeriesPlan(path, reynolds, realization, t, grid, origin, (wx, wy), stride, meta["components"],
-                      first_step, frame_stride, period, resampling)
+                      first_step, frame_stride, period, resampling, float(u.diameter / u.dx))
 
 
 def frame_spacing(meta: dict, data_units: str, path) -> float:
@@ -142,3 +146,16 @@ def read_images(plan: SeriesPlan, cfg, fmt: str) -> np.ndarray:
             kw["components"] = "ux,uy"
         block = units.resample(block, r)
     return wake_vorticity(block, origin=(xs.start, ys.start), **kw)
+
+
+def series_inputs(images: np.ndarray, plan: SeriesPlan, cfg) -> np.ndarray:
+    """(n, F) float32 model inputs of one series' images: the flattened features, and with
+    data.resolution_input one more column, (dx / D)^2 of the file's own grid (the same for every frame)."""
+    x = flatten(compute_features(images, cfg["features"], remove_mean=cfg["remove_mean"]))
+    if not cfg.get("resolution_input", False):
+        return x
+    if not (plan.cells_per_diameter > 0):
+        fail(f"{plan.path} does not say its grid spacing in cylinder diameters (D / dx), which the model's "
+             "resolution input needs; give the file's diameter and grid spacing")
+    h2 = np.full((x.shape[0], 1), 1.0 / plan.cells_per_diameter**2, np.float32)
+    return np.concatenate([x, h2], axis=1)

@@ -135,10 +135,13 @@ def reference_steps(steps: float, u: FlowUnits) -> float:
 CUBIC_REACH = (1, 2)  # nodes before / after floor(coordinate) that cubic convolution reads
 
 
-def cubic_weights(coords, first: int, n: int) -> np.ndarray:
+def cubic_weights(coords, first: int, n: int, edge: int | None = None) -> np.ndarray:
     """(len(coords), n) weights of Keys' cubic convolution (a = -1/2) interpolating at `coords` from the nodes
     first, ..., first + n - 1 (which must hold floor(c) - 1 ... floor(c) + 2 of every c). Exact for
-    polynomials of degree <= 2; a coordinate on a node copies it (and needs only that node)."""
+    polynomials of degree <= 2; a coordinate on a node copies it (and needs only that node). `edge`: the
+    file's node count along the axis; a stencil node one beyond its first or last node is then Keys'
+    boundary extrapolation, f(-1) = 3 f(0) - 3 f(1) + f(2) (likewise past the last node; exact for quadratics
+    too), so coordinates between the file's two outermost nodes can be read."""
     coords = np.asarray(coords, np.float64)
     base = np.floor(coords).astype(np.int64)
     t = coords - base
@@ -146,12 +149,26 @@ def cubic_weights(coords, first: int, n: int) -> np.ndarray:
                   (-3 * t**3 + 4 * t**2 + t) / 2, (t**3 - t**2) / 2], axis=1)
     out = np.zeros((coords.size, n))
     rows = np.arange(coords.size)
-    for k in range(4):
-        col = base + k - 1 - first
+
+    def add(node, weight):
+        col = node - first
         inside = (col >= 0) & (col < n)
-        if np.any(w[~inside, k] != 0):
+        if np.any(weight[~inside] != 0):
             raise ValueError("internal error: the cubic stencil reaches outside the nodes given")
-        out[rows[inside], col[inside]] += w[inside, k]
+        np.add.at(out, (rows[inside], col[inside]), weight[inside])
+
+    for k in range(4):
+        node = base + k - 1
+        if edge is None:
+            add(node, w[:, k])
+            continue
+        below, above = node == -1, node == edge
+        plain = ~(below | above)
+        add(np.where(plain, node, first), np.where(plain, w[:, k], 0.0))
+        for nodes, factors, where in (((0, 1, 2), (3, -3, 1), below),
+                                      ((edge - 1, edge - 2, edge - 3), (3, -3, 1), above)):
+            for j, f in zip(nodes, factors, strict=True):
+                add(np.full(coords.size, j), np.where(where, f * w[:, k], 0.0))
     return out
 
 
@@ -182,6 +199,11 @@ def plan_resampling(u: FlowUnits, grid: tuple[int, int], ref_x: slice, ref_y: sl
         base = np.floor(coords).astype(np.int64)
         lo = int(np.min(np.where(exact, base, base - CUBIC_REACH[0])))
         hi = int(np.max(np.where(exact, base, base + CUBIC_REACH[1]))) + 1
+        # one node short at an edge, between the file's outermost two nodes: Keys' boundary extrapolation
+        if lo == -1 and coords.min() >= 0:
+            lo = 0
+        if hi == grid[axis] + 1 and coords.max() <= grid[axis] - 1:
+            hi = grid[axis]
         lo_d = float(coords.min() - u.cylinder_index[axis]) / u.diameter_cells
         hi_d = float(coords.max() - u.cylinder_index[axis]) / u.diameter_cells
         if lo < 0 or hi > grid[axis]:
@@ -191,7 +213,7 @@ def plan_resampling(u: FlowUnits, grid: tuple[int, int], ref_x: slice, ref_y: sl
                  f"file's grid has {grid[axis]} nodes along {name}; choose data.crop_x / crop_y inside what "
                  "the file covers")
         slices.append(slice(lo, hi))
-        weights.append(cubic_weights(coords, lo, hi - lo))
+        weights.append(cubic_weights(coords, lo, hi - lo, edge=grid[axis]))
     return Resampling(slices[0], slices[1], weights[0], weights[1], REFERENCE.inflow / u.inflow)
 
 
