@@ -1,7 +1,7 @@
-"""The flagship generalization model: an MLP (64, 64) on log Re from 45 phase-blind statistics of the wake
-(data.features = "wakestats") over the widest window the ensemble stores (x 98:254, y 2:126, the channel's
-whole width), trained on the simulator's ensemble without Re 300, 600, 900, 1200 and tested on every frame of
-the seed data set (the course's four Reynolds numbers, which it never saw).
+"""The flagship generalization model: a deep ensemble of 5 MLPs (64, 64) on log Re from 45 phase-blind
+statistics of the wake (data.features = "wakestats") over the widest window the ensemble stores (x 98:254,
+y 2:126, the channel's whole width), trained on the simulator's ensemble without Re 300, 600, 900, 1200 and
+tested on every frame of the seed data set (the course's four Reynolds numbers, which it never saw).
 
     python -m turbjax.simulate --preset ensemble --out data/ensemble       # once: 100 runs (or train does it)
     python -m turbjax.train --config configs/generalize.py --workdir runs/generalize
@@ -10,8 +10,8 @@ the seed data set (the course's four Reynolds numbers, which it never saw).
 Every fourth training Reynolds number (350, 550, 800, 1050, 1300) validates: it selects the checkpoint and
 calibrates the 90% intervals (calibration.json). The model is the one with the best validation R^2 on the
 realization split of scripts/generalization.py's table (no seed file involved, no test part looked at); its
-flagship numbers (test R^2 0.955; 90% intervals covering 0.84 of the frames, the one floor it misses at Re
-1200) are in the README. scripts/generalization.py's flagship cell is this config.
+flagship numbers (test R^2 0.960; 90% intervals covering 0.82 of the frames, missed at Re 1200) are in the
+README. scripts/generalization.py's flagship cell is this config.
 If data/ensemble or data/vortex_street is empty, the simulator generates it first.
 
 Importing turbjax.simulate would import JAX, which a config file does not: the preset values used here are
