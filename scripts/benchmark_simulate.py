@@ -56,7 +56,7 @@ from bench_common import (  # scripts/ is on sys.path as the running script's fo
 
 from turbjax.simulate import PRESETS, lattice
 from turbjax.simulate.runner import compile_stepper
-from turbjax.simulate.step import channel_domain, compiler_options, make_step
+from turbjax.simulate.step import channel_domain, compiler_options, make_step, rate_plane
 from turbjax.simulate.trajectory import make_advance
 
 ORIGINAL_MLUPS = 22.0  # quoted in issue 3: the course's original generator, one core, float64
@@ -169,19 +169,19 @@ def sharded_stepper(p, reynolds, n_dev: int):
     """compile_stepper's MRT float32 program with the Re axis sharded over the first n_dev devices (the
     runner's layout: a 1-D mesh, the batch axis of the state and of the relaxation rates split, no
     communication): (run, state, compile_s)."""
-    step = jax.vmap(make_step(channel_domain(p), collision="mrt"), in_axes=(0, 0, 0, None))
+    step = jax.vmap(make_step(channel_domain(p), collision="mrt"), in_axes=(0, 0, None))
     advance = make_advance(step)
     s_mu = float(lattice.relaxation_rate(p.bulk_viscosity / p.dx))
     mesh = jax.make_mesh((n_dev,), ("re",), (jax.sharding.AxisType.Auto,), devices=jax.devices()[:n_dev])
     put = lambda a: jax.device_put(a, jax.NamedSharding(mesh, jax.P("re")))
-    s = put(jnp.asarray([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in reynolds], jnp.float32))
-    state = tuple(tuple(put(jnp.zeros((len(reynolds), p.nx + 2, p.ny + 2), jnp.float32)) for _ in range(9))
-                  for _ in range(2))
+    s = put(jnp.asarray(rate_plane([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in reynolds],
+                                   p.nx, p.ny), jnp.float32))
+    state = tuple(put(jnp.zeros((len(reynolds), p.nx + 2, p.ny + 2), jnp.float32)) for _ in range(9))
     t0 = time.perf_counter()
-    fn = jax.jit(lambda ab, s, n: advance(ab, s, s_mu, n, 0)[0], donate_argnums=0)
+    fn = jax.jit(lambda g, s, n: advance(g, s, s_mu, n, 0)[0], donate_argnums=0)
     fn = fn.lower(state, s, jnp.int32(0)).compile(compiler_options=compiler_options())
     compile_s = time.perf_counter() - t0
-    return (lambda ab, n: fn(ab, s, jnp.int32(n))), state, compile_s
+    return (lambda g, n: fn(g, s, jnp.int32(n))), state, compile_s
 
 
 def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
