@@ -17,10 +17,9 @@ evaluates several outputs in one loop; the moments are computed once per node, s
 the updates per CPU-second of the nine loops. The loop writes the ghosted planes themselves (the ring padded
 with zeros inside the loop): a loop that wrote only the interior needed a copy of all nine planes into the
 ghosted buffers every step. The shear rate comes as a plane (`rate_plane`): read as a scalar, it kept LLVM
-from vectorizing the padded loop. On CPU the step is compiled with
-`compiler_options()` (512-bit vectors on AVX-512 CPUs). The figures behind these choices are in
-docs/performance_notes.md. The loop runs on one thread, so on a multi-core CPU the batch axis is sharded over
-several CPU devices (the CLI does this by default).
+from vectorizing the padded loop. On CPU the step is compiled with `compiler_options()` (512-bit vectors on
+AVX-512 CPUs), and XLA:CPU splits the loop into row blocks over its threads; the CLI also shards the batch
+axis over CPU devices. The figures behind these choices are in docs/performance_notes.md.
 """
 
 from __future__ import annotations
@@ -91,7 +90,7 @@ def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False
 
     s_nu: the shear relaxation rate, a scalar or a plane of it (nx, ny) (`rate_plane`). On CPU pass a plane
     that is a buffer of its own (an argument of the compiled program): a rate read as one scalar inside the
-    loop that pads the ring left LLVM's loop scalar, about 4x slower (docs/performance_notes.md).
+    loop that pads the ring left LLVM's loop unvectorized (docs/performance_notes.md).
 
     `collision` "mrt" (`lattice.collide`) or "bgk" (`lattice.collide_bgk`, s_mu unused) for every node, the
     cylinder's patch included (the runner passes the preset's `FlowParams.collision`).
