@@ -109,8 +109,7 @@ def _box(collision, boundary):
 
         @jax.jit
         def run(g0, s_nu, s_mu, n):
-            a = ghosted(g0)
-            return interior(advance((a, a), s_nu, s_mu, n, 0)[0][0])
+            return interior(advance(ghosted(g0), s_nu, s_mu, n, 0)[0])
 
         _BOX[collision, boundary] = run, solid
     run, solid = _BOX[collision, boundary]

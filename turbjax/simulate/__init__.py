@@ -2,7 +2,7 @@
 
 Modules: lattice (D2Q9 constants, MRT and BGK collisions), cylinder (Bouzidi geometry; half-way bounce-back
 as q = 1/2), boundaries (named boundary rules), step (the step kernel: streaming + boundaries + collision),
-trajectory (the double-buffered loop of steps), initial (rest state and seeded perturbations), runner
+trajectory (the loop of steps, two per iteration), initial (rest state and seeded perturbations), runner
 (chunked, vmapped, sharded runs of Re x realizations with progress and NaN checks), generate (files), presets
 (and input checks; `with_numerics` and the ensemble's numerical variants), analysis (Strouhal).
 

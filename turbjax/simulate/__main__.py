@@ -63,9 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _use_all_cpu_cores(n_members: int) -> None:
-    """On CPU, XLA runs each in-place update loop of the step on one thread; split the host into
-    min(cores, members) CPU devices so that the batch axis is sharded over them and every core gets work.
-    Only when the user has not chosen (JAX_NUM_CPU_DEVICES / XLA_FLAGS) and no backend is running yet."""
+    """On CPU, split the host into min(cores, members) CPU devices so that the batch axis is sharded over
+    them and every core gets work (XLA:CPU also splits the step's loop over its threads; the notes compare
+    the two). Only when the user has not chosen (JAX_NUM_CPU_DEVICES / XLA_FLAGS) and no backend is running
+    yet."""
     import jax
 
     if "JAX_NUM_CPU_DEVICES" in os.environ or "device_count" in os.environ.get("XLA_FLAGS", ""):

@@ -20,7 +20,15 @@ from turbjax.simulate import lattice
 from turbjax.simulate.initial import initial_state
 from turbjax.simulate.lattice import C
 from turbjax.simulate.presets import FlowParams, check_inputs, resolve_params
-from turbjax.simulate.step import Domain, channel_domain, compiler_options, ghosted, make_step, velocity
+from turbjax.simulate.step import (
+    Domain,
+    channel_domain,
+    compiler_options,
+    ghosted,
+    make_step,
+    rate_plane,
+    velocity,
+)
 from turbjax.simulate.trajectory import make_advance
 
 
@@ -123,11 +131,11 @@ def _simulate(re_m, k_m, p, dtype, progress, chunk_steps, devices, naive_f32) ->
 
 
 class _Program(NamedTuple):
-    chunk_fn: object  # (ab, vel, s, n) -> (ab, probes, vel): n blocks of save_every steps
-    lead_fn: object  # (ab, s) -> (ab, probes): the steps before the first whole block, or None
+    chunk_fn: object  # (g, vel, s, n) -> (g, probes, vel): n blocks of save_every steps
+    lead_fn: object  # (g, s) -> (g, probes): the steps before the first whole block, or None
     lead: int
     blocks_per_chunk: int
-    state: tuple  # (ab, vel, s) placed on the devices
+    state: tuple  # (g, vel, s) placed on the devices
     mesh: object
     compile_s: float
 
@@ -141,9 +149,11 @@ def _compile(re_m, seeds, p: FlowParams, dtype, chunk_steps, devices, naive_f32)
     seeds = np.concatenate([seeds, seeds[-1:].repeat(pad)])
     n_re = len(re_m)
     step = jax.vmap(make_step(channel_domain(p), collision=p.collision, naive_f32=naive_f32),
-                    in_axes=(0, 0, 0, None))
+                    in_axes=(0, 0, None))
     s_mu = float(lattice.relaxation_rate(p.bulk_viscosity / p.dx))
-    s_nu = np.asarray([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in re_m], dtype)
+    # One plane of each member's rate, an argument of the program (see make_step).
+    s_nu = rate_plane(np.asarray([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in re_m], dtype),
+                      p.nx, p.ny)
     ix, iy = probe_index(p)
     x0, x1, y0, y1 = p.window if p.window is not None else (0, p.nx, 0, p.ny)
 
@@ -154,37 +164,36 @@ def _compile(re_m, seeds, p: FlowParams, dtype, chunk_steps, devices, naive_f32)
     F = max(1, chunk_steps // p.save_every)  # frames (blocks of save_every steps) per chunk
     lead = (p.steps - p.frames * p.save_every) % p.save_every  # steps run before the first whole block
 
-    def chunk(ab, vel, s, n):
+    def chunk(g, vel, s, n):
         """n blocks of save_every steps (n <= F, traced): probe every step, velocity after every block.
 
         `vel` (F, R, wx, wy, 2) is donated and returned, so the frame buffer is reused between chunks."""
 
         def body(k, carry):
-            ab, pr, vel = carry
-            ab, prk = advance(ab, s, s_mu, p.save_every, p.save_every)
+            g, pr, vel = carry
+            g, prk = advance(g, s, s_mu, p.save_every, p.save_every)
             k = k.astype(jnp.int32)  # under x64 the loop index and literal offsets must agree
             zero = jnp.int32(0)
             pr = lax.dynamic_update_slice(pr, prk, (k * p.save_every, zero))
-            window = jnp.stack([q[:, x0 + 1:x1 + 1, y0 + 1:y1 + 1] for q in ab[0]], axis=-3)
+            window = jnp.stack([q[:, x0 + 1:x1 + 1, y0 + 1:y1 + 1] for q in g], axis=-3)
             frame = velocity(window).astype(jnp.float32)
             vel = lax.dynamic_update_slice(vel, frame[None], (k, zero, zero, zero, zero))
-            return ab, pr, vel
+            return g, pr, vel
 
-        return lax.fori_loop(0, n, body, (ab, jnp.zeros((F * p.save_every, n_re), dt), vel))
+        return lax.fori_loop(0, n, body, (g, jnp.zeros((F * p.save_every, n_re), dt), vel))
 
     if (seeds >= 0).any():
-        g0 = jnp.asarray(initial_state(p, seeds, dtype))
-        ab = (ghosted(g0), ghosted(g0))
+        g = ghosted(jnp.asarray(initial_state(p, seeds, dtype)))
     else:
-        ab = (_zero_planes(n_re, p.nx, p.ny, dt), _zero_planes(n_re, p.nx, p.ny, dt))
+        g = _zero_planes(n_re, p.nx, p.ny, dt)
     vel = jnp.zeros((F, n_re, x1 - x0, y1 - y0, 2), jnp.float32)
     mesh = _mesh_for(n_re, devices)
-    state = _place((ab, vel, jnp.asarray(s_nu)), mesh, devices)
+    state = _place((g, vel, jnp.asarray(s_nu)), mesh, devices)
     t0 = time.perf_counter()
     opts = compiler_options(next(iter(devices)).platform if devices else None)
     lowered = jax.jit(chunk, donate_argnums=(0, 1)).lower(*state, jnp.int32(0))
     chunk_fn = lowered.compile(compiler_options=opts)
-    lead_fn = (jax.jit(lambda ab, s: advance(ab, s, s_mu, lead, lead), donate_argnums=0,
+    lead_fn = (jax.jit(lambda g, s: advance(g, s, s_mu, lead, lead), donate_argnums=0,
                        compiler_options=opts)
                if lead else None)
     return _Program(chunk_fn, lead_fn, lead, F, state, mesh, time.perf_counter() - t0)
@@ -195,7 +204,7 @@ def _run(prog: _Program, reynolds, p: FlowParams, progress: bool):
     (B including padding)."""
     from tqdm.auto import tqdm
 
-    ab, vel, s = prog.state
+    g, vel, s = prog.state
     probes, frames_out = [], []
     done = 0
     t0 = time.perf_counter()
@@ -205,7 +214,7 @@ def _run(prog: _Program, reynolds, p: FlowParams, progress: bool):
     desc += f" ({len(reynolds)} runs)" if len(reynolds) > len(res) else ""
     with tqdm(total=p.steps, disable=not progress, unit="step", desc=desc) as bar:
         if prog.lead:
-            ab, pr = prog.lead_fn(ab, s)
+            g, pr = prog.lead_fn(g, s)
             probes.append(np.asarray(pr))
             done += prog.lead
             bar.update(prog.lead)
@@ -216,9 +225,9 @@ def _run(prog: _Program, reynolds, p: FlowParams, progress: bool):
             n = min(prog.blocks_per_chunk, blocks - b)
             if b < first_saved:
                 n = min(n, first_saved - b)  # spin-up chunks end where the saved frames begin
-            ab, pr, vel = prog.chunk_fn(ab, vel, s, jnp.int32(n))
+            g, pr, vel = prog.chunk_fn(g, vel, s, jnp.int32(n))
             done += n * p.save_every
-            _check_finite(ab[0], done, reynolds, p)
+            _check_finite(g, done, reynolds, p)
             probes.append(np.asarray(pr[: n * p.save_every]))
             if b >= first_saved:
                 frames_out.append(np.asarray(vel[:n]))
@@ -253,16 +262,16 @@ def _mesh_for(n_re: int, devices):
 
 
 def _place(state, mesh, devices):
-    """(ab, vel, s) onto the mesh (batch axis sharded; vel's batch axis is its second) or the first device."""
-    ab, vel, s = state
+    """(g, vel, s) onto the mesh (batch axis sharded; vel's batch axis is its second) or the first device."""
+    g, vel, s = state
     if mesh is not None:
-        ab = jax.device_put(ab, jax.NamedSharding(mesh, jax.P("re")))
+        g = jax.device_put(g, jax.NamedSharding(mesh, jax.P("re")))
         vel = jax.device_put(vel, jax.NamedSharding(mesh, jax.P(None, "re")))
         s = jax.device_put(s, jax.NamedSharding(mesh, jax.P("re")))
-        return ab, vel, s
+        return g, vel, s
     if devices is not None:
-        return jax.device_put((ab, vel, s), devices[0])
-    return ab, vel, s
+        return jax.device_put((g, vel, s), devices[0])
+    return g, vel, s
 
 
 def _check_finite(planes, step, reynolds, p: FlowParams) -> None:
@@ -289,14 +298,15 @@ def compile_stepper(p: FlowParams, reynolds: Sequence[float], dtype: str = "floa
     dt = jnp.dtype(dtype)
     domain = channel_domain(p) if domain is None else domain
     collision = p.collision if collision is None else collision
-    step = jax.vmap(make_step(domain, collision=collision, fused=fused), in_axes=(0, 0, 0, None))
+    step = jax.vmap(make_step(domain, collision=collision, fused=fused), in_axes=(0, 0, None))
     advance = make_advance(step)
     s_mu = float(lattice.relaxation_rate(p.bulk_viscosity / p.dx))
-    s = jnp.asarray([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in reynolds], dt)
+    s = jnp.asarray(rate_plane([lattice.relaxation_rate(p.viscosity(re) / p.dx) for re in reynolds],
+                               domain.nx, domain.ny), dt)
     n_re = len(reynolds)
-    state = (_zero_planes(n_re, domain.nx, domain.ny, dt), _zero_planes(n_re, domain.nx, domain.ny, dt))
+    state = _zero_planes(n_re, domain.nx, domain.ny, dt)
     t0 = time.perf_counter()
-    fn = jax.jit(lambda ab, n: advance(ab, s, s_mu, n, 0)[0], donate_argnums=0)
-    fn = fn.lower(state, jnp.int32(0)).compile(compiler_options=compiler_options())
+    fn = jax.jit(lambda g, s, n: advance(g, s, s_mu, n, 0)[0], donate_argnums=0)
+    fn = fn.lower(state, s, jnp.int32(0)).compile(compiler_options=compiler_options())
     compile_s = time.perf_counter() - t0
-    return (lambda ab, n: fn(ab, jnp.int32(n))), state, compile_s
+    return (lambda g, n: fn(g, s, jnp.int32(n))), state, compile_s

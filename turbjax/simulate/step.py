@@ -5,19 +5,21 @@ One step (vmapped over the batch axis by the runner):
       -> pull streaming (static slices) with the boundary rules of `boundaries` as `where` on iota masks:
            inlet x = 0 and walls y = 0, ny-1: bounce-back with wall velocity (U, 0): g_j = g*_opp(j) + 6 w_j
            c_j.u_w outlet x = nx-1: zero gradient, the unknown populations are those streamed into column nx-2
-      -> collision (MRT by default, or BGK) -> new g*
+      -> collision (MRT by default, or BGK) -> new g*, written as whole ghosted planes (zero ring)
     and, on a small patch around the cylinder, the same update (the same collision) recomputed with Bouzidi's
     interpolated bounce-back or, for boundary "bounce_back", plain half-way bounce-back (solid nodes held at
-    rest), written back with a static dynamic-update-slice.
+    rest), written over the bulk's planes with a static dynamic-update-slice (in place).
 By default XLA's CPU backend does no multi-output loop fusion (only behind a backend extra option): written
 plainly, each step compiles to nine fused loops, one per population, and each recomputes the density, momentum
 and non-equilibrium moments (~475 operations per update). `one_loop` hands the nine new planes to a variadic
 reduction instead (each plane summed with a zero plane, which is exact), the one XLA:CPU construct found that
 evaluates several outputs in one loop; the moments are computed once per node, so the step does about twice
-the updates per CPU-second of the nine loops. On CPU the step is compiled with `compiler_options()` (512-bit
-vectors on AVX-512 CPUs). The figures behind both are in docs/performance_notes.md. The loop runs on one
-thread, so on a multi-core CPU the batch axis is sharded over several CPU devices (the CLI does this by
-default).
+the updates per CPU-second of the nine loops. The loop writes the ghosted planes themselves (the ring padded
+with zeros inside the loop): a loop that wrote only the interior needed a copy of all nine planes into the
+ghosted buffers every step. The shear rate comes as a plane (`rate_plane`): read as a scalar, it kept LLVM
+from vectorizing the padded loop. On CPU the step is compiled with `compiler_options()` (512-bit vectors on
+AVX-512 CPUs), and XLA:CPU splits the loop into row blocks over its threads; the CLI also shards the batch
+axis over CPU devices. The figures behind these choices are in docs/performance_notes.md.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from turbjax.simulate import boundaries, lattice
@@ -83,17 +86,22 @@ def streaming_rules(domain: Domain) -> list:
 
 
 def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False, fused: bool = True):
-    """step(src, dst, s_nu, s_mu) -> dst' for one grid: stream + boundaries + collide.
+    """step(src, s_nu, s_mu) -> new planes for one grid: stream + boundaries + collide.
+
+    s_nu: the shear relaxation rate, a scalar or a plane of it (nx, ny) (`rate_plane`). On CPU pass a plane
+    that is a buffer of its own (an argument of the compiled program): a rate read as one scalar inside the
+    loop that pads the ring left LLVM's loop unvectorized (docs/performance_notes.md).
 
     `collision` "mrt" (`lattice.collide`) or "bgk" (`lattice.collide_bgk`, s_mu unused) for every node, the
     cylinder's patch included (the runner passes the preset's `FlowParams.collision`).
 
     Planes are stored with a ghost ring, nine arrays of shape (nx + 2, ny + 2) holding post-collision
     deviations g* = f* - w; the step reads `src` at shifted offsets (pull streaming is a static slice) and
-    writes the interior of `dst` in place (dynamic-update-slice), so the runner double-buffers two states and
-    advances two steps per loop iteration without copies. The ghosts of a channel are never read unmasked (the
+    returns nine new ghosted planes whose ring is zero. The ghosts of a channel are never read unmasked (the
     inlet, wall and outlet rules replace every population that would come from outside); periodic axes
-    (a domain without inlet/outlet, or without walls) refresh their ghosts by wrapping first.
+    (a domain without inlet/outlet, or without walls) refresh their ghosts by wrapping first. Two steps per
+    loop iteration (`trajectory.make_advance`) let XLA write each step's planes over the buffers of the step
+    before last, without copies.
 
     naive_f32 rounds the full populations f = w + g to float32 after each step, emulating a solver that stores
     f itself (used only to show why the deviations are stored).
@@ -121,18 +129,19 @@ def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False
             out.append(s)
         return out
 
-    def step(src, dst, s_nu, s_mu):
+    def step(src, s_nu, s_mu):
         dtype = src[0].dtype
         src = [wrap_ghosts(p, nx, ny, domain.periodic_x, domain.periodic_y) for p in src]
         new = collide(stream(src), s_nu, s_mu)
         new = [o.astype(dtype) for o in new]
         if naive_f32:
             new = [_round_f32(o, W[j]) for j, o in enumerate(new)]
+        # The ring is padded inside the loop that computes the planes, so they need no copy into a buffer.
+        out = [jnp.pad(o, 1) for o in new]
         if fused:
-            new = one_loop(*new)
-        out = [lax.dynamic_update_slice(d, o, (1, 1)) for d, o in zip(dst, new, strict=True)]
+            out = one_loop(*out)
         for patch in patches:
-            corner, planes = patch(src, s_nu, s_mu)
+            corner, planes = patch(src, _patch_rate(s_nu, domain.cylinder), s_mu)
             if naive_f32:
                 planes = [_round_f32(o, W[j]) for j, o in enumerate(planes)]
             if fused:
@@ -141,6 +150,18 @@ def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False
         return tuple(out)
 
     return step
+
+
+def rate_plane(s_nu, nx: int, ny: int):
+    """Relaxation rates (...) -> (..., nx, ny) planes (NumPy): the form of s_nu that `make_step`'s step reads
+    fastest on CPU, passed to the compiled program as an argument."""
+    s_nu = np.asarray(s_nu)
+    return np.ascontiguousarray(np.broadcast_to(s_nu[..., None, None], s_nu.shape + (nx, ny)))
+
+
+def _patch_rate(s_nu, cyl: CylinderPatch):
+    """The cylinder patch's part of a rate plane (a scalar rate as it is)."""
+    return s_nu[cyl.x0:cyl.x1, cyl.y0:cyl.y1] if jnp.ndim(s_nu) == 2 else s_nu
 
 
 def one_loop(*planes):

@@ -1,5 +1,5 @@
-"""Many steps on the device: the double-buffered loop over a step function, and a one-grid convenience
-runner."""
+"""Many steps on the device: the loop over a step function (two steps per iteration), and a one-grid
+convenience runner."""
 
 from __future__ import annotations
 
@@ -13,33 +13,33 @@ from turbjax.simulate.step import Domain, compiler_options, ghosted, interior, m
 
 
 def make_advance(step, probe=None):
-    """advance((a, b), s_nu, s_mu, n, buf) -> ((a, b), probes (buf, ...)) running n steps.
+    """advance(g, s_nu, s_mu, n, buf) -> (g, probes (buf, ...)) running n steps of step(g, s_nu, s_mu).
 
-    Two steps per loop iteration (a -> b -> a) keep both buffers in place, so n must be even when traced; a
-    Python int n may be odd (the last step then runs alone and copies). `probe(planes)` is recorded after
-    every step into a buffer of static length `buf`.
+    Two steps per loop iteration: each step's planes then replace those of the step before last, which are no
+    longer read, so XLA updates the loop's buffers without copies (one step per iteration copies all nine
+    planes back into the loop's buffer every step). n must be even when traced; a Python int n may be odd
+    (the last step then runs after the loop). `probe(planes)` is recorded after every step into a buffer of
+    static length `buf`.
     """
 
-    def advance(ab, s_nu, s_mu, n, buf):
-        a, b = ab
-        pshape = jax.eval_shape(probe, a) if probe is not None else None
+    def advance(g, s_nu, s_mu, n, buf):
+        pshape = jax.eval_shape(probe, g) if probe is not None else None
 
         def pair(t, carry):
-            a, b, pr = carry
-            b = step(a, b, s_nu, s_mu)
-            a = step(b, a, s_nu, s_mu)
+            a, pr = carry
+            b = step(a, s_nu, s_mu)
+            a = step(b, s_nu, s_mu)
             if probe is not None:
                 pr = pr.at[2 * t].set(probe(b)).at[2 * t + 1].set(probe(a))
-            return a, b, pr
+            return a, pr
 
         pr = jnp.zeros((buf,) + pshape.shape, pshape.dtype) if probe is not None else jnp.zeros((0,))
-        a, b, pr = lax.fori_loop(0, n // 2, pair, (a, b, pr))
+        g, pr = lax.fori_loop(0, n // 2, pair, (g, pr))
         if isinstance(n, int) and n % 2:
-            b = step(a, b, s_nu, s_mu)
+            g = step(g, s_nu, s_mu)
             if probe is not None:
-                pr = pr.at[n - 1].set(probe(b))
-            a, b = b, tuple(jnp.copy(q) for q in b)
-        return (a, b), pr
+                pr = pr.at[n - 1].set(probe(g))
+        return g, pr
 
     return advance
 
@@ -51,8 +51,7 @@ def run_domain(domain: Domain, g0, s_nu, s_mu, n: int, *, collision="mrt", naive
 
     @functools.partial(jax.jit, compiler_options=compiler_options())
     def run(g):
-        a = ghosted(g)
-        (a, _), _ = advance((a, tuple(jnp.copy(p) for p in a)), s_nu, s_mu, n, 0)
+        a, _ = advance(ghosted(g), s_nu, s_mu, n, 0)
         return interior(a)
 
     return run(g0)
