@@ -2,20 +2,22 @@
 ensemble of 5 MLPs (64, 64) on log Re from the 45 `wakestats` statistics of the widest window the ensemble
 stores (x 98:254, y 2:126 of the reference grid: 4.6-16.8 diameters behind the cylinder, the channel's whole
 width), trained in the flow's own units (data.units "flow": every file read onto the reference grid, cells of
-D / 12.8) on the ensemble and two numerical variants of it, so that its answer is less a property of one
-simulator's numerics:
+D / 12.8) on the ensemble, two numerical variants of it and a coarser observation of it, so that its answer is
+less a property of one simulator's numerics and of how finely a field was sampled:
 
     data/ensemble           D = 12.8 cells, MRT, Bouzidi cylinder, U = 0.05 (25 Re x 4 realizations)
     data/variants/d19       D = 19.2 cells (16 Re x 2 realizations)
     data/variants/mach10    U = 0.1, twice the Mach number (13 Re up to 1150)
+    data/variants/coarse2   ensemble runs observed on every second node (D = 6.4 cells; 16 Re x 2, derived
+                            with `python -m turbjax.data.convert --coarsen 2`, not simulated)
 
 all without Re 300, 600, 900, 1200 and without the validation Reynolds numbers 350, 550, 800, 1050, 1300,
-which validate on runs never trained on: data/variants/bulk (MRT with a 10x smaller bulk viscosity) and
-data/variants/d19val (the D = 19.2 grid at those five Re); tested at Re 300, 600, 900, 1200 on variants never
-trained on (data/variants/d26: D = 25.6 cells; bounceback: plain bounce-back on the cylinder; bgk: BGK
-collision, Re 300 and 600).
+which validate on runs never trained on: data/variants/bulk (MRT with a 10x smaller bulk viscosity), its
+every-second-node copy bulk_coarse2, and data/variants/d19val (the D = 19.2 grid at those five Re); tested at
+Re 300, 600, 900, 1200 on variants never trained on (data/variants/d26: D = 25.6 cells; bounceback: plain
+bounce-back on the cylinder; bgk: BGK collision, Re 300 and 600).
 It is the numerics split's validation choice among the models that read any file `predict` accepts (validation
-R^2 0.942, against 0.906 for `gradstats` and 0.886 for `fft2`). The `_dx2` models, which also read the file's
+R^2 0.918, against 0.912 for `gradstats` and 0.893 for `fft2`). The `_dx2` models, which also read the file's
 grid spacing, are not candidates: that input says how far a simulation is from grid convergence, and a
 subsampled or measured field's spacing says nothing of the kind (README, "Numerics and resolution"). That
 table's "numerics" row for mlp_wakestats is this config:
@@ -41,8 +43,8 @@ def get_config():
     d.exclude_reynolds = d.heldout = generalize.SEED_RE
     d.sample_every_steps = 120  # every ensemble frame (PRESETS["ensemble"].save_every): the reference clock
     d.split, d.units = "numerics", "flow"
-    d.variant_dirs = (f"{VARIANTS}/d19", f"{VARIANTS}/mach10")
-    d.val_dirs = (f"{VARIANTS}/bulk", f"{VARIANTS}/d19val")
+    d.variant_dirs = (f"{VARIANTS}/d19", f"{VARIANTS}/mach10", f"{VARIANTS}/coarse2")
+    d.val_dirs = (f"{VARIANTS}/bulk", f"{VARIANTS}/d19val", f"{VARIANTS}/bulk_coarse2")
     d.test_dirs = (f"{VARIANTS}/d26", f"{VARIANTS}/bounceback", f"{VARIANTS}/bgk")
     d.features = "wakestats"
     d.log_target = True

@@ -153,10 +153,19 @@ VARIANT_RUNS = {
     "bounceback": ("ensemble_bounceback", SEED_RE, 1),  # plain bounce-back on the cylinder
     "bgk": ("ensemble_bgk", (300.0, 600.0), 1),  # BGK collision
 }
+# Coarser observations of variants (python -m turbjax.data.convert --coarsen K: every K-th node, D = 6.4 cells
+# for K = 2), derived from files, not simulated: name -> (source directory name, or "ensemble", K, Reynolds
+# numbers, realizations). Training on them (and validating) asks the models for an answer that does not
+# depend on how finely a field was sampled.
+COARSENED = {
+    "coarse2": ("ensemble", 2, D19_TRAIN_RE, (0, 1)),
+    "bulk_coarse2": ("bulk", 2, VAL_RE, (0,)),
+}
 # split -> (training variants besides the ensemble, validation variants, test variants)
+TRAIN_VARIANTS, VAL_VARIANTS = ("d19", "mach10", "coarse2"), ("bulk", "d19val", "bulk_coarse2")
 NUMERICS_SPLITS = {
-    "numerics": (("d19", "mach10"), ("bulk", "d19val"), ("d26", "bounceback", "bgk")),
-    "grid": (("d19", "mach10"), ("bulk", "d19val"), ("d26",)),
+    "numerics": (TRAIN_VARIANTS, VAL_VARIANTS, ("d26", "bounceback", "bgk")),
+    "grid": (TRAIN_VARIANTS, VAL_VARIANTS, ("d26",)),
 }
 
 
@@ -283,12 +292,32 @@ def ensure_cell_data(config, small: bool) -> None:
     d = config.data
     if d.split == "external":
         pipeline.ensure_data(with_overrides(default.get_config(), seed_data(d.test_dir, small)).data)
+    pipeline.ensure_data(d)
     for directory in (*d.variant_dirs, *d.val_dirs, *d.test_dirs):  # the numerics splits' variants
-        preset, reynolds, realizations = VARIANT_RUNS[Path(directory).name]
+        name = Path(directory).name
+        if name in COARSENED:
+            continue
+        preset, reynolds, realizations = VARIANT_RUNS[name]
         pipeline.ensure_data(with_overrides(default.get_config(), {
             "data.dir": directory, "data.preset": preset, "data.reynolds": reynolds,
             "data.realizations": tuple(range(realizations))}).data)
-    pipeline.ensure_data(d)
+    for directory in (*d.variant_dirs, *d.val_dirs):  # then the coarser observations of what is there
+        if Path(directory).name in COARSENED:
+            ensure_coarsened(Path(directory), Path(d.dir))
+
+
+def ensure_coarsened(directory: Path, ensemble_dir: Path) -> None:
+    """Write the files of a COARSENED variant that `directory` lacks, from its source's files."""
+    from turbjax.data.convert import coarsen_file
+    from turbjax.data.snapshots import snapshot_path
+
+    source, k, reynolds, realizations = COARSENED[directory.name]
+    src_dir = ensemble_dir if source == "ensemble" else directory.parent / source
+    for re in reynolds:
+        for r in realizations:
+            if not snapshot_path(directory, re, r).exists():
+                directory.mkdir(parents=True, exist_ok=True)
+                coarsen_file(snapshot_path(src_dir, re, r), directory, k)
 
 
 # ------------------------------------------------------------------------------------------------ report

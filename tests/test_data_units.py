@@ -29,6 +29,12 @@ def test_cubic_convolution_is_exact_for_quadratics_and_copies_nodes():
     on_nodes = cubic_weights(np.array([4.0, 9.0]), 3, nodes.size)
     np.testing.assert_array_equal(on_nodes @ f, f[[1, 6]])
     np.testing.assert_array_equal(cubic_weights(np.array([3.0, 19.0]), 3, nodes.size) @ f, f[[0, -1]])
+    # between the outermost two nodes, with Keys' boundary rule for the missing stencil node: still exact
+    edge = np.concatenate([rng.uniform(3, 4, 10), rng.uniform(18, 19, 10)])
+    with pytest.raises(ValueError, match="stencil reaches outside"):
+        cubic_weights(edge, 3, nodes.size)
+    w = cubic_weights(edge, 3, nodes.size, edges=(3, 20))
+    np.testing.assert_allclose(w @ f, a + b * edge + c * edge**2, rtol=1e-12)
 
 
 def test_the_seed_presets_are_the_reference_grid_and_their_variants_are_not():
@@ -135,6 +141,19 @@ def test_the_resolution_input_is_refused_for_image_features_in_one_line():
     with pytest.raises(ValueError, match="resolution_input=True with features='pixels'") as err:
         validate_data_config(flow_config("data", features="pixels", resolution_input=True))
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("grid", ["reference", "d19"])
+def test_a_coarsened_file_is_the_same_flow_on_every_second_node(three_grids, tmp_path, grid):
+    """convert --coarsen 2 keeps every second node and shifts the cylinder with them: the quadratic flow read
+    back in the flow's units is the same data set (the window up to the walls' halo)."""
+    from turbjax.data.convert import main as convert
+
+    d, _ = three_grids[grid]
+    assert convert(["--coarsen", "2", str(d), "--out", str(tmp_path / "c2")]) == 0
+    a = build_dataset(flow_config(d, features="gradstats", crop_y=(2, 126)))
+    b = build_dataset(flow_config(tmp_path / "c2", features="gradstats", crop_y=(2, 126)))
+    np.testing.assert_allclose(b.train.X, a.train.X, rtol=2e-4, atol=2e-4 * np.abs(a.train.X).max())
 
 
 def test_a_reference_grid_file_is_read_bit_for_bit_as_with_file_units(three_grids):

@@ -2,6 +2,7 @@
 
     python -m turbjax.data.convert --trust-pickle SRC_DIR_OR_FILES... --out DIR
     python -m turbjax.data.convert --to netcdf SRC_DIR_OR_FILES... --out DIR
+    python -m turbjax.data.convert --coarsen K SRC_DIR_OR_FILES... --out DIR
 
 Each course file `vortex_street_velocities_Re_{Re}_largefile.npz` (a pickled float64 ndarray (T, nx, ny, 2)
 with components (-ux, uy), written by `ndarray.dump`) becomes `DIR/vortex_street_Re_{Re:g}.npz` holding
@@ -20,11 +21,19 @@ realization, perturbation_*, shedding_period_steps (from the probe where the fil
 boundary; origin and grid_shape as source_origin, source_grid_shape). The probe signal is not exported.
 Read back with format='netcdf', the velocity is the same bit for bit and the grid, geometry and clock the
 same. One file in memory at a time; each written atomically.
+
+`--coarsen K`: each turbjax file becomes a turbjax file of the same name in DIR holding every K-th node of the
+full grid in x and y (the nodes whose full-grid index is a multiple of K), as if the flow had been recorded on
+a K times coarser grid: dx K times larger, the geometry (diameter, inflow, the cylinder's centre shifted so
+that it sits where it was relative to the kept nodes, whose centres are now at (j + 1/2) K dx) and every
+other metadata as they were; the probe signal is kept. A coarser observation of the same flow, not a coarser
+simulation: for studies and training that must not depend on how finely a field was sampled.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -154,6 +163,35 @@ def export_netcdf(src: str | Path, out_dir: str | Path) -> Path:
                         comment=SIMULATOR_UNITS_COMMENT)
 
 
+def coarsen_file(src: str | Path, out_dir: str | Path, every: int) -> Path:
+    """One turbjax file -> `out_dir/{its name}` with every `every`-th full-grid node (see the module
+    docstring); returns the path written."""
+    src = Path(src)
+    velocity, meta = TurbjaxNpz().read_velocity(src, check=True)
+    u, k = meta["units"], int(every)
+    (ox, oy), (nx, ny) = (int(o) for o in meta["origin"]), (int(n) for n in meta["grid_shape"])
+    first = (-ox % k, -oy % k)  # the first stored cell whose full-grid index is a multiple of k
+    kept = velocity[:, first[0]::k, first[1]::k]
+    if min(kept.shape[1:3]) < 4:
+        fail(f"{src}: --coarsen {k} leaves {kept.shape[1]} x {kept.shape[2]} nodes of its stored window; "
+             "choose a smaller factor")
+    shift = (k - 1) / 2 * u.dx  # node j of the coarse grid: (j k + 1/2) dx in the file, (j + 1/2) k dx here
+    extra = {key: meta[key] for key in ("realization", "perturbation_seed", "perturbation_amplitude",
+                                        "shedding_period_steps", "collision", "boundary", "bulk_viscosity")
+             if key in meta}
+    extra |= {"origin": ((ox + first[0]) // k, (oy + first[1]) // k),
+              "grid_shape": (-(-nx // k), -(-ny // k)), "diameter": u.diameter, "inflow": u.inflow,
+              "cylinder_xy": (u.cylinder[0] + shift, u.cylinder[1] + shift)}
+    probe = {}
+    if "probe_uy" in meta:
+        probe = {"probe_uy": meta["probe_uy"],
+                 "probe_xy": tuple(float(c) + shift for c in meta.get("probe_xy", (math.nan, math.nan)))}
+    return save_snapshots(Path(out_dir) / src.name, kept, reynolds=float(meta["reynolds"]), dx=u.dx * k,
+                          dt=float(meta["dt"]), frame_stride=int(meta["frame_stride"]),
+                          first_step=int(meta["first_step"]), generator=str(meta["generator"]), extra=extra,
+                          **probe)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m turbjax.data.convert",
@@ -165,6 +203,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--to", choices=TARGETS, default="turbjax",
                         help="turbjax: course pickles -> turbjax .npz; netcdf: turbjax .npz -> netCDF (.nc)")
+    parser.add_argument("--coarsen", type=int, default=None, metavar="K",
+                        help="turbjax .npz -> turbjax .npz keeping every K-th grid node (a coarser "
+                             "observation of the same flow)")
     parser.add_argument(
         "--trust-pickle", action="store_true",
         help="required with --to turbjax: the course's files are pickles, and loading a pickle can run "
@@ -173,6 +214,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from tqdm import tqdm
 
+    if args.coarsen is not None:
+        if args.coarsen < 2 or args.to != "turbjax":
+            parser.error(f"--coarsen {args.coarsen}: expected an integer >= 2 (and no --to netcdf)")
+        with cli.user_errors("turbjax.data.convert", code=2):
+            output_dir(args.out, "--out")
+            files = turbjax_files(args.sources)
+            for src in tqdm(files, desc="coarsening", unit="file"):
+                tqdm.write(f"{src} -> {coarsen_file(src, args.out, args.coarsen)}")
+        return 0
     if args.to == "netcdf":
         with cli.user_errors("turbjax.data.convert", code=2):
             output_dir(args.out, "--out")

@@ -237,11 +237,12 @@ def _plan(cfg) -> _Samples:
     for s, src in enumerate(_sources(cfg)):
         for (r, k), path in _source_files(src).items():
             plan = plan_series(path, source_config(cfg, src), r, k, src.fmt, need_period)
-            if grid is not None and plan.grid != grid:
-                hint = ("regenerate it on the others' domain" if cfg["units"] == "flow" else "regenerate "
-                        "with the same preset, or set data.units='flow' (one reference grid for every file)")
+            # data.units "flow" reads every file onto the reference grid's nodes, and each plan has checked
+            # that its file covers the crop window: their extents may differ (a coarser file ends earlier)
+            if grid is not None and plan.grid != grid and cfg["units"] != "flow":
                 fail(f"{path} has a {plan.grid[0]}x{plan.grid[1]} grid but the files before it have "
-                     f"{grid[0]}x{grid[1]}; all files must share one grid ({hint})")
+                     f"{grid[0]}x{grid[1]}; all files must share one grid (regenerate with the same preset, "
+                     "or set data.units='flow': one reference grid for every file)")
             grid = plan.grid
             plans.append(plan)
             sources.append(src)

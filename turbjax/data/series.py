@@ -82,7 +82,9 @@ def plan_series(path: Path, cfg, reynolds: float, realization: int, fmt: str,
         xs, ys, _, _ = velocity_window(*ref_grid, crop_x=cfg["crop_x"], crop_y=cfg["crop_y"],
                                        scheme=cfg["vorticity"], where=str(path))
         resampling = units.plan_resampling(u, grid, xs, ys, path,
-                                           needed=_stencil_nodes(xs, ys, cfg, cfg["vorticity"]))
+                                           needed=_stencil_nodes(xs, ys, cfg, cfg["vorticity"]),
+                                           stored=(slice(origin[0], origin[0] + wx),
+                                                   slice(origin[1], origin[1] + wy)))
         stored_cells(resampling.x, resampling.y, origin, (wx, wy), str(path))
         first_step = units.reference_steps(first_step, u)
         frame_stride = units.reference_steps(frame_stride, u)

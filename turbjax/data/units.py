@@ -135,13 +135,14 @@ def reference_steps(steps: float, u: FlowUnits) -> float:
 CUBIC_REACH = (1, 2)  # nodes before / after floor(coordinate) that cubic convolution reads
 
 
-def cubic_weights(coords, first: int, n: int, edge: int | None = None) -> np.ndarray:
+def cubic_weights(coords, first: int, n: int, edges: tuple[int, int] | None = None) -> np.ndarray:
     """(len(coords), n) weights of Keys' cubic convolution (a = -1/2) interpolating at `coords` from the nodes
     first, ..., first + n - 1 (which must hold floor(c) - 1 ... floor(c) + 2 of every c). Exact for
-    polynomials of degree <= 2; a coordinate on a node copies it (and needs only that node). `edge`: the
-    file's node count along the axis; a stencil node one beyond its first or last node is then Keys'
-    boundary extrapolation, f(-1) = 3 f(0) - 3 f(1) + f(2) (likewise past the last node; exact for quadratics
-    too), so coordinates between the file's two outermost nodes can be read."""
+    polynomials of degree <= 2; a coordinate on a node copies it (and needs only that node). `edges` (a, b):
+    the file's nodes a, ..., b - 1 along the axis are all there is (its grid, or the window it stores); a
+    stencil node one beyond them is then Keys' boundary extrapolation, f(a - 1) = 3 f(a) - 3 f(a + 1) +
+    f(a + 2) (likewise past b - 1; exact for quadratics too), so coordinates between the outermost two nodes
+    can be read."""
     coords = np.asarray(coords, np.float64)
     base = np.floor(coords).astype(np.int64)
     t = coords - base
@@ -159,14 +160,15 @@ def cubic_weights(coords, first: int, n: int, edge: int | None = None) -> np.nda
 
     for k in range(4):
         node = base + k - 1
-        if edge is None:
+        if edges is None:
             add(node, w[:, k])
             continue
-        below, above = node == -1, node == edge
+        a, b = edges
+        below, above = node == a - 1, node == b
         plain = ~(below | above)
         add(np.where(plain, node, first), np.where(plain, w[:, k], 0.0))
-        for nodes, factors, where in (((0, 1, 2), (3, -3, 1), below),
-                                      ((edge - 1, edge - 2, edge - 3), (3, -3, 1), above)):
+        for nodes, factors, where in (((a, a + 1, a + 2), (3, -3, 1), below),
+                                      ((b - 1, b - 2, b - 3), (3, -3, 1), above)):
             for j, f in zip(nodes, factors, strict=True):
                 add(np.full(coords.size, j), np.where(where, f * w[:, k], 0.0))
     return out
@@ -184,11 +186,14 @@ class Resampling(NamedTuple):
 
 
 def plan_resampling(u: FlowUnits, grid: tuple[int, int], ref_x: slice, ref_y: slice, where, *,
-                    needed: tuple[slice, slice] | None = None) -> Resampling:
+                    needed: tuple[slice, slice] | None = None,
+                    stored: tuple[slice, slice] | None = None) -> Resampling:
     """The file cells and weights that give reference nodes ref_x x ref_y; refused in one line if the file
     does not cover them. `needed` (within ref_x, ref_y): the nodes the vorticity of the crop window reads;
     the others (the outer ring of the difference stencil's halo, which central differences never read inside
-    the window) copy their nearest needed node, so a window up to a wall or the file's edge can be read."""
+    the window) copy their nearest needed node, so a window up to a wall or the file's edge can be read.
+    `stored` (file cells x, y; default the whole grid): the nodes the file holds, whose edges the cubic
+    stencil may reach one node past (Keys' boundary rule, `cubic_weights`)."""
     slices, weights = [], []
     for axis, ref in ((0, ref_x), (1, ref_y)):
         need = ref if needed is None else needed[axis]
@@ -200,10 +205,11 @@ def plan_resampling(u: FlowUnits, grid: tuple[int, int], ref_x: slice, ref_y: sl
         lo = int(np.min(np.where(exact, base, base - CUBIC_REACH[0])))
         hi = int(np.max(np.where(exact, base, base + CUBIC_REACH[1]))) + 1
         # one node short at an edge, between the file's outermost two nodes: Keys' boundary extrapolation
-        if lo == -1 and coords.min() >= 0:
-            lo = 0
-        if hi == grid[axis] + 1 and coords.max() <= grid[axis] - 1:
-            hi = grid[axis]
+        a, b = (0, grid[axis]) if stored is None else (stored[axis].start, stored[axis].stop)
+        if lo == a - 1 and coords.min() >= a:
+            lo = a
+        if hi == b + 1 and coords.max() <= b - 1:
+            hi = b
         lo_d = float(coords.min() - u.cylinder_index[axis]) / u.diameter_cells
         hi_d = float(coords.max() - u.cylinder_index[axis]) / u.diameter_cells
         if lo < 0 or hi > grid[axis]:
@@ -213,7 +219,7 @@ def plan_resampling(u: FlowUnits, grid: tuple[int, int], ref_x: slice, ref_y: sl
                  f"file's grid has {grid[axis]} nodes along {name}; choose data.crop_x / crop_y inside what "
                  "the file covers")
         slices.append(slice(lo, hi))
-        weights.append(cubic_weights(coords, lo, hi - lo, edge=grid[axis]))
+        weights.append(cubic_weights(coords, lo, hi - lo, edges=(a, b)))
     return Resampling(slices[0], slices[1], weights[0], weights[1], REFERENCE.inflow / u.inflow)
 
 
