@@ -25,7 +25,7 @@ from jax import lax
 
 from turbjax.simulate import PRESETS, boundaries, lattice
 from turbjax.simulate.lattice import OPP, C
-from turbjax.simulate.step import channel_domain, compiler_options, one_loop, shifted, streaming_rules
+from turbjax.simulate.step import channel_domain, compiler_options, one_loop, pull, shifted, streaming_rules
 
 p = PRESETS["seed"]
 NX, NY = p.nx, p.ny
@@ -66,12 +66,7 @@ def step_rows2(src, s_nu, s_mu):
         start = 2 * NY - off
         return flat[i][start:start + NX * NY].reshape(NX, NY)
 
-    s = []
-    for j in range(9):
-        v = view(j, int(C[j, 0]), int(C[j, 1]))
-        for r in RULES:
-            v = r(j, v, view)
-        s.append(v)
+    s = pull(view, RULES)
     new = collide(s, s_nu, s_mu)
     out = one_loop(*[jnp.pad(o, ((2, 2), (0, 0))) for o in new])
     corner, planes = patch_rows2(src, s_nu, s_mu)
@@ -85,12 +80,7 @@ def step_flat1d(src, s_nu, s_mu):
         start = 2 * NY - (sx * NY + sy)
         return src[i][start:start + NX * NY].reshape(NX, NY)
 
-    s = []
-    for j in range(9):
-        v = view(j, int(C[j, 0]), int(C[j, 1]))
-        for r in RULES:
-            v = r(j, v, view)
-        s.append(v)
+    s = pull(view, RULES)
     new = collide(s, s_nu, s_mu)
     out = one_loop(*[jnp.pad(o, ((2, 2), (0, 0))) for o in new])
     corner, planes = patch_rows2([q.reshape(NX + 4, NY) for q in src], s_nu, s_mu)
@@ -103,12 +93,7 @@ def step_padout(src, s_nu, s_mu):
     """Ghosted planes, the one loop writes whole ghosted planes (zero ring by pad); s_nu scalar or a plane."""
     def view(i, sx, sy):
         return shifted(src[i], sx, sy, NX, NY)
-    s = []
-    for j in range(9):
-        v = view(j, int(C[j, 0]), int(C[j, 1]))
-        for r in RULES:
-            v = r(j, v, view)
-        s.append(v)
+    s = pull(view, RULES)
     out = one_loop(*[jnp.pad(o, 1) for o in collide(s, s_nu, s_mu)])
     cyl = D.cylinder
     s_p = s_nu[cyl.x0:cyl.x1, cyl.y0:cyl.y1] if jnp.ndim(s_nu) else s_nu
@@ -120,12 +105,7 @@ def step_padout(src, s_nu, s_mu):
 def step_old(src, dst, s_nu, s_mu):
     def view(i, sx, sy):
         return shifted(src[i], sx, sy, NX, NY)
-    s = []
-    for j in range(9):
-        v = view(j, int(C[j, 0]), int(C[j, 1]))
-        for r in RULES:
-            v = r(j, v, view)
-        s.append(v)
+    s = pull(view, RULES)
     new = one_loop(*collide(s, s_nu, s_mu))
     out = [lax.dynamic_update_slice(d, o, (1, 1)) for d, o in zip(dst, new, strict=True)]
     corner, planes = boundaries.bouzidi_cylinder(D.cylinder)(src, s_nu, s_mu)

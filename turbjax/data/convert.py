@@ -214,21 +214,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from tqdm import tqdm
 
-    if args.coarsen is not None:
-        if args.coarsen < 2 or args.to != "turbjax":
-            parser.error(f"--coarsen {args.coarsen}: expected an integer >= 2 (and no --to netcdf)")
-        with cli.user_errors("turbjax.data.convert", code=2):
-            output_dir(args.out, "--out")
-            files = turbjax_files(args.sources)
-            for src in tqdm(files, desc="coarsening", unit="file"):
-                tqdm.write(f"{src} -> {coarsen_file(src, args.out, args.coarsen)}")
-        return 0
-    if args.to == "netcdf":
+    if args.coarsen is not None and (args.coarsen < 2 or args.to != "turbjax"):
+        parser.error(f"--coarsen {args.coarsen}: expected an integer >= 2 (and no --to netcdf)")
+    if args.coarsen is not None or args.to == "netcdf":  # turbjax files in, one output file each
         with cli.user_errors("turbjax.data.convert", code=2):
             output_dir(args.out, "--out")
             files = turbjax_files(args.sources)
             for src in tqdm(files, desc="converting", unit="file"):
-                tqdm.write(f"{src} -> {export_netcdf(src, args.out)}")
+                out = (export_netcdf(src, args.out) if args.coarsen is None
+                       else coarsen_file(src, args.out, args.coarsen))
+                tqdm.write(f"{src} -> {out}")
         return 0
     if not args.trust_pickle:
         parser.error(

@@ -85,6 +85,18 @@ def streaming_rules(domain: Domain) -> list:
     return rules
 
 
+def pull(view, rules) -> list:
+    """The nine streamed planes: population j pulled along its lattice velocity by `view(j, sx, sy)` (the
+    plane shifted by (sx, sy), in whatever layout the caller stores), then the boundary `rules` in order."""
+    out = []
+    for j in range(9):
+        s = view(j, int(C[j, 0]), int(C[j, 1]))
+        for rule in rules:
+            s = rule(j, s, view)
+        out.append(s)
+    return out
+
+
 def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False, fused: bool = True):
     """step(src, s_nu, s_mu) -> new planes for one grid: stream + boundaries + collide.
 
@@ -117,22 +129,10 @@ def make_step(domain: Domain, *, collision: str = "mrt", naive_f32: bool = False
     rules = streaming_rules(domain)
     patches = [boundaries.bouzidi_cylinder(domain.cylinder, collide)] if domain.cylinder is not None else []
 
-    def stream(src):
-        def view(i, sx, sy):
-            return shifted(src[i], sx, sy, nx, ny)
-
-        out = []
-        for j in range(9):
-            s = view(j, int(C[j, 0]), int(C[j, 1]))
-            for rule in rules:
-                s = rule(j, s, view)
-            out.append(s)
-        return out
-
     def step(src, s_nu, s_mu):
         dtype = src[0].dtype
         src = [wrap_ghosts(p, nx, ny, domain.periodic_x, domain.periodic_y) for p in src]
-        new = collide(stream(src), s_nu, s_mu)
+        new = collide(pull(lambda i, sx, sy: shifted(src[i], sx, sy, nx, ny), rules), s_nu, s_mu)
         new = [o.astype(dtype) for o in new]
         if naive_f32:
             new = [_round_f32(o, W[j]) for j, o in enumerate(new)]
