@@ -127,13 +127,21 @@ TORCH_VARIANTS = {
 }
 
 
+def evaluated_frames(data: dict) -> np.ndarray:
+    """The frames turbjax's epoch evaluates, validation (where the data has a validation part) and test: the
+    peers' epochs evaluate the same ones, so both sides do the same work."""
+    parts = [data[k] for k in ("X_val", "X_test") if k in data]
+    return np.concatenate([np.asarray(p) for p in parts])
+
+
 def torch_epoch(build_net, x, y, x_test, threads: int | None = None, *, channels_last: bool = False,
                 compile: bool = False):
     """The PyTorch peer: (epoch, description), or (None, one line saying why not) when torch cannot be
     imported or this variant fails to build or run (torch.compile's C++ toolchain, for one).
 
     build_net(torch.nn) -> the network; epoch() trains it one pass in shuffled minibatches of 32 (MSE, fused
-    Adam 1e-3, float32) and runs the test-set forward pass, as turbjax's epoch does. Arrays are copied (torch
+    Adam 1e-3, float32) and runs the forward pass over x_test (evaluated_frames: validation and test), as
+    turbjax's epoch does. Arrays are copied (torch
     wants writable ones). channels_last: the model and the (4-d) inputs in torch.channels_last memory format;
     compile: the network through torch.compile (inductor; its compilation happens in the warm-up epoch, run
     here)."""

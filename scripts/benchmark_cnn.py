@@ -5,13 +5,14 @@
 
 Times, in interleaved rounds (every variant once per round, so all see the same machine load), the epoch of
 `turbjax.training.loop.make_train` (Adam, batch 32, the test-set evaluation every epoch included) for:
-    patches       the default CNN, convolutions as matrix products (model.cnn_conv="patches")
+    custom        the default CNN, turbjax.models.conv's hand-written gradients (model.cnn_conv="custom")
     xla           the same network with flax.linen.Conv (model.cnn_conv="xla"): the "before" figure
     gap           the global-average-pooling head (model.cnn_head="gap") on the same 64 x 64 data
     gap_64x112    the GAP head on random 64 x 112 images (same number of rows)
     torch_*       when `torch` is importable: the same layers in PyTorch (Conv2d, ReLU, AvgPool2d, Linear),
-                  fused Adam, batch 32, a fresh permutation every epoch, the test-set forward pass, on the
-                  same arrays, with as many threads as turbjax's cores, in the settings a practitioner would
+                  fused Adam, batch 32, a fresh permutation every epoch, the forward pass over the
+                  validation and test frames (turbjax's epoch evaluates both), on the same arrays, with
+                  as many threads as turbjax's cores, in the settings a practitioner would
                   try on a CPU: torch_nchw (eager, NCHW), torch_cl (eager, model and inputs channels_last),
                   torch_compile and torch_compile_cl (torch.compile, inductor; compiled in the warm-up epoch).
                   `torch` in --variants means all four; a variant that fails to build or run is one
@@ -19,7 +20,7 @@ Times, in interleaved rounds (every variant once per round, so all see the same 
 and prints best and median seconds per epoch, the ratios to the default, the FLOPs of an epoch and the
 fraction of a 2048^3 float32 matmul's rate (measured here, same script) that the best epoch reaches; then
     ratio turbjax/torch-best (epoch time, same run): X
-the best epoch of the fastest PyTorch variant over the best epoch of turbjax's default (patches), X > 1
+the best epoch of the fastest PyTorch variant over the best epoch of turbjax's default (custom), X > 1
 meaning turbjax is faster, and the CPU model, cores and versions the figures belong to.
 Without the seed data it uses random arrays of the seed data's shapes (1920 x 64*64 train, 480 test) and says
 so.
@@ -44,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 from bench_common import (  # noqa: E402 (scripts/ is on sys.path as the running script's folder)
     TORCH_VARIANTS,
     cores,
+    evaluated_frames,
     import_error,
     machine_line,
     make_chunk,
@@ -104,13 +106,13 @@ def make_torch(data: dict, image_shape, threads: int | None, variant: str = "tor
     def images(a):
         return np.asarray(a).reshape(-1, 1, h, w)
 
-    return torch_epoch(net, images(data["X_train"]), np.asarray(data["y_train"]), images(data["X_test"]),
-                       threads, channels_last=channels_last, compile=compile_)
+    return torch_epoch(net, images(data["X_train"]), np.asarray(data["y_train"]),
+                       images(evaluated_frames(data)), threads, channels_last=channels_last, compile=compile_)
 
 
 def expand_variants(spec: str) -> list[str]:
     """--variants as a list: `torch` stands for every PyTorch variant; unknown names are an error."""
-    known = ["patches", "xla", "gap", "gap_64x112", *TORCH_VARIANTS]
+    known = ["custom", "xla", "gap", "gap_64x112", *TORCH_VARIANTS]
     names = []
     for v in filter(None, (x.strip() for x in spec.split(","))):
         for name in (list(TORCH_VARIANTS) if v == "torch" else [v]):
@@ -164,8 +166,8 @@ def main() -> None:
     p.add_argument("--data", default=cnn_config.get_config().data.dir, help="data directory (seed data)")
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     p.add_argument("--epochs", type=int, default=2, help="epochs per timed turbjax chunk (xla: 1)")
-    p.add_argument("--variants", default="patches,xla,gap,gap_64x112,torch",
-                   help="comma list of variants: patches, xla, gap, gap_64x112, torch_nchw, torch_cl, "
+    p.add_argument("--variants", default="custom,xla,gap,gap_64x112,torch",
+                   help="comma list of variants: custom, xla, gap, gap_64x112, torch_nchw, torch_cl, "
                         "torch_compile, torch_compile_cl; torch = all four PyTorch ones")
     p.add_argument("--torch-threads", type=int, default=cores(),
                    help="torch.set_num_threads (default: the cores turbjax's XLA uses, %(default)s here)")
@@ -174,7 +176,7 @@ def main() -> None:
     names = expand_variants(args.variants)
 
     data, image_shape, summary = load_data(args.data)
-    n, n_test = data["X_train"].shape[0], data["X_test"].shape[0]
+    n, n_test = data["X_train"].shape[0], evaluated_frames(data).shape[0]
     print(f"data: {summary}; image {image_shape}")
     print(f"jax {jax.__version__} on {jax.default_backend()}; {machine_line()}")
     wide = (image_shape[0], 112)
@@ -195,7 +197,7 @@ def main() -> None:
             continue
         epochs = 1 if name == "xla" else args.epochs
         model, d, shape = {
-            "patches": ({}, data, image_shape),
+            "custom": ({}, data, image_shape),
             "xla": ({"cnn_conv": "xla"}, data, image_shape),
             "gap": ({"cnn_head": "gap"}, data, image_shape),
             "gap_64x112": ({"cnn_head": "gap"}, random_data(wide, n, n_test), wide),
@@ -214,13 +216,13 @@ def main() -> None:
     peak = matmul_rate()
 
     ours = [k for k in times if k not in TORCH_VARIANTS]
-    ref = "patches" if "patches" in times else (ours or list(times))[0]
+    ref = "custom" if "custom" in times else (ours or list(times))[0]
     machine, versions = machine_line(), versions_line(TORCH_DISTS)
-    out = {"data": summary, "num_train": n, "num_test": n_test, "rounds": args.rounds, "notes": notes,
+    out = {"data": summary, "num_train": n, "num_evaluated": n_test, "rounds": args.rounds, "notes": notes,
            "cpu": machine, "versions": versions, "torch_threads": args.torch_threads,
            "matmul_2048_gflops": peak / 1e9, "variants": {}}
-    print(f"\n=== seconds per epoch, {args.rounds} interleaved rounds (Adam, batch 32, test evaluation "
-          "included) ===")
+    print(f"\n=== seconds per epoch, {args.rounds} interleaved rounds (Adam, batch 32, validation and test "
+          "evaluation included) ===")
     print(f"{machine}; torch threads {args.torch_threads}")
     print(versions)
     print(f"{'variant':16s} {'best s':>8s} {'median s':>9s}  {'best / ' + ref:>16s} {'median / ' + ref:>16s} "

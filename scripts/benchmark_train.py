@@ -41,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_common import make_chunk, torch_epoch  # noqa: E402 (scripts/ is on sys.path as the running script's folder)
+from bench_common import evaluated_frames, make_chunk, torch_epoch  # noqa: E402 (scripts/ is on sys.path as the running script's folder)
 
 from configs import default  # noqa: E402 (after the sys.path edit above)
 
@@ -262,7 +262,7 @@ def main() -> None:
     y = np.asarray(data["y_train"])[:, 0]
     sk_epochs = {"sklearn_float32": make_sklearn(x, y),
                  "sklearn_float64": make_sklearn(x.astype(np.float64), y.astype(np.float64))}
-    torch_epoch, torch_desc = make_torch(x, y, np.asarray(data["X_test"]))
+    torch_epoch, torch_desc = make_torch(x, y, evaluated_frames(data))
     if torch_epoch is not None:
         sk_epochs["torch"] = torch_epoch
     print(f"peer PyTorch: {torch_desc}", flush=True)

@@ -103,10 +103,10 @@ def test_torch_variants_run_a_tiny_epoch(common):
 def test_cnn_variants_expand_torch(monkeypatch):
     monkeypatch.syspath_prepend(str(SCRIPTS))
     cnn = runpy.run_path(str(SCRIPTS / "benchmark_cnn.py"))
-    assert cnn["expand_variants"]("patches,torch,torch_cl") == [
-        "patches", "torch_nchw", "torch_cl", "torch_compile", "torch_compile_cl"]
+    assert cnn["expand_variants"]("custom,torch,torch_cl") == [
+        "custom", "torch_nchw", "torch_cl", "torch_compile", "torch_compile_cl"]
     with pytest.raises(SystemExit, match="unknown variant 'torch_fast'"):
-        cnn["expand_variants"]("patches,torch_fast")
+        cnn["expand_variants"]("custom,torch_fast")
 
 
 def test_lbmpy_that_cannot_be_imported_is_one_line(simulate, monkeypatch):

@@ -1,6 +1,7 @@
-"""The CNN's convolutions as matrix products (turbjax.models.conv) == flax.linen.Conv /
-lax.conv_general_dilated: forward outputs and gradients with the same parameters, float32 and float64; the
-same parameter tree; the global-average-pooling head."""
+"""The CNN's convolutions with hand-written gradients (turbjax.models.conv) == flax.linen.Conv /
+lax.conv_general_dilated with autodiff: forward outputs and gradients with the same parameters, float32 and
+float64, both forward paths (patch product below PATCH_BELOW input channels, XLA's convolution above); relu +
+pooling == flax's; the same parameter tree; the global-average-pooling head."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from jax import lax
 from configs import default
 from turbjax.models import build_model
 from turbjax.models.cnn import CNN
-from turbjax.models.conv import avg_pool2, conv2d_same
+from turbjax.models.conv import conv2d_same, relu_avg_pool2
 
 # float32: the products sum the same terms in another order (k*k*C <= 144 terms per output)
 TOL = {jnp.float32: {"rtol": 2e-5, "atol": 2e-5}, jnp.float64: {"rtol": 1e-11, "atol": 1e-12}}
@@ -37,8 +38,10 @@ def assert_trees_close(a, b, dtype):
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+# c_in below and above PATCH_BELOW: both forward paths
 @pytest.mark.parametrize("k,c_in,c_out,shape",
-                         [(3, 1, 4, (9, 7)), (3, 5, 3, (6, 6)), (2, 3, 2, (5, 8)), (5, 2, 3, (4, 7))])
+                         [(3, 1, 4, (9, 7)), (3, 5, 3, (6, 6)), (2, 3, 2, (5, 8)), (5, 2, 3, (4, 7)),
+                          (2, 6, 2, (5, 8)), (5, 4, 3, (4, 7))])
 def test_conv2d_same_equals_lax_conv_forward_and_gradients(dtype, k, c_in, c_out, shape):
     with jax.enable_x64(dtype == jnp.float64):
         rng = np.random.default_rng(k + c_in)
@@ -51,32 +54,41 @@ def test_conv2d_same_equals_lax_conv_forward_and_gradients(dtype, k, c_in, c_out
             return lax.conv_general_dilated(x, kern, (1, 1), "SAME",
                                             dimension_numbers=("NHWC", "HWIO", "NHWC")) + bias
 
-        def ours(x, kern, bias):
-            y = conv2d_same(jnp.transpose(x, (3, 0, 1, 2)), kern, bias)
-            return jnp.transpose(y, (1, 2, 3, 0))
-
         y_ref, vjp_ref = jax.vjp(ref, x, kern, bias)
-        y, vjp = jax.jit(lambda *a: jax.vjp(ours, *a))(x, kern, bias)
+        y, vjp = jax.jit(lambda *a: jax.vjp(conv2d_same, *a))(x, kern, bias)
         assert_trees_close(y, y_ref, dtype)
         assert_trees_close(vjp(g), vjp_ref(g), dtype)
 
 
-def test_avg_pool2_drops_an_odd_last_row_and_column_like_flax():
+@pytest.mark.parametrize("shape", [(6, 8), (5, 7)])
+def test_relu_avg_pool2_equals_flax_and_its_gradient_autodiff(shape):
+    """Odd sizes drop the last row / column (as nn.avg_pool) and get a zero gradient there."""
     from flax import linen as nn
 
-    x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 3, 5, 7)), jnp.float32)  # (C, B, H, W)
-    ref = nn.avg_pool(jnp.transpose(x, (1, 2, 3, 0)), (2, 2), strides=(2, 2))
-    np.testing.assert_allclose(avg_pool2(x), jnp.transpose(ref, (3, 0, 1, 2)), rtol=1e-6, atol=1e-7)
+    rng = np.random.default_rng(0)
+    z = jnp.asarray(rng.normal(size=(2,) + shape + (3,)), jnp.float32)
+    g = jnp.asarray(rng.normal(size=(2, shape[0] // 2, shape[1] // 2, 3)), jnp.float32)
+
+    def ref(z):
+        return nn.avg_pool(jax.nn.relu(z), (2, 2), strides=(2, 2))
+
+    y_ref, vjp_ref = jax.vjp(ref, z)
+    y, vjp = jax.jit(lambda z: jax.vjp(relu_avg_pool2, z))(z)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-6, atol=1e-7)
+    (dz,), (dz_ref,) = vjp(g), vjp_ref(g)
+    np.testing.assert_allclose(dz, dz_ref, rtol=1e-6, atol=1e-7)
+    if shape[0] % 2:
+        assert not np.any(np.asarray(dz)[:, -1])
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 @pytest.mark.parametrize("head", ["flatten", "gap"])
-def test_cnn_patches_equals_the_flax_conv_version(dtype, head):
+def test_cnn_custom_equals_the_flax_conv_version(dtype, head):
     """Same parameters in both (one tree, nn.Conv's names and shapes), same outputs and parameter gradients,
     on an odd image size (pooling drops a row) and three conv blocks."""
     shape = (13, 10)
     kw = {"image_shape": shape, "features": (4, 6, 5), "dense": (7,), "num_outputs": 2, "head": head}
-    fast, plain = CNN(conv="patches", **kw), CNN(conv="xla", **kw)
+    fast, plain = CNN(conv="custom", **kw), CNN(conv="xla", **kw)
     params = fast.init(jax.random.key(0), jnp.zeros((1, shape[0] * shape[1])))  # float32, as in training
     plain_params = plain.init(jax.random.key(0), jnp.zeros((1, shape[0] * shape[1])))
     assert jax.tree_util.tree_map(jnp.shape, params) == jax.tree_util.tree_map(jnp.shape, plain_params)
@@ -137,3 +149,24 @@ def test_bad_head_or_conv_names_the_value():
         build_model(model_config(cnn_head="mean"), num_outputs=1, image_shape=(8, 8))
     with pytest.raises(ValueError, match="cnn_conv='cudnn'"):
         build_model(model_config(cnn_conv="cudnn"), num_outputs=1, image_shape=(8, 8))
+
+
+def test_cnn_predicts_in_training_batch_chunks_equal_to_one_call():
+    """The trainer's predict runs the CNN over chunks of the training batch (the last one shorter): the
+    same outputs as one call on the whole set."""
+    from configs import cnn as cnn_config
+    from turbjax.training.loop import make_train
+    from turbjax.training.optimizers import default_hparams
+
+    rng = np.random.default_rng(0)
+    data = {"X_train": jnp.asarray(rng.normal(size=(16, 8 * 6)), jnp.float32),
+            "y_train": jnp.asarray(rng.normal(size=(16, 1)), jnp.float32),
+            "X_test": jnp.asarray(rng.normal(size=(23, 8 * 6)), jnp.float32),
+            "y_test": jnp.asarray(rng.normal(size=(23, 1)), jnp.float32)}
+    c = cnn_config.get_config()
+    c.model.cnn_features, c.model.cnn_dense = (4, 4), (6,)
+    c.training.batch_size = 5
+    t = make_train(c, data, image_shape=(8, 6))
+    params = t.init(default_hparams(c.optim), jax.random.key(0))["params"]
+    whole = t.model.apply(params, data["X_test"])
+    np.testing.assert_allclose(jax.jit(t.predict)(params, data["X_test"]), whole, rtol=1e-6, atol=1e-6)

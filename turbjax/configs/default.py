@@ -80,7 +80,7 @@ def get_model_config() -> config_dict.ConfigDict:
     m.cnn_dense = (32,)  # cnn: dense widths after the conv blocks
     m.cnn_kernel = 3
     m.cnn_head = "flatten"  # cnn: "flatten" (dense on every position) or "gap" (mean over positions first)
-    m.cnn_conv = "patches"  # cnn: convolutions as matrix products (fast on CPU) or "xla" (nn.Conv)
+    m.cnn_conv = "custom"  # cnn: turbjax.models.conv (hand-written gradients, fast on CPU) or "xla" (nn.Conv)
     m.members = 1  # > 1: a deep ensemble of that many independently initialized copies (their mean output)
     return m
 

@@ -9,10 +9,12 @@ then a head and a linear output:
     head="gap": the mean of each channel over the spatial positions (global average pooling), then dense
         layers. Translation invariant up to the pooling grid, and its parameters do not depend on the image
         size, so the same parameters apply to images of any size (build the module with the new shape).
-conv="patches" (the default) computes the convolutions as matrix products (turbjax.models.conv: XLA:CPU
-runs the backward pass of its native convolutions inside the training scan as scalar loops, ~10x slower);
-conv="xla" uses `flax.linen.Conv` (native convolutions; the same function and parameter tree, kernels
-(k, k, in, out), so checkpoints of either load in the other).
+conv="custom" (the default) computes the convolutions with turbjax.models.conv's hand-written gradients
+(XLA:CPU runs the backward pass of its native convolutions inside the training scan as loop nests, ~10x
+slower), and relu + pooling as one function with a one-loop gradient; conv="xla" uses `flax.linen.Conv`
+(native convolutions and autodiff; the same function and parameter tree, kernels (k, k, in, out), so
+checkpoints of either load in the other). "patches", the name of an earlier version of "custom" (same
+parameters and function), is read as "custom" so that older run directories still load.
 """
 
 from __future__ import annotations
@@ -20,28 +22,28 @@ from __future__ import annotations
 import jax.numpy as jnp
 from flax import linen as nn
 
-from turbjax.models.conv import avg_pool2, conv2d_same
+from turbjax.models.conv import conv2d_same, relu_avg_pool2
 from turbjax.models.layers import Dense
 
 CNN_HEADS = ("flatten", "gap")
-CNN_CONVS = ("patches", "xla")
+CNN_CONVS = ("custom", "xla", "patches")
 
 
 class ConvSame(nn.Module):
-    """`nn.Conv(features, (k, k), padding="SAME")` on (C, B, H, W) feature maps, as matrix products.
-    Same parameters (names, shapes, initialization) as nn.Conv."""
+    """`nn.Conv(features, (k, k), padding="SAME")` on NHWC feature maps with turbjax.models.conv's
+    gradients. Same parameters (names, shapes, initialization) as nn.Conv."""
 
     features: int
     kernel_size: int
 
     @nn.compact
-    def __call__(self, x_CxBxHxW: jnp.ndarray) -> jnp.ndarray:
+    def __call__(self, x_BxHxWxC: jnp.ndarray) -> jnp.ndarray:
         k = self.kernel_size
-        shape = (k, k, x_CxBxHxW.shape[0], self.features)
+        shape = (k, k, x_BxHxWxC.shape[-1], self.features)
         # nn.Conv's param_dtype
         kernel = self.param("kernel", nn.initializers.lecun_normal(), shape, jnp.float32)
         bias = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
-        x, kernel, bias = nn.dtypes.promote_dtype(x_CxBxHxW, kernel, bias)
+        x, kernel, bias = nn.dtypes.promote_dtype(x_BxHxWxC, kernel, bias)
         return conv2d_same(x, kernel, bias)
 
 
@@ -52,7 +54,7 @@ class CNN(nn.Module):
     kernel_size: int = 3
     num_outputs: int = 1
     head: str = "flatten"
-    conv: str = "patches"
+    conv: str = "custom"
 
     @nn.compact
     def __call__(self, x_BxF: jnp.ndarray) -> jnp.ndarray:
@@ -68,12 +70,11 @@ class CNN(nn.Module):
         return Dense(self.num_outputs, name="out")(z).reshape(lead + (self.num_outputs,))
 
     def _conv_blocks(self, x_BxHxW):
-        z = x_BxHxW[None]  # (1, B, H, W): channel-major, see turbjax.models.conv
+        z = x_BxHxW[..., None]
         for i, c in enumerate(self.features):
-            z = nn.relu(ConvSame(c, self.kernel_size, name=f"conv_{i}")(z))
-            if z.shape[-2] >= 2 and z.shape[-1] >= 2:
-                z = avg_pool2(z)
-        return jnp.transpose(z, (1, 2, 3, 0))  # (B, h', w', C): the flatten order of the NHWC version
+            z = ConvSame(c, self.kernel_size, name=f"conv_{i}")(z)
+            z = relu_avg_pool2(z) if z.shape[-3] >= 2 and z.shape[-2] >= 2 else nn.relu(z)
+        return z
 
     def _conv_blocks_xla(self, x_BxHxW):
         z = x_BxHxW[..., None]

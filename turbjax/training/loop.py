@@ -289,10 +289,16 @@ def make_train(
         out = member_outputs(model, params, x)  # gradient is the one it would get alone
         return jnp.sum(jax.vmap(lambda o: data_loss(task, o, y, w))(out))
 
+    # the CNN predicts in chunks of the training batch: a chunk's feature maps stay in the cache (an
+    # evaluation pass over 864 frames took 0.65x the time of one call on the whole set, CPU,
+    # docs/performance_notes.md); dense models multiply the whole set at once
+    chunk = batch if config.model.name == "cnn" else 0
+
     def predict(params, x):
-        return model.apply(
-            params, x if input_shape is None else augment_lib.centre_crop(x, input_shape, shift)
-        )
+        x = x if input_shape is None else augment_lib.centre_crop(x, input_shape, shift)
+        if chunk and x.ndim == 2 and x.shape[0] > chunk:
+            return lax.map(lambda xc: model.apply(params, xc), x, batch_size=chunk)
+        return model.apply(params, x)
 
     def evaluate(params, x, y, data=None):
         d = default_data if data is None else data
