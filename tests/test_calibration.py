@@ -99,3 +99,56 @@ def test_a_non_positive_prediction_misses_every_interval_and_is_the_worst_residu
     assert np.isnan(est[0]) and est[1] == pytest.approx(330.0)
     with pytest.raises(ValueError, match="true Reynolds numbers must be > 0"):
         C.log_residuals([0.0], [300.0])
+
+
+def test_scaled_intervals_hold_the_truth_exactly_when_the_scaled_residual_is_within_the_offsets():
+    rng = np.random.default_rng(3)
+    members = np.log(500.0) + rng.normal(0, 0.05, size=(5, 200))  # (M, N) log predictions
+    re_true = 500.0 * np.exp(rng.normal(0, 0.05, size=200))
+    pred = np.exp(members.mean(axis=0))
+    cal = C.fit_calibration(re_true, pred, member_log=members)
+    s = members.std(axis=0, ddof=1)
+    assert cal.scaled and np.allclose(cal.frame_spread, s)
+    off = cal.offsets()
+    low, high = C.interval(pred, off, s)
+    np.testing.assert_allclose(low, pred * np.exp(-off.hi * s))
+    r = C.log_residuals(re_true, pred) / s
+    inside = (low <= re_true) & (re_true <= high)
+    assert np.array_equal(inside, (r >= off.lo - 1e-12) & (r <= off.hi + 1e-12))
+    # a single model has no spread: the plain residuals
+    assert not C.fit_calibration(re_true, pred, member_log=members[:1]).scaled
+
+
+def test_scaled_intervals_cover_evenly_where_the_error_grows_with_the_spread():
+    """Residuals r = s z with z exchangeable: the scaled interval covers ~90% in every spread bin, the plain
+    one over-covers the narrow-spread half and under-covers the wide one."""
+    rng = np.random.default_rng(4)
+
+    def draw(n):
+        s = np.exp(rng.uniform(np.log(0.01), np.log(0.1), n))
+        return s, s * rng.standard_normal(n)
+
+    s_val, r_val = draw(4000)
+    s_test, r_test = draw(20000)
+    scaled_off = C.conformal_offsets(C.scaled(r_val, s_val), 0.9)
+    plain_off = C.conformal_offsets(r_val, 0.9)
+    narrow = s_test < np.median(s_test)
+    for part in (narrow, ~narrow):
+        z = r_test[part] / s_test[part]
+        assert abs(np.mean((z >= scaled_off.lo) & (z <= scaled_off.hi)) - 0.9) < 0.02
+    plain = (r_test >= plain_off.lo) & (r_test <= plain_off.hi)
+    assert plain[narrow].mean() > 0.95 and plain[~narrow].mean() < 0.85
+
+
+def test_clip_spread_is_the_spread_of_the_members_clip_means_and_json_keeps_it():
+    members = np.array([[0.0, 0.2, 1.0, 1.0], [0.2, 0.4, 3.0, 3.0]])  # 2 members, 2 clips of 2 frames
+    labels = np.array([0, 0, 1, 1])
+    np.testing.assert_allclose(C.clip_spread(members, labels), [np.std([0.1, 0.3], ddof=1),
+                                                               np.std([1.0, 3.0], ddof=1)])
+    re_true = np.full(4, 2.0)
+    cal = C.fit_calibration(re_true, np.exp(members.mean(axis=0)), labels, member_log=members)
+    back = C.Calibration.from_json(cal.to_json())
+    assert back.scaled and np.array_equal(back.clip_spread, cal.clip_spread)
+    assert back.to_json()["method"] == C.SCALED
+    old = {k: v for k, v in cal.to_json().items() if "spreads" not in k}  # a file from before the spreads
+    assert not C.Calibration.from_json(old).scaled

@@ -153,8 +153,9 @@ def test_bad_head_or_conv_names_the_value():
 
 def test_cnn_predicts_in_training_batch_chunks_equal_to_one_call():
     """The trainer's predict runs the CNN over chunks of the training batch (the last one shorter): the
-    same outputs as one call on the whole set."""
+    same outputs as one call on the whole set; predict_members too, member by member (a 2-member ensemble)."""
     from configs import cnn as cnn_config
+    from turbjax.models import member_outputs
     from turbjax.training.loop import make_train
     from turbjax.training.optimizers import default_hparams
 
@@ -166,7 +167,12 @@ def test_cnn_predicts_in_training_batch_chunks_equal_to_one_call():
     c = cnn_config.get_config()
     c.model.cnn_features, c.model.cnn_dense = (4, 4), (6,)
     c.training.batch_size = 5
+    c.model.members = 2
     t = make_train(c, data, image_shape=(8, 6))
     params = t.init(default_hparams(c.optim), jax.random.key(0))["params"]
     whole = t.model.apply(params, data["X_test"])
     np.testing.assert_allclose(jax.jit(t.predict)(params, data["X_test"]), whole, rtol=1e-6, atol=1e-6)
+    members = member_outputs(t.model, params, data["X_test"])
+    assert members.shape == (2, 23, 1) and not np.allclose(members[0], members[1])
+    np.testing.assert_allclose(jax.jit(t.predict_members)(params, data["X_test"]), members, rtol=1e-6,
+                               atol=1e-6)

@@ -9,8 +9,9 @@ whether the run lies outside what the model learned from.
 Every file is read onto the reference grid in the flow's scales (data.units = "flow", turbjax.data.units),
 so files of any grid spacing and unit system go through the model's own features. A run's estimate is the
 geometric mean of its frames' estimates; its interval is the one calibrated for clips of one shedding period
-(the validation clips' residuals; the frames' where the model has no clip calibration), which a run longer
-than a period only narrows: it is conservative for long runs. A run whose features lie outside the training
+(the validation clips' residuals; the frames' where the model has no clip calibration; for an ensemble scaled
+by the median spread of the run's one-period clips), which a run longer than a period only narrows: it is
+conservative for long runs. A run whose features lie outside the training
 distribution (turbjax.novelty) gets no interval: its estimate is an extrapolation.
 """
 
@@ -25,7 +26,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from turbjax.calibration import Calibration, clip_estimates, clip_labels, interval
+from turbjax.calibration import (
+    Calibration,
+    clip_estimates,
+    clip_labels,
+    clip_spread,
+    interval,
+    member_spread,
+)
 from turbjax.checks import fail
 from turbjax.data import discovery, readers, units
 from turbjax.data.series import frame_spacing, plan_series, read_images, series_inputs
@@ -47,6 +55,7 @@ class Model(NamedTuple):
     calibration: Calibration
     novelty: Novelty | None
     source: str  # where it was loaded from
+    predict_members: object = None  # (params, X standardized) -> (M, N, 1): an ensemble's members, jitted
 
 
 class RunEstimate(NamedTuple):
@@ -102,7 +111,8 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
             fail(f"{path}/checkpoints holds no checkpoint to estimate with")
         params = restore_state(trainer, config, ckpt, step)["params"]
         ckpt.close()
-    return Model(config, stats, params, jax.jit(trainer.predict), calibration, read_novelty(path), str(path))
+    return Model(config, stats, params, jax.jit(trainer.predict), calibration, read_novelty(path), str(path),
+                 jax.jit(trainer.predict_members))
 
 
 def write_params(path: Path, params) -> None:
@@ -176,24 +186,40 @@ def estimate_run(model: Model, path, fmt: str | None = None, *, trust_pickle: bo
     images = read_images(plan, d, fmt)
     x = series_inputs(images, plan, d)
     xs = standardize(x, Standardizer(mean=model.stats["x_mean"], scale=model.stats["x_scale"]))
-    out = np.asarray(model.predict(model.params, jnp.asarray(xs, jnp.float32)))
-    pred = target_from_model(out, np.asarray(model.stats["y_mean"]), np.asarray(model.stats["y_scale"]),
-                             bool(d["log_target"]))[:, 0].astype(np.float64)
+    xs = jnp.asarray(xs, jnp.float32)
+    out = np.asarray(model.predict(model.params, xs))
+    y_mean, y_scale = np.asarray(model.stats["y_mean"]), np.asarray(model.stats["y_scale"])
+    log_target = bool(d["log_target"])
+    pred = target_from_model(out, y_mean, y_scale, log_target)[:, 0].astype(np.float64)
+    cal = model.calibration
+    member_log = None
+    if cal.scaled:  # the members' log predictions: the spreads the intervals are scaled by
+        t = target_from_model(np.asarray(model.predict_members(model.params, xs)), y_mean, y_scale, False)
+        t = t[..., 0].astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            member_log = t if log_target else np.where(t > 0, np.log(np.where(t > 0, t, 1.0)), np.nan)
     ood = model.novelty is not None and model.novelty.outside(xs)
-    low, high = interval(pred, model.calibration.offsets())
+    low, high = interval(pred, cal.offsets(), None if member_log is None else member_spread(member_log))
     step = plan.first_step + np.arange(0, plan.n_frames, plan.stride) * plan.frame_stride
     if clip_steps is None:
         clip_steps = plan.period_steps if math.isfinite(plan.period_steps) else float(step[-1] - step[0] + 1)
     elif plan.resampling is not None:  # given in the file's steps; the plan counts reference steps
         clip_steps = clip_steps * units.step_scale(meta["units"])
     labels = clip_labels(np.zeros(step.size, np.int64), step, clip_steps)
+    whole = np.zeros(pred.size, np.int64)  # the whole run as one clip
     est, _ = clip_estimates(pred, labels)
-    clip_off = model.calibration.offsets(clips=True)
-    c_low, c_high = interval(est, clip_off) if clip_off is not None and est.size else (est * np.nan,) * 2
-    run = float(clip_estimates(pred, np.zeros(pred.size, np.int64))[0][0])  # the whole run as one clip
+    c_spread = r_spread = None
+    if member_log is not None:
+        c_spread = clip_spread(member_log, labels)
+        # the run's interval is a clip's (calibrated on one-period clips): scaled by a typical clip's spread,
+        # not by the whole run's, which averaging over several periods shrinks more than the run's error
+        r_spread = float(np.nanmedian(c_spread)) if c_spread.size else clip_spread(member_log, whole)
+    clip_off = cal.offsets(clips=True)
+    c_low, c_high = (interval(est, clip_off, c_spread) if clip_off is not None and est.size else
+                     (est * np.nan,) * 2)
+    run = float(clip_estimates(pred, whole)[0][0])
     # a model calibrated without clips (its validation runs had no known period): the frames' interval, wider
-    run_off = clip_off if clip_off is not None else model.calibration.offsets()
-    r_low, r_high = interval(np.array([run]), run_off)
+    r_low, r_high = interval(np.array([run]), clip_off if clip_off is not None else cal.offsets(), r_spread)
     if ood:
         low, high, c_low, c_high = (a * np.nan for a in (low, high, c_low, c_high))
     keep = not ood and math.isfinite(r_low[0])

@@ -14,7 +14,7 @@ import numpy as np
 from turbjax.data.standardize import target_from_model
 from turbjax.models.ridge import DEFAULT_ALPHAS, ridge_cv
 from turbjax.pipeline import Prepared
-from turbjax.scoring import predictions, reynolds_report, score
+from turbjax.scoring import member_log_predictions, predictions, reynolds_report, score
 from turbjax.training import metrics as M
 
 
@@ -112,7 +112,9 @@ def scalar_target_summary(trainer, params, prep: Prepared, has_r2: bool, calibra
     out["test_prediction_mean"] = float(pred.mean())
     out["test_prediction_std"] = float(pred.std())
     out["test_target_values"] = sorted({float(v) for v in np.unique(ds.test.y)})[:10]
-    intervals, out["test_per_reynolds"] = reynolds_report(ds.test, pred, calibration)
+    members = (member_log_predictions(trainer, params, prep.data)
+               if calibration is not None and calibration.scaled else None)
+    intervals, out["test_per_reynolds"] = reynolds_report(ds.test, pred, calibration, members)
     return out | {f"test_{k}": v for k, v in intervals.items()}
 
 

@@ -22,12 +22,15 @@ from turbjax.calibration import (
     Calibration,
     clip_estimates,
     clip_labels,
+    clip_spread,
     clip_truth,
     coverage,
     fit_calibration,
     interval,
     log_residuals,
+    member_spread,
     reliability,
+    scaled,
     width_percent,
 )
 from turbjax.checks import fail
@@ -78,6 +81,18 @@ def predictions(trainer, params, data: dict, split: str = "test") -> np.ndarray:
     return (out[:, 0] > 0).astype(np.int32) if trainer.task == "binary" else out.argmax(-1)
 
 
+def member_log_predictions(trainer, params, data: dict, split: str = "test") -> np.ndarray:
+    """(M, N) each ensemble member's log prediction of Re (M = 1 for a single model; NaN where a member's
+    prediction is not a positive Re): what a scaled calibration's spreads come from."""
+    out = np.asarray(jax.jit(trainer.predict_members)(params, data[f"X_{split}"]))[..., 0]
+    mean, scale = np.asarray(data["y_mean"]).ravel()[0], np.asarray(data["y_scale"]).ravel()[0]
+    t = out * scale + mean
+    if trainer.log_target:
+        return t.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(t > 0, np.log(np.where(t > 0, t, 1.0)), np.nan)
+
+
 def per_reynolds(re_true, re_pred) -> list[dict]:
     """For each true Reynolds number: samples, mean and spread of the predictions, the mean absolute error and
     that error as a percentage of Re (what "knows the Reynolds number" means per flow)."""
@@ -103,7 +118,8 @@ def calibrate(trainer, params, prep: Prepared, *, epoch: int = -1, level: float 
     period of consecutive frames of a run, where the period is known)."""
     v = prep.ds.val
     pred = predictions(trainer, params, prep.data, "val")[:, 0]
-    return fit_calibration(v.re, pred, clip_labels(v.series, v.step, v.period), level=level, epoch=epoch)
+    return fit_calibration(v.re, pred, clip_labels(v.series, v.step, v.period), level=level, epoch=epoch,
+                           member_log=member_log_predictions(trainer, params, prep.data, "val"))
 
 
 def write_trust(workdir, trainer, params, prep: Prepared, *, epoch: int = -1) -> Calibration:
@@ -117,17 +133,24 @@ def write_trust(workdir, trainer, params, prep: Prepared, *, epoch: int = -1) ->
     return calibration
 
 
-def interval_scores(part, pred, cal: Calibration) -> tuple[dict, list[dict]]:
-    """How the calibrated intervals fare on a part of the data (a Subset with its frame predictions `pred`):
-    (overall, per Reynolds number) coverage of the nominal interval for frames and clips, median width in %
-    of Re, clip MAE in % of Re, mean interval bounds; None where there are no clips."""
+def interval_scores(part, pred, cal: Calibration, member_log=None) -> tuple[dict, list[dict]]:
+    """How the calibrated intervals fare on a part of the data (a Subset with its frame predictions `pred`,
+    and for a scaled calibration its members' log predictions `member_log`): (overall, per Reynolds number)
+    coverage of the nominal interval for frames and clips, median width in % of Re, clip MAE in % of Re,
+    mean interval bounds; None where there are no clips."""
     re = np.asarray(part.re, np.float64)
-    low, high = interval(pred, cal.offsets())
     labels = clip_labels(part.series, part.step, part.period)
     est, ids = clip_estimates(pred, labels)
+    spread = c_spread = None
+    if cal.scaled:
+        if member_log is None:
+            fail("a scaled calibration needs the members' predictions (member_log) to draw intervals")
+        spread, c_spread = member_spread(member_log), clip_spread(member_log, labels)
+    low, high = interval(pred, cal.offsets(), spread)
     clip_re = clip_truth(re, labels, ids) if ids.size else np.zeros(0)
     clip_off = cal.offsets(clips=True)
-    clip_low, clip_high = interval(est, clip_off) if clip_off is not None and ids.size else (None, None)
+    clip_low, clip_high = ((None, None) if clip_off is None or not ids.size else
+                           interval(est, clip_off, c_spread))
 
     def block(frames, clips) -> dict:
         with np.errstate(invalid="ignore"):  # a frame without an interval (Re <= 0 predicted) has no bounds
@@ -149,17 +172,20 @@ def interval_scores(part, pred, cal: Calibration) -> tuple[dict, list[dict]]:
     overall = block(np.ones(re.size, bool), np.ones(ids.size, bool))
     rows = [{"re": float(r)} | block(re == r, clip_re == r) for r in np.unique(re)]
     overall["level"] = cal.level
-    overall["reliability"] = reliability(cal.frame, log_residuals(re, pred))
+    test_r = log_residuals(re, pred)
+    overall["reliability"] = (reliability(scaled(cal.frame, cal.frame_spread), scaled(test_r, spread))
+                              if cal.scaled else reliability(cal.frame, test_r))
     return overall, rows
 
 
-def reynolds_report(part, pred, cal: Calibration | None = None) -> tuple[dict, list[dict]]:
+def reynolds_report(part, pred, cal: Calibration | None = None, member_log=None) -> tuple[dict, list[dict]]:
     """How each Reynolds number of a part fares (per_reynolds), each row with its calibrated intervals'
-    scores when `cal` is given: (the overall interval scores, {} without `cal`; the per-Re rows)."""
+    scores when `cal` is given (and the members' log predictions for a scaled one): (the overall interval
+    scores, {} without `cal`; the per-Re rows)."""
     rows = per_reynolds(part.re, pred)
     if cal is None:
         return {}, rows
-    overall, interval_rows = interval_scores(part, pred, cal)
+    overall, interval_rows = interval_scores(part, pred, cal, member_log)
     for row, extra in zip(rows, interval_rows, strict=True):
         row |= {k: v for k, v in extra.items() if k != "re"}
     return overall, rows
@@ -274,7 +300,9 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
         pred = predictions(trainer, params, prep.data)[:, 0]
         cal = read_calibration(workdir)
         usable = cal is not None and cal.epoch == int(step)
-        overall, scores["test_per_reynolds"] = reynolds_report(ds.test, pred, cal if usable else None)
+        members = member_log_predictions(trainer, params, prep.data) if usable and cal.scaled else None
+        overall, scores["test_per_reynolds"] = reynolds_report(ds.test, pred, cal if usable else None,
+                                                               members)
         scores["test"] |= overall
         if not usable:
             scores["interval_note"] = (

@@ -113,11 +113,18 @@ def _tuples(x):  # JSON turned tuples into lists
 
 def with_defaults(stored: dict) -> dict:
     """A stored config.json completed with today's defaults for the fields added since it was written (a run
-    from before a field existed behaved as its default does)."""
+    from before a field existed behaved as its default does), renamed values read under their new names."""
     out = config_json(default.get_config())
     for section, fields in stored.items():
         out[section] = {**out.get(section, {}), **fields} if isinstance(fields, dict) else fields
+    for (section, field), (old, new) in RENAMED.items():
+        if out.get(section, {}).get(field) == old:
+            out[section][field] = new
     return out
+
+
+# values renamed since runs were stored, (section, field): (old, new); the same function and parameters
+RENAMED = {("model", "cnn_conv"): ("patches", "custom")}
 
 
 def check_workdir(config, workdir: Path) -> bool:

@@ -13,8 +13,8 @@ conv="custom" (the default) computes the convolutions with turbjax.models.conv's
 (XLA:CPU runs the backward pass of its native convolutions inside the training scan as loop nests, ~10x
 slower), and relu + pooling as one function with a one-loop gradient; conv="xla" uses `flax.linen.Conv`
 (native convolutions and autodiff; the same function and parameter tree, kernels (k, k, in, out), so
-checkpoints of either load in the other). "patches", the name of an earlier version of "custom" (same
-parameters and function), is read as "custom" so that older run directories still load.
+checkpoints of either load in the other). Run directories stored with "patches", the name of an earlier
+version of "custom" (same parameters and function), are read as "custom" (turbjax.workdir.RENAMED).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from turbjax.models.conv import conv2d_same, relu_avg_pool2
 from turbjax.models.layers import Dense
 
 CNN_HEADS = ("flatten", "gap")
-CNN_CONVS = ("custom", "xla", "patches")
+CNN_CONVS = ("custom", "xla")
 
 
 class ConvSame(nn.Module):

@@ -74,6 +74,7 @@ class Trainer(NamedTuple):
     train: Callable[..., tuple[State, dict]]  # (hparams, key, data=None)
     evaluate: Callable[..., dict]  # (params_or_state, X, y, data=None) -> metrics dict
     predict: Callable[..., Array]  # (params, X) -> standardized outputs / logits (centre-cropped X)
+    predict_members: Callable[..., Array]  # (params, X) -> (M, N, outputs): an ensemble's members' outputs
     model: Any  # the Linen module
     tx: optax.GradientTransformation
     task: str  # "regression", "binary" or "softmax"
@@ -294,11 +295,18 @@ def make_train(
     # docs/performance_notes.md); dense models multiply the whole set at once
     chunk = batch if config.model.name == "cnn" else 0
 
-    def predict(params, x):
+    def over_rows(g, x):  # g: a batch of rows -> rows first; on the centre-cropped rows, chunked where set
         x = x if input_shape is None else augment_lib.centre_crop(x, input_shape, shift)
-        if chunk and x.ndim == 2 and x.shape[0] > chunk:
-            return lax.map(lambda xc: model.apply(params, xc), x, batch_size=chunk)
-        return model.apply(params, x)
+        if chunk and x.ndim == 2 and x.shape[0] > chunk:  # lax.map vmaps the one-row function over a chunk
+            return lax.map(lambda row: g(row[None])[0], x, batch_size=chunk)
+        return g(x)
+
+    def predict(params, x):
+        return over_rows(lambda xb: model.apply(params, xb), x)
+
+    def predict_members(params, x):  # (M, N, outputs): each member's own output (M = 1: a single model)
+        rows_first = over_rows(lambda xb: jnp.moveaxis(member_outputs(model, params, xb), 0, 1), x)
+        return jnp.moveaxis(rows_first, 1, 0)
 
     def evaluate(params, x, y, data=None):
         d = default_data if data is None else data
@@ -323,6 +331,7 @@ def make_train(
         return run_epochs(init(hparams, key), hparams, num_epochs, data)
 
     return Trainer(init=init, run_epochs=run_epochs, train=train, evaluate=evaluate, predict=predict,
+                   predict_members=predict_members,
                    model=model, tx=tx, task=task, log_target=log_target, num_epochs=num_epochs,
                    batch_size=batch, steps_per_epoch=steps, num_train=n_train, input_shape=input_shape,
                    window_shape=window, augment=names, shift=shift)

@@ -1,0 +1,121 @@
+"""Two ways to make a deep ensemble's 90% interval, compared on validation data first, then on test data.
+
+    python scripts/compare_intervals.py runs/generalization/flagship/mlp_wakestats \
+        runs/generalization/realization/mlp_wakestats runs/generalization/heldout_re/mlp_wakestats
+
+For each workdir (a Reynolds-number regression on log Re with model.members > 1, its best checkpoint):
+    plain    turbjax's intervals (turbjax.calibration): split-conformal quantiles of the signed log residuals
+             r = mean_log_prediction - log Re, the same width in log Re everywhere
+    scaled   normalized split-conformal: quantiles of r / s, s the members' standard deviation of their log
+             predictions, the interval mean - q * s: wider where the members disagree
+The choice between them is made on validation data only: leave-one-Re-out over the validation Reynolds numbers
+(calibrate on the others, cover the held-out one), which asks what the interval does for a flow at a Reynolds
+number it was not calibrated on. The script prints that first, then each method calibrated on the whole
+validation part and scored on the test part (frames), overall and per Re, to report, not to choose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from turbjax.calibration import LEVEL, clip_labels, conformal_offsets  # noqa: E402
+from turbjax.models.ensemble import member_outputs  # noqa: E402
+from turbjax.pipeline import prepare, trainer_for  # noqa: E402
+from turbjax.training.checkpoint import Checkpointer  # noqa: E402
+from turbjax.training.resume import restore_state  # noqa: E402
+from turbjax.workdir import load_run_config, read_standardizer  # noqa: E402
+
+
+def member_log_predictions(workdir: Path) -> dict:
+    """{part: (log predictions (M, N), true Re (N,), clip labels (N,))} for the validation and test parts."""
+    config = load_run_config(workdir)
+    if not config.data.get("log_target", False) or int(config.model.members) < 2:
+        raise SystemExit(f"{workdir}: needs a log-Re regression with model.members > 1")
+    prep = prepare(config, read_standardizer(workdir), classes=tuple(sorted(config.data.reynolds)))
+    trainer = trainer_for(config, prep)
+    ckpt = Checkpointer(workdir / "checkpoints", read_only=True)
+    params = restore_state(trainer, config, ckpt, ckpt.best_step())["params"]
+    ckpt.close()
+    mean, scale = (float(np.asarray(prep.data[k]).ravel()[0]) for k in ("y_mean", "y_scale"))
+    apply = jax.jit(lambda p, x: member_outputs(trainer.model, p, x))
+    out = {}
+    for part in ("val", "test"):
+        sub = getattr(prep.ds, part)
+        out[part] = (np.asarray(apply(params, prep.data[f"X_{part}"]))[..., 0] * scale + mean,
+                     np.asarray(sub.re, np.float64), clip_labels(sub.series, sub.step, sub.period))
+    return out
+
+
+def clip_level(logm: np.ndarray, re: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The members' log predictions of each whole clip (each member's mean over the clip's frames) and the
+    clips' true Re."""
+    ids = np.unique(labels[labels >= 0])
+    return (np.stack([logm[:, labels == c].mean(axis=1) for c in ids], axis=1),
+            np.array([re[labels == c][0] for c in ids]))
+
+
+def scores(logm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, spread) of the members' log predictions."""
+    return logm.mean(0), logm.std(0, ddof=1)
+
+
+def covered(r, s, cal_r, cal_s, method: str) -> np.ndarray:
+    """Which residuals r (spreads s) the interval calibrated on (cal_r, cal_s) holds."""
+    if method == "plain":
+        off = conformal_offsets(cal_r, LEVEL)
+        return (r >= off.lo) & (r <= off.hi)
+    off = conformal_offsets(cal_r / cal_s, LEVEL)
+    return (r / s >= off.lo) & (r / s <= off.hi)
+
+
+def width_percent(s, cal_r, cal_s, method: str) -> float:
+    off = conformal_offsets(cal_r if method == "plain" else cal_r / cal_s, LEVEL)
+    span = (off.hi - off.lo) * (1.0 if method == "plain" else s)
+    return float(np.median(100 * (np.exp(span) - 1)))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("workdirs", nargs="+", type=Path)
+    args = p.parse_args()
+    methods = ("plain", "scaled")
+    for wd in args.workdirs:
+        parts = member_log_predictions(wd)
+        print(f"\n== {wd}: validation Re {sorted(set(parts['val'][1].tolist()))}")
+        for level in ("frames", "clips"):
+            (lv, re_v, lab_v), (lt, re_t, lab_t) = parts["val"], parts["test"]
+            if level == "clips":
+                (lv, re_v), (lt, re_t) = clip_level(lv, re_v, lab_v), clip_level(lt, re_t, lab_t)
+            compare(level, lv, re_v, lt, re_t, methods)
+
+
+def compare(level: str, lv, re_v, lt, re_t, methods) -> None:
+    mu, s = scores(lv)
+    r = mu - np.log(re_v)
+    print(f"   {level}: validation, leave one Re out (the choice):")
+    for m in methods:
+        cov = [covered(r[re_v == re], s[re_v == re], r[re_v != re], s[re_v != re], m).mean()
+               for re in np.unique(re_v)]
+        print(f"     {m:6s} coverage mean {np.mean(cov):.3f}, worst {np.min(cov):.3f}, "
+              f"{np.sum(np.array(cov) < 0.85)}/{len(cov)} Re below 0.85; per Re "
+              + " ".join(f"{c:.2f}" for c in cov))
+    mt, st = scores(lt)
+    rt = mt - np.log(re_t)
+    print(f"   {level}: test, calibrated on all validation {level} (reported, not chosen on):")
+    for m in methods:
+        c = covered(rt, st, r, s, m)
+        per = " ".join(f"{re:g}: {c[re_t == re].mean():.2f}" for re in np.unique(re_t))
+        w = width_percent(st, r, s, m)
+        print(f"     {m:6s} coverage {c.mean():.3f}, median width {w:.1f}% of Re; per Re {per}")
+
+
+if __name__ == "__main__":
+    main()
