@@ -108,3 +108,13 @@ def test_a_training_run_of_an_ensemble_is_one_model_downstream(tmp_path):
     x = jnp.zeros((3, 7), jnp.float32)
     per_member = member_outputs(build_model(model.config.model, num_outputs=1), model.params, x)
     np.testing.assert_allclose(model.predict(model.params, x), per_member.mean(axis=0), rtol=1e-5, atol=1e-6)
+    # its intervals are scaled by the members' spread: per frame, log(high / low) = (q_hi - q_lo) * spread
+    cal = model.calibration
+    assert cal.scaled and cal.frame_spread.shape == cal.frame.shape and np.all(cal.frame_spread > 0)
+    # (the tiny synthetic run lies outside the training distribution: its intervals are drawn without the flag)
+    e = estimates.estimate_run(model._replace(novelty=None), sorted(data.glob("*.npz"))[0])
+    log_width = np.log(e.frames[:, 2] / e.frames[:, 1])
+    off = cal.offsets()
+    spread = log_width / (off.hi - off.lo)
+    assert np.all(spread > 0) and np.ptp(spread) > 0  # a width of its own per frame
+    assert e.low is not None and e.low < e.high
