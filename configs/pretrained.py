@@ -6,7 +6,7 @@ D / 12.8) on the ensemble, two numerical variants of it and a coarser observatio
 less a property of one simulator's numerics and of how finely a field was sampled:
 
     data/ensemble           D = 12.8 cells, MRT, Bouzidi cylinder, U = 0.05 (25 Re x 4 realizations)
-    data/variants/d19       D = 19.2 cells (16 Re x 2 realizations)
+    data/variants/d19       D = 19.2 cells (16 Re x 4 realizations)
     data/variants/mach10    U = 0.1, twice the Mach number (13 Re up to 1150)
     data/variants/coarse2   ensemble runs observed on every second node (D = 6.4 cells; 16 Re x 2, derived
                             with `python -m turbjax.data.convert --coarsen 2`, not simulated)
@@ -16,9 +16,9 @@ which validate on runs never trained on: data/variants/bulk (MRT with a 10x smal
 every-second-node copy bulk_coarse2, and data/variants/d19val (the D = 19.2 grid at those five Re); tested at
 Re 300, 600, 900, 1200 on variants never trained on (data/variants/d26: D = 25.6 cells; bounceback: plain
 bounce-back on the cylinder; bgk: BGK collision, Re 300 and 600).
-It is the numerics split's validation choice among the models that read any file `predict` accepts (validation
-R^2 0.918, against 0.912 for `gradstats` and 0.893 for `fft2`). The `_dx2` models, which also read the file's
-grid spacing, are not candidates: that input says how far a simulation is from grid convergence, and a
+It is the numerics split's validation choice (validation R^2 0.949, against 0.938 for `gradstats` + (dx/D)^2,
+0.922 for `gradstats` and 0.894 for `fft2`). The `_dx2` models, which also read the file's grid spacing, would
+not be candidates anyway: that input says how far a simulation is from grid convergence, and a
 subsampled or measured field's spacing says nothing of the kind (README, "Numerics and resolution"). That
 table's "numerics" row for mlp_wakestats is this config:
 

@@ -145,7 +145,7 @@ VAL_RE = (350.0, 550.0, 800.0, 1050.0, 1300.0)
 D19_TRAIN_RE = (200.0, 250.0, 400.0, 450.0, 500.0, 650.0, 700.0, 750.0, 850.0, 950.0, 1000.0, 1100.0, 1150.0,
                 1250.0, 1350.0, 1400.0)
 VARIANT_RUNS = {
-    "d19": ("ensemble_d19", D19_TRAIN_RE, 2),  # D = 19.2 cells, 2 realizations
+    "d19": ("ensemble_d19", D19_TRAIN_RE, 4),  # D = 19.2 cells, 4 realizations (as the ensemble)
     "mach10": ("ensemble_mach10", tuple(r for r in D19_TRAIN_RE if r <= 1150.0), 1),  # inflow 0.1
     "bulk": ("ensemble_bulk", VAL_RE, 1),  # MRT with a 10x smaller bulk viscosity
     "d19val": ("ensemble_d19", VAL_RE, 1),  # the finer grid at the validation Reynolds numbers

@@ -111,7 +111,7 @@ def test_a_training_run_of_an_ensemble_is_one_model_downstream(tmp_path):
     # its intervals are scaled by the members' spread: per frame, log(high / low) = (q_hi - q_lo) * spread
     cal = model.calibration
     assert cal.scaled and cal.frame_spread.shape == cal.frame.shape and np.all(cal.frame_spread > 0)
-    # (the tiny synthetic run lies outside the training distribution: its intervals are drawn without the flag)
+    # (the tiny synthetic run lies outside the training distribution: intervals drawn without the flag)
     e = estimates.estimate_run(model._replace(novelty=None), sorted(data.glob("*.npz"))[0])
     log_width = np.log(e.frames[:, 2] / e.frames[:, 1])
     off = cal.offsets()
