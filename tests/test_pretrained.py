@@ -1,7 +1,7 @@
 """The model shipped in the package (turbjax/pretrained): it loads, it gives the estimates recorded when it
 was exported on tests/data/pretrained_check.npz (four frames of the seed run at Re 600, never trained on),
-with an interval that holds 600 (the estimate on these four frames: 602; on the whole run: 609, README,
-"Your own files")."""
+with an interval that holds 600 (the estimate on these four frames: 592 [533, 638]; on the whole run: 604,
+README, "Your own files")."""
 
 import json
 from pathlib import Path
