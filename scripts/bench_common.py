@@ -141,10 +141,9 @@ def torch_epoch(build_net, x, y, x_test, threads: int | None = None, *, channels
 
     build_net(torch.nn) -> the network; epoch() trains it one pass in shuffled minibatches of 32 (MSE, fused
     Adam 1e-3, float32) and runs the forward pass over x_test (evaluated_frames: validation and test), as
-    turbjax's epoch does. Arrays are copied (torch
-    wants writable ones). channels_last: the model and the (4-d) inputs in torch.channels_last memory format;
-    compile: the network through torch.compile (inductor; its compilation happens in the warm-up epoch, run
-    here)."""
+    turbjax's epoch does. Arrays are copied (torch wants writable ones). channels_last: the model and the
+    (4-d) inputs in torch.channels_last memory format; compile: the network through torch.compile (inductor;
+    its compilation happens in the warm-up epoch, run here)."""
     try:
         import torch  # optional: only the benchmarks use it, never the tests
     except Exception as e:  # a broken install fails in many ways, not only ImportError: skipped too

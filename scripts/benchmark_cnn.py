@@ -4,7 +4,8 @@
     python scripts/benchmark_cnn.py --data DIR --rounds 5 --out bench.json
 
 Times, in interleaved rounds (every variant once per round, so all see the same machine load), the epoch of
-`turbjax.training.loop.make_train` (Adam, batch 32, the test-set evaluation every epoch included) for:
+`turbjax.training.loop.make_train` (Adam, batch 32, the validation and test evaluation every epoch
+included) for:
     custom        the default CNN, turbjax.models.conv's hand-written gradients (model.cnn_conv="custom")
     xla           the same network with flax.linen.Conv (model.cnn_conv="xla"): the "before" figure
     gap           the global-average-pooling head (model.cnn_head="gap") on the same 64 x 64 data

@@ -20,21 +20,20 @@ import argparse
 import sys
 from pathlib import Path
 
-import jax
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from turbjax.calibration import LEVEL, clip_labels, conformal_offsets  # noqa: E402
-from turbjax.models.ensemble import member_outputs  # noqa: E402
+from turbjax.calibration import LEVEL, clip_labels, conformal_offsets, scaled  # noqa: E402
 from turbjax.pipeline import prepare, trainer_for  # noqa: E402
+from turbjax.scoring import member_log_predictions  # noqa: E402
 from turbjax.training.checkpoint import Checkpointer  # noqa: E402
 from turbjax.training.resume import restore_state  # noqa: E402
 from turbjax.workdir import load_run_config, read_standardizer  # noqa: E402
 
 
-def member_log_predictions(workdir: Path) -> dict:
+def workdir_member_logs(workdir: Path) -> dict:
     """{part: (log predictions (M, N), true Re (N,), clip labels (N,))} for the validation and test parts."""
     config = load_run_config(workdir)
     if not config.data.get("log_target", False) or int(config.model.members) < 2:
@@ -44,12 +43,10 @@ def member_log_predictions(workdir: Path) -> dict:
     ckpt = Checkpointer(workdir / "checkpoints", read_only=True)
     params = restore_state(trainer, config, ckpt, ckpt.best_step())["params"]
     ckpt.close()
-    mean, scale = (float(np.asarray(prep.data[k]).ravel()[0]) for k in ("y_mean", "y_scale"))
-    apply = jax.jit(lambda p, x: member_outputs(trainer.model, p, x))
     out = {}
     for part in ("val", "test"):
         sub = getattr(prep.ds, part)
-        out[part] = (np.asarray(apply(params, prep.data[f"X_{part}"]))[..., 0] * scale + mean,
+        out[part] = (member_log_predictions(trainer, params, prep.data, part),
                      np.asarray(sub.re, np.float64), clip_labels(sub.series, sub.step, sub.period))
     return out
 
@@ -72,12 +69,12 @@ def covered(r, s, cal_r, cal_s, method: str) -> np.ndarray:
     if method == "plain":
         off = conformal_offsets(cal_r, LEVEL)
         return (r >= off.lo) & (r <= off.hi)
-    off = conformal_offsets(cal_r / cal_s, LEVEL)
-    return (r / s >= off.lo) & (r / s <= off.hi)
+    off = conformal_offsets(scaled(cal_r, cal_s), LEVEL)
+    return (scaled(r, s) >= off.lo) & (scaled(r, s) <= off.hi)
 
 
 def width_percent(s, cal_r, cal_s, method: str) -> float:
-    off = conformal_offsets(cal_r if method == "plain" else cal_r / cal_s, LEVEL)
+    off = conformal_offsets(cal_r if method == "plain" else scaled(cal_r, cal_s), LEVEL)
     span = (off.hi - off.lo) * (1.0 if method == "plain" else s)
     return float(np.median(100 * (np.exp(span) - 1)))
 
@@ -88,7 +85,7 @@ def main() -> None:
     args = p.parse_args()
     methods = ("plain", "scaled")
     for wd in args.workdirs:
-        parts = member_log_predictions(wd)
+        parts = workdir_member_logs(wd)
         print(f"\n== {wd}: validation Re {sorted(set(parts['val'][1].tolist()))}")
         for level in ("frames", "clips"):
             (lv, re_v, lab_v), (lt, re_t, lab_t) = parts["val"], parts["test"]

@@ -34,6 +34,7 @@ from typing import NamedTuple
 import numpy as np
 
 from turbjax.checks import fail
+from turbjax.data.standardize import target_from_model
 
 LEVEL = 0.9  # the nominal coverage of the reported intervals
 RELIABILITY_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
@@ -110,14 +111,28 @@ def clip_spread(member_log, labels) -> np.ndarray | None:
     return np.array([m[:, labels == c].mean(axis=1).std(ddof=1) for c in ids])
 
 
+def log_re(re_pred) -> np.ndarray:
+    """log of predicted Reynolds numbers; NaN where a prediction is not positive (log Re is undefined)."""
+    re_pred = np.asarray(re_pred, np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(re_pred > 0, np.log(np.where(re_pred > 0, re_pred, 1.0)), np.nan)
+
+
+def member_log_re(z, y_mean, y_scale, log_target: bool) -> np.ndarray:
+    """Standardized model outputs z (an ensemble's members', (M, N)) -> log Re (NaN where a member's Re is not
+    positive): on a log target the unstandardized output itself."""
+    z = np.asarray(z, np.float64)
+    t = np.asarray(target_from_model(z, np.asarray(y_mean), np.asarray(y_scale), False))
+    return t if log_target else log_re(t)
+
+
 def log_residuals(re_true, re_pred) -> np.ndarray:
     """log(prediction) - log(truth); NaN where a prediction is not positive (log Re is undefined there: such a
     frame counts as a miss of every interval, and in calibration as the largest residual)."""
-    re_true, re_pred = np.asarray(re_true, np.float64), np.asarray(re_pred, np.float64)
+    re_true = np.asarray(re_true, np.float64)
     if np.any(re_true <= 0):
         fail(f"true Reynolds numbers must be > 0; got {re_true.min():g}")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(re_pred > 0, np.log(np.where(re_pred > 0, re_pred, 1.0)), np.nan) - np.log(re_true)
+    return log_re(re_pred) - np.log(re_true)
 
 
 def conformal_offsets(residuals, level: float = LEVEL) -> Offsets:
@@ -178,9 +193,7 @@ def clip_estimates(pred, labels) -> tuple[np.ndarray, np.ndarray]:
     """(estimate per clip, clip ids): the geometric mean of each clip's frame predictions."""
     labels = np.asarray(labels)
     ids = np.unique(labels[labels >= 0])
-    pred = np.asarray(pred, np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        logp = np.where(pred > 0, np.log(np.where(pred > 0, pred, 1.0)), np.nan)
+    logp = log_re(pred)
     return np.array([np.exp(logp[labels == c].mean()) for c in ids]), ids
 
 

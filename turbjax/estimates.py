@@ -32,6 +32,7 @@ from turbjax.calibration import (
     clip_labels,
     clip_spread,
     interval,
+    member_log_re,
     member_spread,
 )
 from turbjax.checks import fail
@@ -194,10 +195,8 @@ def estimate_run(model: Model, path, fmt: str | None = None, *, trust_pickle: bo
     cal = model.calibration
     member_log = None
     if cal.scaled:  # the members' log predictions: the spreads the intervals are scaled by
-        t = target_from_model(np.asarray(model.predict_members(model.params, xs)), y_mean, y_scale, False)
-        t = t[..., 0].astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            member_log = t if log_target else np.where(t > 0, np.log(np.where(t > 0, t, 1.0)), np.nan)
+        z = np.asarray(model.predict_members(model.params, xs))[..., 0]
+        member_log = member_log_re(z, y_mean, y_scale, log_target)
     ood = model.novelty is not None and model.novelty.outside(xs)
     low, high = interval(pred, cal.offsets(), None if member_log is None else member_spread(member_log))
     step = plan.first_step + np.arange(0, plan.n_frames, plan.stride) * plan.frame_stride

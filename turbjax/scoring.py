@@ -28,6 +28,7 @@ from turbjax.calibration import (
     fit_calibration,
     interval,
     log_residuals,
+    member_log_re,
     member_spread,
     reliability,
     scaled,
@@ -85,12 +86,7 @@ def member_log_predictions(trainer, params, data: dict, split: str = "test") -> 
     """(M, N) each ensemble member's log prediction of Re (M = 1 for a single model; NaN where a member's
     prediction is not a positive Re): what a scaled calibration's spreads come from."""
     out = np.asarray(jax.jit(trainer.predict_members)(params, data[f"X_{split}"]))[..., 0]
-    mean, scale = np.asarray(data["y_mean"]).ravel()[0], np.asarray(data["y_scale"]).ravel()[0]
-    t = out * scale + mean
-    if trainer.log_target:
-        return t.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(t > 0, np.log(np.where(t > 0, t, 1.0)), np.nan)
+    return member_log_re(out, data["y_mean"], data["y_scale"], trainer.log_target)
 
 
 def per_reynolds(re_true, re_pred) -> list[dict]:

@@ -70,13 +70,13 @@ def conv2d_same(x_BxHxWxC: jax.Array, kernel_KxKxCxO: jax.Array, bias_O: jax.Arr
 
 def _conv_fwd(x, kernel, bias):
     y, p = _forward(x, kernel, bias)
-    return y, (x if p is None else p, kernel)
+    return y, (p, x if p is None else None, kernel)  # the patches, or x to build them from
 
 
 def _conv_bwd(res, g):
-    x_or_p, kernel = res
+    p, x, kernel = res
     k, _, c, o = kernel.shape
-    p = x_or_p if x_or_p.ndim == 3 else patches(x_or_p, k)
+    p = patches(x, k) if p is None else p
     # image by image (batched over B), then summed: one product over all B*H*W pixels was slower
     per_image = lax.dot_general(p, g.reshape(g.shape[0], -1, o), (((2,), (1,)), ((0,), (0,))))
     d_kernel = per_image.sum(0).reshape(kernel.shape)
@@ -107,7 +107,7 @@ def relu_avg_pool2(z_BxHxWxC: jax.Array) -> jax.Array:
 
 
 def _relu_pool_fwd(z):
-    return relu_avg_pool2(z), z
+    return _pool(jax.nn.relu(z)), z
 
 
 def _relu_pool_bwd(z, g):
