@@ -36,8 +36,6 @@ from turbjax.workdir import load_run_config, read_standardizer  # noqa: E402
 def workdir_member_logs(workdir: Path) -> dict:
     """{part: (log predictions (M, N), true Re (N,), clip labels (N,))} for the validation and test parts."""
     config = load_run_config(workdir)
-    if not config.data.get("log_target", False) or int(config.model.members) < 2:
-        raise SystemExit(f"{workdir}: needs a log-Re regression with model.members > 1")
     prep = prepare(config, read_standardizer(workdir), classes=tuple(sorted(config.data.reynolds)))
     trainer = trainer_for(config, prep)
     ckpt = Checkpointer(workdir / "checkpoints", read_only=True)
@@ -83,6 +81,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("workdirs", nargs="+", type=Path)
     args = p.parse_args()
+    for wd in args.workdirs:  # every workdir checked before any is loaded
+        if not (wd / "config.json").is_file() or not (wd / "checkpoints").is_dir():
+            p.error(f"{wd} is not a turbjax.train workdir (no config.json and checkpoints/ in it)")
+        config = load_run_config(wd)
+        if not config.data.get("log_target", False) or int(config.model.members) < 2:
+            p.error(f"{wd}: needs a log-Re regression with model.members > 1 (has log_target="
+                    f"{config.data.get('log_target', False)}, members={config.model.members})")
     methods = ("plain", "scaled")
     for wd in args.workdirs:
         parts = workdir_member_logs(wd)
