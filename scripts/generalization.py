@@ -108,7 +108,7 @@ def model_overrides(name: str, epochs: int, small: bool, members: int = MLP_MEMB
             "model.cnn_head": "gap",
             "training.augment": ("mirror", "shift"),
             "training.shift": 4 if small else 8,
-            "training.epochs": max(5, epochs // 2),
+            "training.epochs": max(1 if small else 5, epochs // 2),
         }
     raise ValueError(f"unknown model {name!r}; expected one of {MODELS}")
 

@@ -81,8 +81,7 @@ def test_relu_avg_pool2_equals_flax_and_its_gradient_autodiff(shape):
         assert not np.any(np.asarray(dz)[:, -1])
 
 
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
-@pytest.mark.parametrize("head", ["flatten", "gap"])
+@pytest.mark.parametrize("dtype, head", [(jnp.float32, "flatten"), (jnp.float64, "gap")])
 def test_cnn_custom_equals_the_flax_conv_version(dtype, head):
     """Same parameters in both (one tree, nn.Conv's names and shapes), same outputs and parameter gradients,
     on an odd image size (pooling drops a row) and three conv blocks."""
