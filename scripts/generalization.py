@@ -340,6 +340,9 @@ def row_of(model: str, split: str, workdir: Path, results: dict, members: int = 
         "train_r2": results.get("train_r2"),
         "coverage": results.get("test_coverage"),
         "clip_coverage": results.get("test_clip_coverage"),
+        "coverage_range": results.get("test_coverage_range"),
+        "clip_coverage_range": results.get("test_clip_coverage_range"),
+        "num_runs": results.get("test_num_runs"),
         "interval_width_percent": results.get("test_interval_width_percent"),
         "clip_interval_width_percent": results.get("test_clip_interval_width_percent"),
         "clip_mae_percent": results.get("test_clip_mae_percent"),
@@ -364,11 +367,17 @@ def _fmt(x, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
 
+def _coverage(x, span) -> str:
+    """A coverage with its range over resampled test runs, when there is one."""
+    return _fmt(x, ".2f") + (f" [{span[0]:.2f}-{span[1]:.2f}]" if x is not None and span else "")
+
+
 def table_markdown(rows: list[dict]) -> str:
     lines = [
         "| split | model | val R^2 | test R^2 | test MAE | worst MAE % of Re (at Re) | 90% coverage frames / "
-        "clips | width % frames / clips | worst clip MAE % (at Re) | train / val / test | time |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "clips [range over test runs] | width % frames / clips | worst clip MAE % (at Re) "
+        "| train / val / test | test runs | time |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         worst = max(r["per_reynolds"], key=lambda p: p["mae_percent"], default=None)
@@ -382,11 +391,12 @@ def table_markdown(rows: list[dict]) -> str:
         lines.append(
             f"| {r['split']} | {r['model']}{members} | {_fmt(r.get('val_r2'), '.4f')} "
             f"| {_fmt(r['test_r2'], '.4f')}{ridge} | {_fmt(r['test_mae'], '.1f')} | {worst_s} "
-            f"| {_fmt(r.get('coverage'), '.2f')} / {_fmt(r.get('clip_coverage'), '.2f')} "
+            f"| {_coverage(r.get('coverage'), r.get('coverage_range'))} "
+            f"/ {_coverage(r.get('clip_coverage'), r.get('clip_coverage_range'))} "
             f"| {_fmt(r.get('interval_width_percent'), '.1f')} "
             f"/ {_fmt(r.get('clip_interval_width_percent'), '.1f')} "
             f"| {clip_s} | {r['num_train']} / {_fmt(r.get('num_val'), 'd')} / {r['num_test']} "
-            f"| {r['wall_seconds']:.0f} s |"
+            f"| {_fmt(r.get('num_runs'), 'd')} | {r['wall_seconds']:.0f} s |"
         )
     best = recommended(rows)
     if best:

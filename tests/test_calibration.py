@@ -152,3 +152,24 @@ def test_clip_spread_is_the_spread_of_the_members_clip_means_and_json_keeps_it()
     assert back.to_json()["method"] == C.SCALED
     old = {k: v for k, v in cal.to_json().items() if "spreads" not in k}  # a file from before the spreads
     assert not C.Calibration.from_json(old).scaled
+
+
+def test_coverage_range_resamples_whole_runs():
+    """Two runs, one covered and one missed: resampling the two runs gives coverage 0, 1/2 or 1 with
+    probabilities 1/4, 1/2, 1/4 (frames weighted by their runs' sizes: run A 1 frame, run B 3 frames gives
+    1, 1/4, 0), so the central 90% range is [0, 1] and the central 40% range the middle value."""
+    assert C.coverage_range([1, 0], [7, 9], 0.9) == [0.0, 1.0]
+    assert C.coverage_range([1, 0], [7, 9], 0.4) == [0.5, 0.5]
+    assert C.coverage_range([1, 0, 0, 0], [0, 1, 1, 1], 0.4) == [0.25, 0.25]
+    # every run covered at the same rate: no spread; one run: no range at all
+    assert C.coverage_range([1, 0, 1, 0, 1, 0], [0, 0, 1, 1, 2, 2]) == [0.5, 0.5]
+    assert C.coverage_range([1, 0, 1], [4, 4, 4]) is None
+
+
+def test_coverage_range_of_many_independent_runs_matches_the_binomial_spread():
+    """One frame per run: the bootstrap range of 400 runs with coverage 0.9 is the binomial one,
+    0.9 +- 1.645 sqrt(0.9 * 0.1 / 400) = 0.9 +- 0.025 (to within the bootstrap's resolution)."""
+    hits = np.arange(400) % 10 != 0
+    lo, hi = C.coverage_range(hits, np.arange(400), 0.9)
+    half = 1.645 * np.sqrt(0.9 * 0.1 / 400)
+    assert abs(lo - (0.9 - half)) < 0.006 and abs(hi - (0.9 + half)) < 0.006

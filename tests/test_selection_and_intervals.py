@@ -88,6 +88,11 @@ def test_evaluate_gives_the_interval_keys_recomputed_from_its_predictions(run):
     re = prep.ds.test.re.astype(np.float64)
     assert test["coverage"] == pytest.approx(np.mean((low <= re) & (re <= high)), abs=1e-6)
     assert test["interval_width_percent"] == pytest.approx(np.median(100 * (high - low) / re), rel=1e-4)
+    # the range over resampled test runs is the cluster bootstrap of these hits over the runs
+    runs = np.asarray(prep.ds.test.series)
+    assert test["num_runs"] == np.unique(runs).size >= 2
+    assert test["coverage_range"] == C.coverage_range((low <= re) & (re <= high), runs, 0.9)
+    assert test["coverage_range"][0] <= test["coverage"] <= test["coverage_range"][1]
     latest = evaluate_workdir(workdir, checkpoint="latest")
     if latest["epoch"] != scores["epoch"]:  # another checkpoint: its intervals were never calibrated
         assert "coverage" not in latest["test"] and "calibration.json is for epoch" in latest["interval_note"]

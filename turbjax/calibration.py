@@ -231,6 +231,23 @@ def coverage(re_true, low, high) -> float:
     return float(np.mean((low <= re_true) & (re_true <= high)))
 
 
+def coverage_range(hits, groups, level: float = LEVEL, draws: int = 4000, seed: int = 0):
+    """How far a measured coverage could move with other runs like these: [low, high], the central `level`
+    range of the coverage over resamplings of whole groups (runs) with replacement (a cluster bootstrap: the
+    frames and clips of one run share its flow, so they do not count as independent); None with fewer than
+    two groups. `hits`: whether each interval held the truth; `groups`: the run of each."""
+    hits, groups = np.asarray(hits, bool), np.asarray(groups)
+    names, index = np.unique(groups, return_inverse=True)
+    if names.size < 2:
+        return None
+    held = np.bincount(index, weights=hits, minlength=names.size)
+    size = np.bincount(index, minlength=names.size).astype(np.float64)
+    counts = np.random.default_rng(seed).multinomial(names.size, np.full(names.size, 1 / names.size), draws)
+    resampled = (counts @ held) / (counts @ size)
+    tail = (1 - level) / 2
+    return [float(np.quantile(resampled, tail)), float(np.quantile(resampled, 1 - tail))]
+
+
 def width_percent(low, high, re_true) -> float:
     """Median interval width in % of the true Re (over the defined intervals; NaN if none is)."""
     w = 100 * (np.asarray(high) - np.asarray(low)) / np.asarray(re_true, np.float64)

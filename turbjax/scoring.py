@@ -25,6 +25,7 @@ from turbjax.calibration import (
     clip_spread,
     clip_truth,
     coverage,
+    coverage_range,
     fit_calibration,
     interval,
     log_residuals,
@@ -132,8 +133,9 @@ def write_trust(workdir, trainer, params, prep: Prepared, *, epoch: int = -1) ->
 def interval_scores(part, pred, cal: Calibration, member_log=None) -> tuple[dict, list[dict]]:
     """How the calibrated intervals fare on a part of the data (a Subset with its frame predictions `pred`,
     and for a scaled calibration its members' log predictions `member_log`): (overall, per Reynolds number)
-    coverage of the nominal interval for frames and clips, median width in % of Re, clip MAE in % of Re,
-    mean interval bounds; None where there are no clips."""
+    coverage of the nominal interval for frames and clips with its range over resampled runs
+    (calibration.coverage_range; None for one run), median width in % of Re, clip MAE in % of Re, mean
+    interval bounds; None where there are no clips."""
     re = np.asarray(part.re, np.float64)
     labels = clip_labels(part.series, part.step, part.period)
     est, ids = clip_estimates(pred, labels)
@@ -148,19 +150,30 @@ def interval_scores(part, pred, cal: Calibration, member_log=None) -> tuple[dict
     clip_low, clip_high = ((None, None) if clip_off is None or not ids.size else
                            interval(est, clip_off, c_spread))
 
+    series = np.asarray(part.series)
+    clip_series = np.array([series[labels == c][0] for c in ids], series.dtype)
+    with np.errstate(invalid="ignore"):
+        held = (low <= re) & (re <= high)
+
     def block(frames, clips) -> dict:
         with np.errstate(invalid="ignore"):  # a frame without an interval (Re <= 0 predicted) has no bounds
             width = width_percent(low[frames], high[frames], re[frames])
             out = {"coverage": coverage(re[frames], low[frames], high[frames]),
+                   "coverage_range": coverage_range(held[frames], series[frames], cal.level),
+                   "num_runs": int(np.unique(series[frames]).size),
                    "interval_width_percent": finite_or_none(width),
                    "interval_low_mean": finite_or_none(np.nanmean(low[frames])),
                    "interval_high_mean": finite_or_none(np.nanmean(high[frames])),
-                   "clip_coverage": None, "clip_mae_percent": None, "num_clips": int(clips.sum())}
+                   "clip_coverage": None, "clip_coverage_range": None, "clip_mae_percent": None,
+                   "num_clips": int(clips.sum())}
         if clips.any():
             err = 100 * np.abs(est[clips] - clip_re[clips]) / clip_re[clips]
             out["clip_mae_percent"] = finite_or_none(np.mean(err))
             if clip_low is not None:
                 out["clip_coverage"] = coverage(clip_re[clips], clip_low[clips], clip_high[clips])
+                out["clip_coverage_range"] = coverage_range(
+                    (clip_low[clips] <= clip_re[clips]) & (clip_re[clips] <= clip_high[clips]),
+                    clip_series[clips], cal.level)
                 out["clip_interval_width_percent"] = finite_or_none(
                     width_percent(clip_low[clips], clip_high[clips], clip_re[clips]))
         return out
