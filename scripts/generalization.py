@@ -58,7 +58,9 @@ from turbjax.configs import default  # noqa: E402
 from turbjax.configs.schema import with_overrides  # noqa: E402
 
 SEED_RE = generalize.SEED_RE  # the seed data set's (the course's) four Reynolds numbers
-ENSEMBLE_REALIZATIONS = (0, 1, 2, 3)  # the realization split trains on 0-1, validates on 3, tests on 2
+REALIZATIONS = 4  # of the ensemble read by default (realizations 0-3)
+# the realization split tests on realization 2 and validates on 3 and trains on every other one it reads
+TEST_REALIZATION, VAL_REALIZATION = 2, 3
 DEFAULT_EPOCHS = 30  # of the minibatch models (the flagship cell: configs/generalize.py's)
 # deep-ensemble members of the MLPs (model.members; the CNN stays one network: its epoch costs ~10x the
 # MLP's). Chosen on validation: 5 members raised the validation R^2 of 22 of the 26 MLP cells (README, "Deep
@@ -182,9 +184,9 @@ def seed_data(seed_dir: str, small: bool) -> dict:
     return {"data.dir": seed_dir, "data.preset": seed_preset(small), "data.reynolds": SEED_RE}
 
 
-def ensemble_data(ensemble_dir: str, small: bool) -> dict:
-    """Every frame the ensemble stored, of realizations 0-3 of each of its Reynolds numbers: all that the full
-    ensemble holds (data.reynolds = (): its preset's list when generated); the small one's are named
+def ensemble_data(ensemble_dir: str, small: bool, realizations: int = REALIZATIONS) -> dict:
+    """Every frame the ensemble stored, of realizations 0 to `realizations` - 1 of each of its Reynolds
+    numbers (data.reynolds = (): its preset's list when generated); the small one's are named
     (SMALL_ENSEMBLE_RE, not its preset's default list)."""
     from turbjax.simulate import PRESETS
 
@@ -192,18 +194,19 @@ def ensemble_data(ensemble_dir: str, small: bool) -> dict:
     return {
         "data.dir": ensemble_dir, "data.preset": preset,
         "data.reynolds": SMALL_ENSEMBLE_RE if small else (),
-        "data.realizations": ENSEMBLE_REALIZATIONS,
+        "data.realizations": tuple(range(realizations)),
         "data.sample_every_steps": PRESETS[preset].save_every,
     }
 
 
 def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool, long_dir: str = "",
-                    variants_dir: str = "data/variants") -> dict:
-    """Config overrides of one split (see the module docstring for what each tests)."""
+                    variants_dir: str = "data/variants", realizations: int = REALIZATIONS) -> dict:
+    """Config overrides of one split (see the module docstring for what each tests), reading `realizations`
+    of the ensemble."""
     from turbjax.simulate import PRESETS
 
     seed = seed_data(seed_dir, small)
-    ens = ensemble_data(ensemble_dir, small)
+    ens = ensemble_data(ensemble_dir, small, realizations)
     if name in NUMERICS_SPLITS:
         train, val, test = ([str(Path(variants_dir) / v) for v in part] for part in NUMERICS_SPLITS[name])
         return ens | {"data.split": "numerics", "data.units": "flow", "data.exclude_reynolds": SEED_RE,
@@ -227,8 +230,9 @@ def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool, lo
     if name == "time":  # the seed window alone: its last 20%, a period of gap, 3 periods to train on
         return seed | {"data.split": "time", "data.gap": 1, "data.gap_unit": "periods"}
     if name == "realization":
-        return ens | {"data.split": "realization", "data.train_realizations": (0, 1),
-                      "data.val_realizations": (3,)}
+        train = tuple(k for k in range(realizations) if k not in (TEST_REALIZATION, VAL_REALIZATION))
+        return ens | {"data.split": "realization", "data.train_realizations": train,
+                      "data.val_realizations": (VAL_REALIZATION,)}
     if name == "heldout_re":
         return ens | {
             "data.split": "heldout_re",
@@ -250,23 +254,26 @@ def split_overrides(name: str, seed_dir: str, ensemble_dir: str, small: bool, lo
 
 def build_config(model: str, split: str, *, seed_dir: str, ensemble_dir: str, epochs: int | None = None,
                  small: bool = False, long_dir: str = "", variants_dir: str = "data/variants",
-                 members: int | None = None):
+                 members: int | None = None, realizations: int = REALIZATIONS):
     """The config of one cell. The flagship cell is configs/generalize.py with this run's directories (and,
     for --small, the small grid's data; --epochs and --members if given), the numerics cell
     configs/pretrained.py likewise; every other cell is the default config with the split's and the model's
-    overrides (members: the MLPs' ensemble size, default MLP_MEMBERS)."""
+    overrides (members: the MLPs' ensemble size, default MLP_MEMBERS; realizations: of the ensemble, read by
+    every split that reads it)."""
     given = {"training.epochs": epochs} if epochs is not None else {}
+    if realizations != REALIZATIONS:
+        given["data.realizations"] = tuple(range(realizations))
     if members is not None and model.startswith("mlp"):
         given["model.members"] = members
     if (model, split) == FLAGSHIP:
         over = {"data.dir": ensemble_dir, "data.test_dir": seed_dir}
         if small:
-            grid = split_overrides(split, seed_dir, ensemble_dir, small) | widest_crop(ensemble_preset(small),
-                                                                                        small)
+            grid = split_overrides(split, seed_dir, ensemble_dir, small,
+                                   realizations=realizations) | widest_crop(ensemble_preset(small), small)
             over |= {k: grid[k] for k in ("data.preset", "data.reynolds", "data.sample_every_steps",
                                           "data.test_sample_every_steps", "data.crop_x", "data.crop_y")}
         return with_overrides(generalize.get_config(), over | given)
-    over = split_overrides(split, seed_dir, ensemble_dir, small, long_dir, variants_dir)
+    over = split_overrides(split, seed_dir, ensemble_dir, small, long_dir, variants_dir, realizations)
     if (model, split) == NUMERICS_CELL:
         keep = ("data.dir", "data.variant_dirs", "data.val_dirs", "data.test_dirs")
         return with_overrides(pretrained.get_config(), {k: over[k] for k in keep} | given)
@@ -494,6 +501,11 @@ def parse_args(argv):
     ap.add_argument("--members", type=int, default=None,
                     help=f"deep-ensemble members of every MLP cell (default {MLP_MEMBERS}; the flagship and "
                          "numerics cells: their config's)")
+    ap.add_argument("--realizations", type=int, default=REALIZATIONS,
+                    help=f"realizations of the ensemble read by every split that reads it (default "
+                         f"{REALIZATIONS}: 0-{REALIZATIONS - 1}); the realization split tests on "
+                         f"{TEST_REALIZATION}, validates on {VAL_REALIZATION} and trains on the others. "
+                         "Missing ones are simulated: every realization of each Re that lacks one")
     ap.add_argument("--small", action="store_true", help="the quick grid and the small ensemble (seconds)")
     args = ap.parse_args(argv)
     data = ROOT / "data" / ("small" if args.small else "")
@@ -511,6 +523,9 @@ def parse_args(argv):
     for flag in ("epochs", "members"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             ap.error(f"--{flag}={getattr(args, flag)} must be >= 1")
+    if args.realizations < 4:
+        ap.error(f"--realizations={args.realizations} must be >= 4 (the realization split tests on "
+                 f"{TEST_REALIZATION}, validates on {VAL_REALIZATION} and trains on 0 and 1 at least)")
     return args
 
 
@@ -533,6 +548,7 @@ def main(argv=None) -> int:
         small=args.small,
         long_dir="" if args.small else str(args.long_dir),
         variants_dir=str(args.variants_dir),
+        realizations=args.realizations,
     )
     cells = [(s, m) for s in args.splits for m in args.models if m not in GRID_MODELS or s in NUMERICS_SPLITS]
     with cli.user_errors("generalization"):

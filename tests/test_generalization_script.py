@@ -79,6 +79,27 @@ def test_every_cell_is_a_valid_config_and_the_small_ensemble_is_named(script):
     assert tuple(small.reynolds) == script["SMALL_ENSEMBLE_RE"] and tuple(small.realizations) == (0, 1, 2, 3)
 
 
+def test_more_realizations_are_read_by_every_ensemble_split_and_trained_on_by_the_realization_split(script):
+    """--realizations 8: the realization split still tests on realization 2 and validates on 3, and trains on
+    0, 1 and 4-7; the other ensemble splits read all eight; nothing else of a config changes."""
+    cells = (("mlp_wakestats", "realization"), ("mlp_wakestats", "flagship"), ("cnn", "heldout_re"),
+             ("mlp_wakestats", "numerics"))
+    for model, split in cells:
+        four, eight = fields(cell(script, model, split)), fields(cell(script, model, split, realizations=8))
+        assert four["data.realizations"] == (0, 1, 2, 3) and eight["data.realizations"] == tuple(range(8))
+        changed = {k for k in four if four[k] != eight[k]}
+        if split == "realization":
+            assert four["data.train_realizations"] == (0, 1)
+            assert eight["data.train_realizations"] == (0, 1, 4, 5, 6, 7)
+            assert four["data.val_realizations"] == eight["data.val_realizations"] == (3,)
+            assert changed == {"data.realizations", "data.train_realizations"}
+        else:
+            assert changed == {"data.realizations"}
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "generalization.py"), "--out", "/tmp/x",
+                           "--realizations", "3"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and "--realizations=3 must be >= 4" in proc.stderr
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("generalization")
