@@ -505,7 +505,7 @@ def parse_args(argv):
                     help=f"realizations of the ensemble read by every split that reads it (default "
                          f"{REALIZATIONS}: 0-{REALIZATIONS - 1}); the realization split tests on "
                          f"{TEST_REALIZATION}, validates on {VAL_REALIZATION} and trains on the others. "
-                         "Missing ones are simulated: every realization of each Re that lacks one")
+                         "Runs the ensemble directory lacks are simulated (those alone)")
     ap.add_argument("--small", action="store_true", help="the quick grid and the small ensemble (seconds)")
     args = ap.parse_args(argv)
     data = ROOT / "data" / ("small" if args.small else "")

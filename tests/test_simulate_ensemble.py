@@ -92,6 +92,41 @@ def test_realizations_differ_and_equal_seeds_give_equal_runs_whose_window_is_exa
     assert np.array_equal(both.probe_uy[0], full.probe_uy[0])
 
 
+def test_only_runs_the_named_members_and_each_equals_its_run_in_the_whole_batch():
+    """`only` keeps the named (Re, realization) members in the batch's order; each is bit-identical to the
+    same member run with all the others; a pair outside Re x realizations is refused, naming it."""
+    whole = simulate([300, 900], SHORT, realizations=2, progress=False)
+    some = simulate([300, 900], SHORT, realizations=2, progress=False, only=[(900, 0), (300.0, 1)])
+    pairs = list(zip(some.reynolds.tolist(), some.realization.tolist(), strict=True))
+    assert pairs == [(300.0, 1), (900.0, 0)]
+    for i, j in ((0, 1), (1, 2)):  # some's members are whole's members 1 (300, r1) and 2 (900, r0)
+        assert some.velocity[i].tobytes() == whole.velocity[j].tobytes()
+        assert some.probe_uy[i].tobytes() == whole.probe_uy[j].tobytes()
+    with pytest.raises(ValueError, match=r"not among them: \[\(600.0, 0\)\]"):
+        simulate([300, 900], SHORT, realizations=2, progress=False, only=[(600, 0)])
+
+
+def test_ensure_data_simulates_only_the_runs_a_directory_lacks(tmp_path, capsys):
+    """A directory with realization 0 of Re 300 gets realization 1 (and Re 900's two) from ensure_data;
+    the file that was there is not rewritten."""
+    from turbjax import pipeline
+    from turbjax.configs import default
+    from turbjax.configs.schema import with_overrides
+
+    generate([300], tmp_path, SMALL, realizations=1, progress=False)
+    kept = member_path(tmp_path, 300, 0)
+    before = (kept.stat().st_mtime_ns, kept.read_bytes())
+    over = {"data.dir": str(tmp_path), "data.preset": "ensemble_small", "data.reynolds": (300.0, 900.0),
+            "data.realizations": (0, 1)}
+    d = with_overrides(default.get_config(), over).data
+    pipeline.ensure_data(d)
+    assert "no data for Re [300.0, 900.0] (3 runs of realizations 0-1)" in capsys.readouterr().out
+    assert (kept.stat().st_mtime_ns, kept.read_bytes()) == before
+    assert all(member_path(tmp_path, r, k).is_file() for r in (300, 900) for k in (0, 1))
+    pipeline.ensure_data(d)  # nothing left to do
+    assert "no data" not in capsys.readouterr().out
+
+
 def test_zero_amplitude_reproduces_the_unperturbed_run_bit_for_bit():
     zero = simulate([300, 900], SHORT.replace(perturbation=0.0), realizations=1, progress=False)
     plain = simulate([300, 900], SHORT.replace(perturbation=0.0, realizations=0), progress=False)

@@ -64,16 +64,21 @@ def ensure_data(data_config) -> None:
     if d.split == "external":  # the test directory: plain seed-preset runs
         jobs.append((d.test_dir, d.test_reynolds, d.test_realizations, "seed"))
     for directory, reynolds, ks, preset in jobs:
-        todo = [r for r in reynolds if discovery.missing_data_files(directory, [r], SIMULATOR_FORMAT, ks)]
+        # only the runs the directory lacks: the others stay as they are (a member's flow does not depend on
+        # which members share its batch)
+        todo = [(r, k) for r, k in discovery.series_keys(reynolds, ks)
+                if not discovery.data_path(directory, r, SIMULATOR_FORMAT, k).is_file()]
         if not todo:
             continue
-        runs = f"realizations 0-{max(ks)}" if ks else "plain runs"
+        todo_re = sorted({r for r, _ in todo})
+        runs = f"{len(todo)} runs of realizations 0-{max(ks)}" if ks else "plain runs"
         print(
-            f"turbjax: no data for Re {list(todo)} ({runs}) in {directory}; generating it with the built-in "
+            f"turbjax: no data for Re {todo_re} ({runs}) in {directory}; generating it with the built-in "
             f"lattice Boltzmann simulator (preset {preset!r}); it is cached there for later runs",
             flush=True,
         )
-        generate(list(todo), directory, preset=preset, realizations=max(ks) + 1 if ks else 0, progress=True)
+        generate(todo_re, directory, preset=preset, realizations=max(ks) + 1 if ks else 0, progress=True,
+                 only=todo if ks else None)
 
 
 def _ensure_ensemble(data_config) -> None:

@@ -31,15 +31,17 @@ def generate(
     share: tuple[int, int] | None = None,
     dtype: str = "float32",
     progress: bool = True,
+    only=None,
 ) -> list[Path]:
     """Simulate all members in one vmapped program and write one turbjax snapshot file per member.
 
     Returns the paths written (`member_path`), in member order (Re-major). In a multi-process job each
-    process simulates and writes its own share (see `simulate`).
+    process simulates and writes its own share (see `simulate`); `only` (pairs (Re, realization)) writes just
+    those members (a directory's missing runs).
     """
     sim = simulate(reynolds, preset, steps=steps, save_every=save_every, frames=frames,
                    realizations=realizations,
-                   share=share, dtype=dtype, progress=progress)
+                   share=share, dtype=dtype, progress=progress, only=only)
     return write_simulation(sim, out_dir)
 
 

@@ -57,30 +57,41 @@ class Simulation(NamedTuple):
         return len(self.reynolds) * p.nx * p.ny * p.steps / self.run_s / 1e6
 
 
-def members(reynolds, realizations: int, share: tuple[int, int] = (0, 1)):
+def members(reynolds, realizations: int, share: tuple[int, int] = (0, 1), only=None):
     """(reynolds, realization) per member: every Re x range(realizations), Re-major (realizations 0: one plain
-    run per Re, realization -1); `share` (index, count) keeps the index-th of count near-equal contiguous
-    parts."""
+    run per Re, realization -1); `only` (pairs (Re, k), None: all) keeps those members, e.g. the runs a
+    directory lacks; `share` (index, count) then keeps the index-th of count near-equal contiguous parts."""
     reynolds = np.atleast_1d(np.asarray(reynolds, dtype=np.float64))
     ks = np.arange(realizations, dtype=np.int64) if realizations else np.array([-1], np.int64)
     re_m, k_m = np.repeat(reynolds, len(ks)), np.tile(ks, len(reynolds))
+    if only is not None:
+        wanted = {(float(r), int(k)) for r, k in only}
+        every = list(zip(re_m.tolist(), k_m.tolist(), strict=True))
+        unknown = wanted - set(every)
+        if unknown or not wanted:
+            raise ValueError(f"only={sorted(wanted)} must name some of the members (Re, realization) of Re "
+                             f"{reynolds.tolist()} x realizations {ks.tolist()}; not among them: "
+                             f"{sorted(unknown)}")
+        keep = np.array([m in wanted for m in every])
+        re_m, k_m = re_m[keep], k_m[keep]
     i, n = share
     return np.array_split(re_m, n)[i], np.array_split(k_m, n)[i]
 
 
 def plan(reynolds, preset: str | FlowParams = "seed", *, steps=None, save_every=None, frames=None,
-         realizations=None, share: tuple[int, int] | None = None, dtype: str = "float32", collision=None):
+         realizations=None, share: tuple[int, int] | None = None, dtype: str = "float32", collision=None,
+         only=None):
     """(params, reynolds, realization) of the members `simulate` would run, after checking every input
     (one clear ValueError before anything runs). share None: this process's part of a multi-process job."""
     reynolds = np.atleast_1d(np.asarray(reynolds, dtype=np.float64))
     p = resolve_params(preset, steps, save_every, frames, realizations, collision)
     check_inputs(p, list(reynolds), dtype)
     share = (jax.process_index(), jax.process_count()) if share is None else share
-    n_members = len(reynolds) * max(p.realizations, 1)
+    n_members = len(only) if only is not None else len(reynolds) * max(p.realizations, 1)
     if not (0 <= share[0] < share[1] <= n_members):
         raise ValueError(f"share {share} must be (index, count) with 0 <= index < count <= {n_members} "
                          "members (Reynolds numbers x realizations); use fewer processes")
-    return (p, *members(reynolds, p.realizations, share))
+    return (p, *members(reynolds, p.realizations, share, only))
 
 
 def simulate(
@@ -98,6 +109,7 @@ def simulate(
     devices=None,
     collision: str | None = None,
     naive_f32: bool = False,
+    only=None,
 ) -> Simulation:
     """Run every member (Reynolds number x realization) in one vmapped, jitted program, sharded over the local
     devices if there are several (the batch is padded to a multiple of their number; padding is dropped).
@@ -108,10 +120,11 @@ def simulate(
     multi-process job, `jax.process_index()` of `jax.process_count()`; all of them in a single process).
     The collision operator and the cylinder's boundary rule are the preset's (`FlowParams.collision`,
     `.boundary`); `collision` ("mrt", "bgk"; None: the preset's) overrides it like steps and frames do, and
-    the result's params say what ran.
+    the result's params say what ran. `only` (pairs (Re, realization)) runs just those members (see
+    `members`); each member's flow does not depend on the others in the batch.
     """
     p, re_m, k_m = plan(reynolds, preset, steps=steps, save_every=save_every, frames=frames,
-                        realizations=realizations, share=share, dtype=dtype, collision=collision)
+                        realizations=realizations, share=share, dtype=dtype, collision=collision, only=only)
     args = (re_m, k_m, p, dtype, progress, chunk_steps, devices, naive_f32)
     if dtype == "float64" and not jax.config.jax_enable_x64:
         with jax.enable_x64(True):
