@@ -70,12 +70,12 @@ case "$SIZE" in
         TRAIN_ARGS="--epochs 2 --rounds 1 --tta none"
         SWEEP_ARGS="--epochs 1 --repeats 1 --train 480 --features 1024 --per-program 4"
         SIM_ARGS="--steps 200 --rounds 1"
-        CNN_ARGS="--rounds 1 --variants patches,gap" ;;
+        CNN_ARGS="--rounds 1 --variants custom,gap" ;;
     small)
         TRAIN_ARGS="--epochs 1 --rounds 1 --tta none"
         SWEEP_ARGS="--epochs 1 --repeats 1 --train 64 --features 32 --hidden 8,8 --per-program"
         SIM_ARGS="--steps 20 --rounds 1"
-        CNN_ARGS="--rounds 1 --epochs 1 --variants patches" ;;
+        CNN_ARGS="--rounds 1 --epochs 1 --variants custom" ;;
     *) log "!! GPU_CHECK_SIZE=$SIZE; expected gpu, cpu or small"; exit 2 ;;
 esac
 TRAIN_ARGS=${GPU_CHECK_TRAIN_ARGS:-$TRAIN_ARGS}
