@@ -127,6 +127,25 @@ def test_ensure_data_simulates_only_the_runs_a_directory_lacks(tmp_path, capsys)
     assert "no data" not in capsys.readouterr().out
 
 
+def test_cli_missing_only_writes_the_runs_the_directory_lacks(tmp_path, capsys):
+    """--missing-only with realization 0 of Re 300 present: writes realization 1 and Re 900's two, leaves the
+    present file as it was; run again, it has nothing to do."""
+    short = ["--preset", "ensemble_small", "--steps", "400", "--frames", "10", "--no-progress",
+             "--out", str(tmp_path)]
+    assert cli_main(short + ["--re", "300", "--realizations", "1"]) == 0
+    short += ["--re", "300", "900", "--realizations", "2"]
+    kept = member_path(tmp_path, 300, 0)
+    before = (kept.stat().st_mtime_ns, kept.read_bytes())
+    capsys.readouterr()
+    assert cli_main(short + ["--missing-only"]) == 0
+    wrote = [line for line in capsys.readouterr().out.splitlines() if line.startswith("wrote")]
+    assert sorted(wrote) == sorted(f"wrote {member_path(tmp_path, r, k)}" for r, k in ((300, 1), (900, 0),
+                                                                                         (900, 1)))
+    assert (kept.stat().st_mtime_ns, kept.read_bytes()) == before
+    assert cli_main(short + ["--missing-only"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+
+
 def test_zero_amplitude_reproduces_the_unperturbed_run_bit_for_bit():
     zero = simulate([300, 900], SHORT.replace(perturbation=0.0), realizations=1, progress=False)
     plain = simulate([300, 900], SHORT.replace(perturbation=0.0, realizations=0), progress=False)

@@ -2,6 +2,7 @@
 ...
 
     python -m turbjax.simulate --preset ensemble --out data/ensemble [--re ...] [--realizations N]
+    python -m turbjax.simulate --preset ensemble --out data/ensemble --realizations 8 --missing-only
 
 The same flow with other numerics (`presets.with_numerics` on the chosen preset; the files record them):
 --collision {mrt,bgk}, --boundary {bouzidi,bounce_back}, --diameter-cells X (cells per cylinder diameter),
@@ -52,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                                "0.1)")
     numerics.add_argument("--bulk-viscosity", type=float, metavar="NU",
                           help="physical bulk viscosity of the MRT's energy moments (default 1e-3)")
+    ap.add_argument("--missing-only", action="store_true",
+                    help="simulate only the runs (Reynolds number, realization) whose files --out lacks, "
+                         "e.g. more realizations of an ensemble; the files there are kept as they are "
+                         "(matched by name only: they are assumed to hold the same preset and numerics)")
     ap.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     ap.add_argument("--coordinator-address", help="multi-host: host:port of process 0 (or "
@@ -94,6 +99,14 @@ def _maybe_initialize_distributed(args) -> tuple[int, int]:
     return jax.process_index(), jax.process_count()
 
 
+def missing_runs(out, reynolds, realizations: int) -> list[tuple[float, int]]:
+    """The (Re, realization) pairs (realization -1: a plain run) whose files `out` does not hold."""
+    from turbjax.simulate.generate import member_path
+
+    ks = range(realizations) if realizations else [-1]
+    return [(float(r), k) for r in reynolds for k in ks if not member_path(out, r, k).is_file()]
+
+
 def numerics_params(args) -> FlowParams:
     """The chosen preset with the numerics options applied (the preset itself when none is given); a variant
     is named after its options, e.g. `seed[collision=bgk,diameter_cells=19.2]`."""
@@ -121,8 +134,14 @@ def main(argv=None) -> int:
             f"preset {args.preset!r} has no default Reynolds numbers; pass --re, e.g. --re 300 600"))
         return 2
     realizations = args.realizations if args.realizations is not None else p.realizations
+    only = missing_runs(args.out, reynolds, realizations) if args.missing_only else None
+    if only is not None and not only:
+        print(f"turbjax.simulate: {args.out} already holds every run asked for (--missing-only); "
+              "nothing to do")
+        return 0
     n_proc = args.num_processes or int(os.environ.get("JAX_NUM_PROCESSES", "1"))
-    _use_all_cpu_cores(-(-len(reynolds) * max(realizations, 1) // n_proc))
+    n_runs = len(only) if only is not None else len(reynolds) * max(realizations, 1)
+    _use_all_cpu_cores(-(-n_runs // n_proc))
     from turbjax.simulate import simulate, write_simulation  # after the CPU device count is set
     from turbjax.simulate.runner import plan
 
@@ -130,12 +149,12 @@ def main(argv=None) -> int:
     try:
         # Check everything before joining a job, so that bad input fails alone, in one line, on every host.
         plan(reynolds, p, steps=args.steps, save_every=args.save_every, frames=args.frames,
-             realizations=realizations, share=(0, n_proc), dtype=args.dtype)
+             realizations=realizations, share=(0, n_proc), dtype=args.dtype, only=only)
         output_dir(args.out, "--out")
         share = _maybe_initialize_distributed(args)
         sim = simulate(reynolds, p, steps=args.steps, save_every=args.save_every, frames=args.frames,
                        realizations=realizations, share=share, dtype=args.dtype,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, only=only)
         paths = write_simulation(sim, args.out)
     except cli.USER_ERRORS as e:
         if cli.debug_enabled():
