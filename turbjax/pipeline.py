@@ -66,8 +66,7 @@ def ensure_data(data_config) -> None:
     for directory, reynolds, ks, preset in jobs:
         # only the runs the directory lacks: the others stay as they are (a member's flow does not depend on
         # which members share its batch)
-        todo = [(r, k) for r, k in discovery.series_keys(reynolds, ks)
-                if not discovery.data_path(directory, r, SIMULATOR_FORMAT, k).is_file()]
+        todo = discovery.missing_series(directory, reynolds, SIMULATOR_FORMAT, ks)
         if not todo:
             continue
         todo_re = sorted({r for r, _ in todo})

@@ -40,11 +40,19 @@ def series_keys(reynolds, realizations=()) -> list[tuple[float, int]]:
     return [(float(r), k) for r in reynolds for k in ks]
 
 
+def missing_series(directory: str | os.PathLike, reynolds, fmt: str = SIMULATOR_FORMAT,
+                   realizations=()) -> list[tuple[float, int]]:
+    """The (Re, realization) keys whose files do not exist, in the order of `reynolds` (then
+    `realizations`)."""
+    return [(r, k) for r, k in series_keys(reynolds, realizations)
+            if not data_path(directory, r, fmt, k).is_file()]
+
+
 def missing_data_files(directory: str | os.PathLike, reynolds, fmt: str = SIMULATOR_FORMAT,
                        realizations=()) -> list[Path]:
     """The expected files that do not exist, in the order of `reynolds` (then `realizations`)."""
-    paths = (data_path(directory, r, fmt, k) for r, k in series_keys(reynolds, realizations))
-    return [p for p in paths if not p.is_file()]
+    missing = missing_series(directory, reynolds, fmt, realizations)
+    return [data_path(directory, r, fmt, k) for r, k in missing]
 
 
 def find_data_files(directory: str | os.PathLike, reynolds, fmt: str = SIMULATOR_FORMAT,

@@ -99,14 +99,6 @@ def _maybe_initialize_distributed(args) -> tuple[int, int]:
     return jax.process_index(), jax.process_count()
 
 
-def missing_runs(out, reynolds, realizations: int) -> list[tuple[float, int]]:
-    """The (Re, realization) pairs (realization -1: a plain run) whose files `out` does not hold."""
-    from turbjax.simulate.generate import member_path
-
-    ks = range(realizations) if realizations else [-1]
-    return [(float(r), k) for r in reynolds for k in ks if not member_path(out, r, k).is_file()]
-
-
 def numerics_params(args) -> FlowParams:
     """The chosen preset with the numerics options applied (the preset itself when none is given); a variant
     is named after its options, e.g. `seed[collision=bgk,diameter_cells=19.2]`."""
@@ -134,7 +126,11 @@ def main(argv=None) -> int:
             f"preset {args.preset!r} has no default Reynolds numbers; pass --re, e.g. --re 300 600"))
         return 2
     realizations = args.realizations if args.realizations is not None else p.realizations
-    only = missing_runs(args.out, reynolds, realizations) if args.missing_only else None
+    only = None
+    if args.missing_only:  # the (Re, realization) runs whose files --out lacks (realization -1: a plain run)
+        from turbjax.data import discovery  # lazy, as generate's writer imports the data package
+
+        only = discovery.missing_series(args.out, reynolds, realizations=range(realizations))
     if only is not None and not only:
         print(f"turbjax.simulate: {args.out} already holds every run asked for (--missing-only); "
               "nothing to do")
