@@ -8,6 +8,11 @@ For each workdir (a Reynolds-number regression on log Re with model.members > 1,
              r = mean_log_prediction - log Re, the same width in log Re everywhere
     scaled   normalized split-conformal: quantiles of r / s, s the members' standard deviation of their log
              predictions, the interval mean - q * s: wider where the members disagree
+and, for clips, two sets of validation clips to calibrate on:
+    whole    the validation runs cut into non-overlapping one-period clips, as the test runs are
+    sliding  every one-period window of consecutive validation frames (one starting at each frame): more
+             calibration clips from the same runs (a run whose recording holds 1.6 periods gives one whole
+             clip but ~6 windows), correlated with each other
 The choice between them is made on validation data only: leave-one-Re-out over the validation Reynolds numbers
 (calibrate on the others, cover the held-out one), which asks what the interval does for a flow at a Reynolds
 number it was not calibrated on. The script prints that first, then each method calibrated on the whole
@@ -34,7 +39,8 @@ from turbjax.workdir import load_run_config, read_standardizer  # noqa: E402
 
 
 def workdir_member_logs(workdir: Path) -> dict:
-    """{part: (log predictions (M, N), true Re (N,), clip labels (N,))} for the validation and test parts."""
+    """{part: (log predictions (M, N), true Re (N,), clip labels (N,), sliding windows)} for the validation
+    and test parts."""
     config = load_run_config(workdir)
     prep = prepare(config, read_standardizer(workdir), classes=tuple(sorted(config.data.reynolds)))
     trainer = trainer_for(config, prep)
@@ -45,7 +51,8 @@ def workdir_member_logs(workdir: Path) -> dict:
     for part in ("val", "test"):
         sub = getattr(prep.ds, part)
         out[part] = (member_log_predictions(trainer, params, prep.data, part),
-                     np.asarray(sub.re, np.float64), clip_labels(sub.series, sub.step, sub.period))
+                     np.asarray(sub.re, np.float64), clip_labels(sub.series, sub.step, sub.period),
+                     sliding_windows(sub.series, sub.step, sub.period))
     return out
 
 
@@ -55,6 +62,32 @@ def clip_level(logm: np.ndarray, re: np.ndarray, labels: np.ndarray) -> tuple[np
     ids = np.unique(labels[labels >= 0])
     return (np.stack([logm[:, labels == c].mean(axis=1) for c in ids], axis=1),
             np.array([re[labels == c][0] for c in ids]))
+
+
+def sliding_windows(series, step, clip_steps) -> list[np.ndarray]:
+    """Every window of one clip's length (`clip_steps` simulation steps) of consecutive frames of one series,
+    one starting at each frame, that ends inside the series' recording; as index arrays."""
+    series, step = np.asarray(series), np.asarray(step, np.float64)
+    steps = np.broadcast_to(np.asarray(clip_steps, np.float64), series.shape)
+    windows = []
+    for sid in np.unique(series):
+        idx = np.flatnonzero(series == sid)
+        idx = idx[np.argsort(step[idx])]
+        t, length = step[idx], float(steps[idx[0]])
+        if not np.isfinite(length) or len(t) < 2:
+            continue
+        spacing = float(np.median(np.diff(t)))
+        for i in range(len(t)):
+            if t[i] + length > t[-1] + spacing + 1e-9:
+                break
+            windows.append(idx[i:np.searchsorted(t, t[i] + length - 1e-9)])
+    return windows
+
+
+def window_level(logm: np.ndarray, re: np.ndarray, windows) -> tuple[np.ndarray, np.ndarray]:
+    """clip_level for windows given as index arrays."""
+    return (np.stack([logm[:, w].mean(axis=1) for w in windows], axis=1),
+            np.array([re[w[0]] for w in windows]))
 
 
 def scores(logm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -92,30 +125,36 @@ def main() -> None:
     for wd in args.workdirs:
         parts = workdir_member_logs(wd)
         print(f"\n== {wd}: validation Re {sorted(set(parts['val'][1].tolist()))}")
-        for level in ("frames", "clips"):
-            (lv, re_v, lab_v), (lt, re_t, lab_t) = parts["val"], parts["test"]
-            if level == "clips":
-                (lv, re_v), (lt, re_t) = clip_level(lv, re_v, lab_v), clip_level(lt, re_t, lab_t)
-            compare(level, lv, re_v, lt, re_t, methods)
+        (lv, re_v, lab_v, win_v), (lt, re_t, lab_t, _) = parts["val"], parts["test"]
+        compare("frames", (lv, re_v), (lv, re_v), (lt, re_t), methods)
+        whole, test = clip_level(lv, re_v, lab_v), clip_level(lt, re_t, lab_t)
+        print(f"   clips: {whole[1].size} whole validation clips, {len(win_v)} sliding windows")
+        for name, cal in (("whole", whole), ("sliding", window_level(lv, re_v, win_v))):
+            compare(f"clips, calibrated on {name} validation clips", cal, whole, test, methods)
 
 
-def compare(level: str, lv, re_v, lt, re_t, methods) -> None:
-    mu, s = scores(lv)
-    r = mu - np.log(re_v)
+def compare(level: str, cal, val, test, methods) -> None:
+    """Leave one validation Re out (calibrate on `cal` at the other Re, cover `val`'s clips or frames at the
+    held-out one), then calibrated on all of `cal` and scored on `test`. Each: (member logs, true Re)."""
+    (lc, re_c), (lv, re_v), (lt, re_t) = cal, val, test
+    mc, sc = scores(lc)
+    rc = mc - np.log(re_c)
+    mv, sv = scores(lv)
+    rv = mv - np.log(re_v)
     print(f"   {level}: validation, leave one Re out (the choice):")
     for m in methods:
-        cov = [covered(r[re_v == re], s[re_v == re], r[re_v != re], s[re_v != re], m).mean()
+        cov = [covered(rv[re_v == re], sv[re_v == re], rc[re_c != re], sc[re_c != re], m).mean()
                for re in np.unique(re_v)]
         print(f"     {m:6s} coverage mean {np.mean(cov):.3f}, worst {np.min(cov):.3f}, "
               f"{np.sum(np.array(cov) < 0.85)}/{len(cov)} Re below 0.85; per Re "
               + " ".join(f"{c:.2f}" for c in cov))
     mt, st = scores(lt)
     rt = mt - np.log(re_t)
-    print(f"   {level}: test, calibrated on all validation {level} (reported, not chosen on):")
+    print(f"   {level}: test, calibrated on all of them (reported, not chosen on):")
     for m in methods:
-        c = covered(rt, st, r, s, m)
+        c = covered(rt, st, rc, sc, m)
         per = " ".join(f"{re:g}: {c[re_t == re].mean():.2f}" for re in np.unique(re_t))
-        w = width_percent(st, r, s, m)
+        w = width_percent(st, rc, sc, m)
         print(f"     {m:6s} coverage {c.mean():.3f}, median width {w:.1f}% of Re; per Re {per}")
 
 

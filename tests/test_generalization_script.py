@@ -79,14 +79,19 @@ def test_every_cell_is_a_valid_config_and_the_small_ensemble_is_named(script):
     assert tuple(small.reynolds) == script["SMALL_ENSEMBLE_RE"] and tuple(small.realizations) == (0, 1, 2, 3)
 
 
-def test_more_realizations_are_read_by_every_ensemble_split_and_trained_on_by_the_realization_split(script):
-    """--realizations 8: the realization split still tests on realization 2 and validates on 3, and trains on
-    0, 1 and 4-7; the other ensemble splits read all eight; nothing else of a config changes."""
+def test_the_ensemble_splits_read_eight_realizations_and_the_numerics_splits_four(script):
+    """By default the realization, heldout_re and flagship splits read realizations 0-7 (the realization split
+    tests on 2, validates on 3, trains on 0, 1, 4-7), the numerics splits and --small 0-3; --realizations N
+    sets every ensemble-reading split to 0..N-1 and changes nothing else of a config."""
     cells = (("mlp_wakestats", "realization"), ("mlp_wakestats", "flagship"), ("cnn", "heldout_re"),
-             ("mlp_wakestats", "numerics"))
+             ("mlp_wakestats", "numerics"), ("mlp_gradstats", "grid"))
     for model, split in cells:
-        four, eight = fields(cell(script, model, split)), fields(cell(script, model, split, realizations=8))
+        default = fields(cell(script, model, split))
+        four, eight = fields(cell(script, model, split, realizations=4)), fields(cell(script, model, split,
+                                                                                     realizations=8))
         assert four["data.realizations"] == (0, 1, 2, 3) and eight["data.realizations"] == tuple(range(8))
+        assert default == (eight if split in script["ENSEMBLE_SPLITS"] else four)
+        assert fields(cell(script, model, split, small=True))["data.realizations"] == (0, 1, 2, 3)
         changed = {k for k in four if four[k] != eight[k]}
         if split == "realization":
             assert four["data.train_realizations"] == (0, 1)

@@ -2,7 +2,7 @@
 ...
 
     python -m turbjax.simulate --preset ensemble --out data/ensemble [--re ...] [--realizations N]
-    python -m turbjax.simulate --preset ensemble --out data/ensemble --realizations 8 --missing-only
+    python -m turbjax.simulate --preset ensemble --out data/ensemble --missing-only   # only the runs it lacks
 
 The same flow with other numerics (`presets.with_numerics` on the chosen preset; the files record them):
 --collision {mrt,bgk}, --boundary {bouzidi,bounce_back}, --diameter-cells X (cells per cylinder diameter),

@@ -114,7 +114,7 @@ PRESETS: dict[str, FlowParams] = {
         radius=0.05, centre=(0.3, 0.5 + 1.0 / 64), inflow=0.1,
     ),
     # An ensemble for generalization tests. The seed preset's grid and flow (a model trained here can be
-    # tested on the seed files), Re 200..1400 every 50 (25 values) x 4 realizations, each started from rest
+    # tested on the seed files), Re 200..1400 every 50 (25 values) x 8 realizations, each started from rest
     # plus a seeded transverse velocity perturbation of peak 0.1 U = 0.005 behind the cylinder (it shortens
     # the start-up transient). The flows keep changing slowly long after the transient at Re >= 900 (window
     # statistics such as the vorticity kurtosis drift over ~10^4 steps), and a model trained on younger flows
@@ -126,13 +126,13 @@ PRESETS: dict[str, FlowParams] = {
     # width is stored: the wakes at Re >= 650 wander and tilt across the channel, and statistics of a window
     # that sees all of it vary less from one realization to the next (docs/performance_notes.md). It holds
     # the data pipeline's default crop x 160:224, y 32:96 with 62 / 30 cells of room for shifts.
-    # Size: 100 files x 80 x 160 x 128 x 2 float32 = 1.3 GB (+ 19 MB of probe). Work: 100 members x 48,000
-    # steps x 32,768 cells = 1.6e11 updates. Four realizations: the realization split trains on two, validates
-    # on one and tests on one.
+    # Size: 200 files x 80 x 160 x 128 x 2 float32 = 2.6 GB (+ 38 MB of probe). Work: 200 members x 48,000
+    # steps x 32,768 cells = 3.1e11 updates (~25 min on 2 CPU cores). Eight realizations: the realization
+    # split trains on six, validates on one and tests on one; the numerics splits read the first four.
     "ensemble": FlowParams(
         name="ensemble", nx=256, ny=128, dx=_DX_SEED, steps=48_000, save_every=120, frames=80,
         radius=0.05, centre=(0.3, 0.5 + _DX_SEED), inflow=1.0 / 20,
-        reynolds=tuple(float(r) for r in range(200, 1401, 50)), realizations=4, perturbation=0.005,
+        reynolds=tuple(float(r) for r in range(200, 1401, 50)), realizations=8, perturbation=0.005,
         window=(96, 256, 0, 128),
     ),
     # The ensemble's options on the quick grid, for tests (seconds): wake window x [32, 96), y [16, 48).
