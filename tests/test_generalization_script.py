@@ -187,3 +187,42 @@ def test_realization_spread_refuses_a_classifier_or_an_unknown_preset_before_sim
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
         assert not out.exists()  # nothing simulated or written
+
+
+def test_realization_folds_test_each_realization_once_and_pool_their_runs(report, tmp_path):
+    """scripts/realization_folds.py on the small ensemble: fold k tests realization k and validates on k + 1
+    (mod N), trains on the rest; fold 2 of 8 is the realization cell itself; the summary pools the folds' test
+    runs exactly as their results.json give them."""
+    folds = runpy.run_path(str(ROOT / "scripts" / "realization_folds.py"))
+    script = runpy.run_path(str(ROOT / "scripts" / "generalization.py"))
+    for k in range(8):
+        d = folds["fold_config"](k, 8, "mlp_wakestats", small=False, epochs=None, ensemble_dir="/e",
+                                 seed_dir="/s").data
+        assert d.val_realizations == ((k + 1) % 8,)
+        assert sorted((*d.train_realizations, *d.val_realizations, k)) == list(range(8))
+    assert fields(folds["fold_config"](2, 8, "cnn", small=False, epochs=None, ensemble_dir="/e",
+                                       seed_dir="/s")) == fields(cell(script, "cnn", "realization"))
+    tmp, _, _ = report
+    out = tmp_path / "folds"
+    cmd = [sys.executable, str(ROOT / "scripts" / "realization_folds.py"), "--out", str(out), "--small",
+           "--model", "mlp_gradstats", "--epochs", "1", "--folds", "0,3", "--ensemble-dir", str(tmp / "ens")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads((out / "folds.json").read_text())
+    results = {k: json.loads((out / f"fold{k}" / "results.json").read_text()) for k in (0, 3)}
+    for k in results:
+        config = json.loads((out / f"fold{k}" / "config.json").read_text())["data"]
+        assert config["val_realizations"] == [(k + 1) % 4]
+        assert sorted([*config["train_realizations"], (k + 1) % 4, k]) == [0, 1, 2, 3]
+    per_run = [e for k in (0, 3) for e in results[k]["test_per_reynolds"]]
+    assert summary["runs"] == len(per_run) == 2 * len(script["SMALL_ENSEMBLE_RE"])
+    frames = sum(e["n"] for e in per_run)
+    assert summary["coverage"] == pytest.approx(sum(e["coverage"] * e["n"] for e in per_run) / frames)
+    for p in summary["per_reynolds"]:
+        mine = [e["clip_mae_percent"] for e in per_run if e["re"] == p["re"]]
+        assert p["clip_mae_percent"] == mine and p["runs"] == 2  # None: a run whose clips have no estimate
+    over = [e["clip_mae_percent"] is not None and e["clip_mae_percent"] > 3 for e in per_run]
+    assert summary["runs_over_clip_floor"] == sum(over)
+    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "realization_folds.py"), "--out", str(out),
+                          "--folds", "9"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "--folds [9]: a fold is a realization in 0..7" in bad.stderr

@@ -1,0 +1,195 @@
+"""The realization split with each realization as the test set in turn: how much of a clip's error is the run.
+
+    python scripts/realization_folds.py --out runs/realization_folds              # 8 folds of mlp_wakestats
+    python scripts/realization_folds.py --out /tmp/f --small --epochs 1          # the quick grid (the test)
+
+The realization split of scripts/generalization.py tests on one realization (2) of each Reynolds number, so a
+per-Re figure there is one run's. Fold k of N here is the same cell (scripts/generalization.py's config) with
+realization k as the test set, realization (k + 1) mod N as validation (it selects the checkpoint and
+calibrates the intervals) and the other N - 2 for training: every model honest on its own test run, and
+together N test runs per Reynolds number. Each fold is a complete training workdir (OUT/fold<k>); a fold
+whose workdir holds a finished run with the same config is rescored, not retrained. Written: OUT/folds.json
+(per fold and Re: frame and clip MAE, coverage, clips) and OUT/folds.md: per Re the clip MAE of each test
+run, their mean and worst, and the frame and clip coverage of the 90% intervals pooled over all N x Re test
+runs with their range over runs (calibration.coverage_range).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+for p in (ROOT, ROOT / "scripts"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+import generalization as gen  # noqa: E402 (after the sys.path edit above)
+
+from turbjax.configs.schema import with_overrides  # noqa: E402
+
+CLIP_FLOOR = 3.0  # issue 21: clip MAE <= 3% of Re at every Reynolds number of the realization test set
+
+
+def fold_config(k: int, n: int, model: str, *, small: bool, epochs: int | None, ensemble_dir: str,
+                seed_dir: str):
+    """The realization cell of `model` reading realizations 0..n-1, testing on k, validating on (k+1) % n."""
+    base = gen.build_config(model, "realization", seed_dir=seed_dir, ensemble_dir=ensemble_dir,
+                            epochs=epochs, small=small, realizations=n)
+    val = (k + 1) % n
+    train = tuple(r for r in range(n) if r not in (k, val))
+    return with_overrides(base, {"data.train_realizations": train, "data.val_realizations": (val,)})
+
+
+def expand_runs(per_re: list[dict], key: str, count: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample hits and run ids rebuilt from per-run coverages (each entry one run: a fold's test part
+    holds one run per Re): round(coverage * count) hits of `count`, for calibration.coverage_range."""
+    hits, groups = [], []
+    for run, e in enumerate(per_re):
+        m = int(e[count])
+        held = int(round(float(e[key]) * m))
+        hits += [True] * held + [False] * (m - held)
+        groups += [run] * m
+    return np.array(hits, bool), np.array(groups)
+
+
+def _mean_max(values: list) -> tuple[float | None, float | None]:
+    v = [x for x in values if x is not None]
+    return (float(np.mean(v)), float(np.max(v))) if v else (None, None)
+
+
+def summarize(folds: dict[int, dict]) -> dict:
+    """Pool the folds' test runs: per Re the runs' frame / clip MAE (% of Re; None for a run without a whole
+    clip); overall frame and clip coverage with their range over the runs (None where no run has intervals or
+    clips); how many runs miss the clip floor."""
+    from turbjax.calibration import coverage_range
+
+    runs = [dict(e, fold=k) for k, res in folds.items() for e in res["test_per_reynolds"]]
+    per_re = {}
+    for e in runs:
+        per_re.setdefault(e["re"], []).append(e)
+    out = {"folds": sorted(folds), "runs": len(runs), "per_reynolds": []}
+    for re in sorted(per_re):
+        clip = [r.get("clip_mae_percent") for r in per_re[re]]
+        mean, worst = _mean_max(clip)
+        out["per_reynolds"].append({
+            "re": re, "runs": len(clip), "clip_mae_percent": clip,
+            "mae_percent": [r["mae_percent"] for r in per_re[re]],
+            "clip_mae_percent_mean": mean, "clip_mae_percent_max": worst,
+            "runs_over_clip_floor": sum(c is not None and c > CLIP_FLOOR for c in clip),
+        })
+    for name, count in (("coverage", "n"), ("clip_coverage", "num_clips")):
+        scored = [r for r in runs if r.get(name) is not None and r.get(count)]
+        hits, groups = expand_runs(scored, name, count)
+        out[name] = float(hits.mean()) if hits.size else None
+        out[f"{name}_range"] = coverage_range(hits, groups) if hits.size else None
+    out["runs_over_clip_floor"] = sum(p["runs_over_clip_floor"] for p in out["per_reynolds"])
+    out["re_whose_mean_run_misses_clip_floor"] = [
+        p["re"] for p in out["per_reynolds"]
+        if p["clip_mae_percent_mean"] is not None and p["clip_mae_percent_mean"] > CLIP_FLOOR]
+    out["test_r2"] = {k: folds[k]["test_r2"] for k in sorted(folds)}
+    out["val_r2"] = {k: folds[k]["val_r2"] for k in sorted(folds)}
+    return out
+
+
+def _fmt(x, spec: str = ".1f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def _range(r) -> str:
+    return "" if r is None else f" [{r[0]:.2f}-{r[1]:.2f}]"
+
+
+def table_markdown(s: dict) -> str:
+    lines = [
+        f"{len(s['folds'])} folds, {s['runs']} test runs. Pooled 90% interval coverage: frames "
+        f"{_fmt(s['coverage'], '.3f')}{_range(s['coverage_range'])}, clips {_fmt(s['clip_coverage'], '.3f')}"
+        f"{_range(s['clip_coverage_range'])} (range over runs). Runs with clip MAE > {CLIP_FLOOR:g}%: "
+        f"{s['runs_over_clip_floor']} of {s['runs']}.",
+        "",
+        "| Re | clip MAE % of each test run (fold 0, 1, ...) | mean | worst | runs > 3% |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    for p in s["per_reynolds"]:
+        runs = " / ".join(_fmt(c) for c in p["clip_mae_percent"])
+        lines.append(f"| {p['re']:g} | {runs} | {_fmt(p['clip_mae_percent_mean'])} | "
+                     f"{_fmt(p['clip_mae_percent_max'])} | {p['runs_over_clip_floor']} |")
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(prog="scripts/realization_folds.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", required=True, type=Path, help="output directory (a workdir per fold inside)")
+    ap.add_argument("--model", default="mlp_wakestats", help=f"one of {','.join(gen.MODELS)}")
+    ap.add_argument("--realizations", type=int, default=None,
+                    help=f"realizations read, one fold each (default {gen.ENSEMBLE_SPLIT_REALIZATIONS}; "
+                         f"--small: {gen.REALIZATIONS})")
+    ap.add_argument("--folds", default="", help="comma-separated fold numbers to run (default: all)")
+    ap.add_argument("--epochs", type=int, default=None, help="epochs (default: the cell's)")
+    ap.add_argument("--small", action="store_true", help="the quick grid and the small ensemble (seconds)")
+    ap.add_argument("--ensemble-dir", type=Path, default=None,
+                    help="the ensemble (default data/ensemble; --small: data/small/ensemble)")
+    args = ap.parse_args(argv)
+    args.ensemble_dir = args.ensemble_dir or ROOT / "data" / ("small" if args.small else "") / "ensemble"
+    n = args.realizations or gen.realizations_of("realization", args.small)
+    if n < 3:
+        ap.error(f"--realizations={n} must be >= 3 (one tests, one validates, the rest train)")
+    models = [m for m in gen.MODELS if m not in gen.GRID_MODELS]
+    if args.model not in models:
+        ap.error(f"--model={args.model!r}: expected one of {','.join(models)}")
+    try:
+        args.folds = [int(f) for f in args.folds.split(",") if f.strip()] or list(range(n))
+    except ValueError:
+        ap.error(f"--folds={args.folds!r}: expected comma-separated integers, e.g. 0,1,2")
+    bad = [f for f in args.folds if not 0 <= f < n]
+    if bad:
+        ap.error(f"--folds {bad}: a fold is a realization in 0..{n - 1}")
+    if args.epochs is not None and args.epochs < 1:
+        ap.error(f"--epochs={args.epochs} must be >= 1")
+    args.realizations = n
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from turbjax import cli
+    from turbjax.checks import output_dir
+    from turbjax.configs.validate import validate_config
+    from turbjax.train import train_and_evaluate
+    from turbjax.workdir import write_text_atomic
+
+    # the seed directory is named in the config but not read by the realization split
+    dirs = {"ensemble_dir": str(args.ensemble_dir),
+            "seed_dir": str(args.ensemble_dir.parent / "vortex_street")}
+    with cli.user_errors("realization_folds"):
+        output_dir(args.out, "--out")
+        configs = {k: fold_config(k, args.realizations, args.model, small=args.small, epochs=args.epochs,
+                                  **dirs) for k in args.folds}
+        for c in configs.values():
+            validate_config(c)
+        gen.ensure_cell_data(next(iter(configs.values())), args.small)
+    args.out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    folds = {}
+    for i, (k, config) in enumerate(configs.items()):
+        print(f"realization_folds: [{i + 1}/{len(configs)}] test realization {k}, validation "
+              f"{config.data.val_realizations[0]}", flush=True)
+        with cli.user_errors("realization_folds"):
+            folds[k] = train_and_evaluate(config, args.out / f"fold{k}")
+    s = summarize(folds)
+    write_text_atomic(args.out / "folds.json", json.dumps(s, indent=2) + "\n")
+    table = table_markdown(s)
+    write_text_atomic(args.out / "folds.md", table)
+    print(table)
+    print(f"realization_folds: {len(folds)} folds in {time.perf_counter() - t0:.0f} s; "
+          f"{args.out / 'folds.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
