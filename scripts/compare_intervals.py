@@ -31,22 +31,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from turbjax.calibration import LEVEL, clip_labels, conformal_offsets, scaled  # noqa: E402
-from turbjax.pipeline import prepare, trainer_for  # noqa: E402
-from turbjax.scoring import member_log_predictions  # noqa: E402
-from turbjax.training.checkpoint import Checkpointer  # noqa: E402
-from turbjax.training.resume import restore_state  # noqa: E402
-from turbjax.workdir import load_run_config, read_standardizer  # noqa: E402
+from turbjax.scoring import member_log_predictions, restore_workdir  # noqa: E402
+from turbjax.workdir import load_run_config  # noqa: E402
 
 
 def workdir_member_logs(workdir: Path) -> dict:
     """{part: (log predictions (M, N), true Re (N,), clip labels (N,), sliding windows)} for the validation
     and test parts."""
     config = load_run_config(workdir)
-    prep = prepare(config, read_standardizer(workdir), classes=tuple(sorted(config.data.reynolds)))
-    trainer = trainer_for(config, prep)
-    ckpt = Checkpointer(workdir / "checkpoints", read_only=True)
-    params = restore_state(trainer, config, ckpt, ckpt.best_step())["params"]
-    ckpt.close()
+    prep, trainer, params, _ = restore_workdir(workdir, config, classes=tuple(sorted(config.data.reynolds)))
     out = {}
     for part in ("val", "test"):
         sub = getattr(prep.ds, part)

@@ -11,7 +11,9 @@ together N test runs per Reynolds number. Each fold is a complete training workd
 whose workdir holds a finished run with the same config is rescored, not retrained. Written: OUT/folds.json
 (per fold and Re: frame and clip MAE, coverage, clips) and OUT/folds.md: per Re the clip MAE of each test
 run, their mean and worst, and the frame and clip coverage of the 90% intervals pooled over all N x Re test
-runs with their range over runs (calibration.coverage_range).
+runs with their range over runs (calibration.coverage_range). Then, with each fold's model on its own test
+runs, the clip MAE for clips of 1, 2 and 4 shedding periods (--clip-periods) and the error of the whole
+recording's estimate (scoring.clip_length_errors): how long a recording an estimate needs.
 """
 
 from __future__ import annotations
@@ -97,6 +99,26 @@ def summarize(folds: dict[int, dict]) -> dict:
     return out
 
 
+def fold_clip_lengths(workdir: Path, periods: tuple[float, ...]) -> list[dict]:
+    """scoring.clip_length_errors of a fold's best checkpoint on its own test runs."""
+    from turbjax.scoring import clip_length_errors, predictions, restore_workdir
+
+    prep, trainer, params, _ = restore_workdir(workdir)
+    return clip_length_errors(prep.ds.test, predictions(trainer, params, prep.data)[:, 0], periods)
+
+
+def summarize_lengths(rows: list[dict], periods: tuple[float, ...]) -> list[dict]:
+    """Per Re, the mean over its test runs of each length's clip MAE and of the whole-recording error."""
+    out = []
+    for re in sorted({r["re"] for r in rows}):
+        runs = [r for r in rows if r["re"] == re]
+        entry = {"re": re, "runs": len(runs)}
+        for key in (*(f"{n:g}" for n in periods), "whole"):
+            entry[key] = _mean_max([r[key] for r in runs])[0]
+        out.append(entry)
+    return out
+
+
 def _fmt(x, spec: str = ".1f") -> str:
     return "-" if x is None else format(x, spec)
 
@@ -119,6 +141,13 @@ def table_markdown(s: dict) -> str:
         runs = " / ".join(_fmt(c) for c in p["clip_mae_percent"])
         lines.append(f"| {p['re']:g} | {runs} | {_fmt(p['clip_mae_percent_mean'])} | "
                      f"{_fmt(p['clip_mae_percent_max'])} | {p['runs_over_clip_floor']} |")
+    lengths = s.get("clip_length")
+    if lengths:
+        keys = [k for k in lengths[0] if k not in ("re", "runs")]
+        heads = [f"{k} period(s)" if k != "whole" else "whole recording" for k in keys]
+        lines += ["", "Clip MAE % of Re by clip length (mean over each Re's test runs):", "",
+                  "| Re | " + " | ".join(heads) + " |", "|---:|" + "---:|" * len(keys)]
+        lines += [f"| {e['re']:g} | " + " | ".join(_fmt(e[k]) for k in keys) + " |" for e in lengths]
     return "\n".join(lines) + "\n"
 
 
@@ -131,6 +160,9 @@ def parse_args(argv):
                          f"--small: {gen.REALIZATIONS})")
     ap.add_argument("--folds", default="", help="comma-separated fold numbers to run (default: all)")
     ap.add_argument("--epochs", type=int, default=None, help="epochs (default: the cell's)")
+    ap.add_argument("--clip-periods", default="1,2,4",
+                    help="clip lengths in shedding periods for the clip-length table (comma-separated; "
+                         "empty: no table)")
     ap.add_argument("--small", action="store_true", help="the quick grid and the small ensemble (seconds)")
     ap.add_argument("--ensemble-dir", type=Path, default=None,
                     help="the ensemble (default data/ensemble; --small: data/small/ensemble)")
@@ -149,6 +181,12 @@ def parse_args(argv):
     bad = [f for f in args.folds if not 0 <= f < n]
     if bad:
         ap.error(f"--folds {bad}: a fold is a realization in 0..{n - 1}")
+    try:
+        args.clip_periods = tuple(float(x) for x in args.clip_periods.split(",") if x.strip())
+    except ValueError:
+        ap.error(f"--clip-periods={args.clip_periods!r}: expected comma-separated numbers, e.g. 1,2,4")
+    if any(not x > 0 for x in args.clip_periods):
+        ap.error(f"--clip-periods={args.clip_periods}: every length must be a positive number of periods")
     if args.epochs is not None and args.epochs < 1:
         ap.error(f"--epochs={args.epochs} must be >= 1")
     args.realizations = n
@@ -182,6 +220,13 @@ def main(argv=None) -> int:
         with cli.user_errors("realization_folds"):
             folds[k] = train_and_evaluate(config, args.out / f"fold{k}")
     s = summarize(folds)
+    if args.clip_periods:
+        print(f"realization_folds: clip lengths {args.clip_periods} periods, each fold on its test runs",
+              flush=True)
+        rows = [dict(r, fold=k) for k in configs for r in fold_clip_lengths(args.out / f"fold{k}",
+                                                                            args.clip_periods)]
+        s["clip_length_runs"] = rows
+        s["clip_length"] = summarize_lengths(rows, args.clip_periods)
     write_text_atomic(args.out / "folds.json", json.dumps(s, indent=2) + "\n")
     table = table_markdown(s)
     write_text_atomic(args.out / "folds.md", table)

@@ -223,6 +223,12 @@ def test_realization_folds_test_each_realization_once_and_pool_their_runs(report
         assert p["clip_mae_percent"] == mine and p["runs"] == 2  # None: a run whose clips have no estimate
     over = [e["clip_mae_percent"] is not None and e["clip_mae_percent"] > 3 for e in per_run]
     assert summary["runs_over_clip_floor"] == sum(over)
+    # the clip-length table's one-period clips are the folds' own clip MAE, run by run
+    one = {(r["fold"], r["re"]): r["1"] for r in summary["clip_length_runs"]}
+    for k in (0, 3):
+        for e in results[k]["test_per_reynolds"]:
+            mae = e["clip_mae_percent"]
+            assert one[k, e["re"]] == (None if mae is None else pytest.approx(mae))
     bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "realization_folds.py"), "--out", str(out),
                           "--folds", "9"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "--folds [9]: a fold is a realization in 0..7" in bad.stderr

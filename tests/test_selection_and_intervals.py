@@ -116,3 +116,26 @@ def test_stop_at_val_r2_stops_after_the_chunk_that_reaches_it(tmp_path):
     assert results["epochs"] == 2  # the first chunk (2 epochs) reaches the bound
     rows = [json.loads(line) for line in (tmp_path / "w" / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2] and rows[-1]["val_r2"] >= -1e9
+
+
+def test_clip_length_errors_average_clips_of_each_length_and_the_whole_run():
+    """Two runs; run 0 (Re 100, period 10 steps, 40 frames) is off by exp(+0.1) in its 1st and 3rd periods and
+    by exp(-0.1) in the 2nd and 4th: 1-period clips err by |e^{+-0.1} - 1|, 2- and 4-period clips (geometric
+    means) and the whole run not at all; run 1 (Re 200) holds 15 frames: one whole 1-period clip, no
+    2-period one."""
+    from types import SimpleNamespace
+
+    from turbjax.scoring import clip_length_errors
+
+    steps0, steps1 = np.arange(40.0), np.arange(15.0)
+    off0 = np.where((steps0 // 10) % 2 == 0, 0.1, -0.1)
+    part = SimpleNamespace(series=np.r_[np.zeros(40, int), np.ones(15, int)], step=np.r_[steps0, steps1],
+                           re=np.r_[np.full(40, 100.0), np.full(15, 200.0)], period=np.full(55, 10.0))
+    pred = np.r_[100 * np.exp(off0), np.full(15, 210.0)]
+    rows = clip_length_errors(part, pred, (1, 2, 4))
+    one = 100 * (abs(np.exp(0.1) - 1) + abs(np.exp(-0.1) - 1)) / 2
+    assert rows[0]["re"] == 100.0 and rows[0]["1"] == pytest.approx(one)
+    assert rows[0]["2"] == pytest.approx(0, abs=1e-9) and rows[0]["4"] == pytest.approx(0, abs=1e-9)
+    assert rows[0]["whole"] == pytest.approx(0, abs=1e-9)
+    assert rows[1] == {"re": 200.0, "whole": pytest.approx(5.0), "1": pytest.approx(5.0), "2": None,
+                       "4": None}

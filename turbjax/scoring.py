@@ -277,18 +277,8 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
             f"no data to evaluate on: missing {[str(p) for p in missing]}; pass --data DIR with the files, "
             f"or generate them with `python -m turbjax.simulate`"
         )
-    ckpt_dir = workdir / "checkpoints"
-    if not ckpt_dir.exists():
-        raise FileNotFoundError(f"{ckpt_dir} does not exist: no checkpoint to evaluate")
-    ckpt = Checkpointer(ckpt_dir, read_only=True)
-    step = ckpt.best_step() if checkpoint == "best" else ckpt.latest_step()
-    if step is None:
-        raise FileNotFoundError(f"{ckpt_dir} holds no checkpoint")
-
-    prep = prepare(config, read_standardizer(workdir), classes=classes, every_sample_as_test=split == "all")
-    trainer = trainer_for(config, prep)
-    params = restore_state(trainer, config, ckpt, step)["params"]
-    ckpt.close()
+    prep, trainer, params, step = restore_workdir(workdir, config, checkpoint, classes=classes,
+                                                  every_sample_as_test=split == "all")
     ds = prep.ds
     scores = {
         "epoch": int(step),
@@ -322,6 +312,48 @@ def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: s
             scores["test_r2_note"] = (
                 f"undefined: every test sample has Re {float(ds.test.y[0]):g}; see test mae")
     return scores
+
+
+def restore_workdir(workdir, config=None, checkpoint: str = "best", *, classes=None,
+                    every_sample_as_test: bool = False):
+    """(prep, trainer, params, step): a workdir's data prepared with its training statistics (its own
+    config.json, or `config` pointed at other data) and the parameters of its 'best' or 'latest'
+    checkpoint."""
+    workdir = Path(workdir)
+    config = load_run_config(workdir) if config is None else config
+    ckpt_dir = workdir / "checkpoints"
+    if not ckpt_dir.exists():
+        raise FileNotFoundError(f"{ckpt_dir} does not exist: no checkpoint to evaluate")
+    ckpt = Checkpointer(ckpt_dir, read_only=True)
+    step = ckpt.best_step() if checkpoint == "best" else ckpt.latest_step()
+    if step is None:
+        raise FileNotFoundError(f"{ckpt_dir} holds no checkpoint")
+    prep = prepare(config, read_standardizer(workdir), classes=classes,
+                   every_sample_as_test=every_sample_as_test)
+    trainer = trainer_for(config, prep)
+    params = restore_state(trainer, config, ckpt, step)["params"]
+    ckpt.close()
+    return prep, trainer, params, step
+
+
+def clip_length_errors(part, pred, periods) -> list[dict]:
+    """How long a recording an estimate needs: for each run (series) of a part, its true Re ("re"), the
+    error (% of Re) of the estimate from the whole run ("whole") and the mean absolute error of the
+    estimates from non-overlapping clips of each length in `periods` (shedding periods; key f"{n:g}"; None
+    where the run's recording is shorter than that or an estimate is undefined)."""
+    rows = []
+    for sid in np.unique(part.series):
+        m = part.series == sid
+        re, p, step, period = float(part.re[m][0]), pred[m], part.step[m], float(part.period[m][0])
+        whole = clip_estimates(p, np.zeros(p.size, np.int64))[0][0]
+        row = {"re": re, "whole": float(100 * abs(whole - re) / re) if np.isfinite(whole) else None}
+        span = np.ptp(step) + (np.median(np.diff(np.sort(step))) if step.size > 1 else 0.0)  # recorded steps
+        for n in periods:
+            est, _ = clip_estimates(p, clip_labels(np.zeros(p.size, np.int64), step, n * period))
+            ok = est.size and np.all(np.isfinite(est)) and span >= n * period * (1 - 1e-9)
+            row[f"{n:g}"] = float(100 * np.mean(np.abs(est - re)) / re) if ok else None
+        rows.append(row)
+    return rows
 
 
 def _all_frames_summary(ds) -> str:
