@@ -189,22 +189,29 @@ def test_realization_spread_refuses_a_classifier_or_an_unknown_preset_before_sim
         assert not out.exists()  # nothing simulated or written
 
 
-def test_realization_folds_test_each_realization_once_and_pool_their_runs(report, tmp_path):
-    """scripts/realization_folds.py on the small ensemble: fold k tests realization k and validates on k + 1
-    (mod N), trains on the rest; fold 2 of 8 is the realization cell itself; the summary pools the folds' test
-    runs exactly as their results.json give them."""
-    folds = runpy.run_path(str(ROOT / "scripts" / "realization_folds.py"))
+def test_folds_test_each_part_once_and_pool_their_runs(report, tmp_path):
+    """scripts/folds.py: realization fold k tests realization k and validates on k + 1 (mod N), trains on the
+    rest, and fold 2 of 8 is the realization cell itself; heldout_re fold 0 is the heldout_re cell and every
+    fold holds out four Re between training ones. On the small ensemble the summary pools the folds' test runs
+    exactly as their results.json give them, and the clip-length table's one-period clips are those runs'."""
+    folds = runpy.run_path(str(ROOT / "scripts" / "folds.py"))
     script = runpy.run_path(str(ROOT / "scripts" / "generalization.py"))
+    kw = {"small": False, "epochs": None, "ensemble_dir": "/e", "seed_dir": "/s"}
     for k in range(8):
-        d = folds["fold_config"](k, 8, "mlp_wakestats", small=False, epochs=None, ensemble_dir="/e",
-                                 seed_dir="/s").data
+        d = folds["fold_config"]("realization", k, 8, "mlp_wakestats", **kw).data
         assert d.val_realizations == ((k + 1) % 8,)
         assert sorted((*d.train_realizations, *d.val_realizations, k)) == list(range(8))
-    assert fields(folds["fold_config"](2, 8, "cnn", small=False, epochs=None, ensemble_dir="/e",
-                                       seed_dir="/s")) == fields(cell(script, "cnn", "realization"))
+    assert fields(folds["fold_config"]("realization", 2, 8, "cnn", **kw)) == fields(cell(script, "cnn",
+                                                                                          "realization"))
+    assert fields(folds["fold_config"]("heldout_re", 0, 8, "mlp_wakestats", **kw)) == fields(
+        cell(script, "mlp_wakestats", "heldout_re"))
+    held = [folds["fold_config"]("heldout_re", k, 8, "mlp_wakestats", **kw).data.heldout
+            for k in folds["fold_numbers"]("heldout_re", 8, False)]
+    assert len({r for h in held for r in h}) == 4 * len(held)  # no Re held out twice
+    assert all(250 <= r <= 1350 and len(h) == 4 for h in held for r in h)
     tmp, _, _ = report
     out = tmp_path / "folds"
-    cmd = [sys.executable, str(ROOT / "scripts" / "realization_folds.py"), "--out", str(out), "--small",
+    cmd = [sys.executable, str(ROOT / "scripts" / "folds.py"), "--out", str(out), "--small",
            "--model", "mlp_gradstats", "--epochs", "1", "--folds", "0,3", "--ensemble-dir", str(tmp / "ens")]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -214,21 +221,22 @@ def test_realization_folds_test_each_realization_once_and_pool_their_runs(report
         config = json.loads((out / f"fold{k}" / "config.json").read_text())["data"]
         assert config["val_realizations"] == [(k + 1) % 4]
         assert sorted([*config["train_realizations"], (k + 1) % 4, k]) == [0, 1, 2, 3]
-    per_run = [e for k in (0, 3) for e in results[k]["test_per_reynolds"]]
+    per_run = [e for k in (0, 3) for e in results[k]["test_per_run"]]
+    assert [e["realization"] for e in results[3]["test_per_run"]] == [3] * len(script["SMALL_ENSEMBLE_RE"])
     assert summary["runs"] == len(per_run) == 2 * len(script["SMALL_ENSEMBLE_RE"])
-    frames = sum(e["n"] for e in per_run)
-    assert summary["coverage"] == pytest.approx(sum(e["coverage"] * e["n"] for e in per_run) / frames)
+    frames = sum(e["num_frames"] for e in per_run)
+    hits = sum(e["coverage"] * e["num_frames"] for e in per_run)
+    assert summary["coverage"] == pytest.approx(hits / frames)
     for p in summary["per_reynolds"]:
         mine = [e["clip_mae_percent"] for e in per_run if e["re"] == p["re"]]
         assert p["clip_mae_percent"] == mine and p["runs"] == 2  # None: a run whose clips have no estimate
     over = [e["clip_mae_percent"] is not None and e["clip_mae_percent"] > 3 for e in per_run]
     assert summary["runs_over_clip_floor"] == sum(over)
-    # the clip-length table's one-period clips are the folds' own clip MAE, run by run
     one = {(r["fold"], r["re"]): r["1"] for r in summary["clip_length_runs"]}
     for k in (0, 3):
-        for e in results[k]["test_per_reynolds"]:
+        for e in results[k]["test_per_run"]:
             mae = e["clip_mae_percent"]
             assert one[k, e["re"]] == (None if mae is None else pytest.approx(mae))
-    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "realization_folds.py"), "--out", str(out),
+    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "folds.py"), "--out", str(out),
                           "--folds", "9"], capture_output=True, text=True, check=False)
-    assert bad.returncode == 2 and "--folds [9]: a fold is a realization in 0..7" in bad.stderr
+    assert bad.returncode == 2 and "--folds [9]: the realization split has folds 0..7" in bad.stderr

@@ -93,6 +93,13 @@ def test_evaluate_gives_the_interval_keys_recomputed_from_its_predictions(run):
     assert test["num_runs"] == np.unique(runs).size >= 2
     assert test["coverage_range"] == C.coverage_range((low <= re) & (re <= high), runs, 0.9)
     assert test["coverage_range"][0] <= test["coverage"] <= test["coverage_range"][1]
+    # per run: each run's own frames' hits and mean prediction; together every test frame
+    assert len(test["per_run"]) == test["num_runs"]
+    for row in test["per_run"]:
+        m = (runs == runs[(re == row["re"]) & (prep.ds.test.realization == row["realization"])][0])
+        assert row["num_frames"] == m.sum()
+        assert row["coverage"] == pytest.approx(np.mean((low[m] <= re[m]) & (re[m] <= high[m])), abs=1e-6)
+        assert row["prediction_mean"] == pytest.approx(pred[m].mean(), rel=1e-6)
     latest = evaluate_workdir(workdir, checkpoint="latest")
     if latest["epoch"] != scores["epoch"]:  # another checkpoint: its intervals were never calibrated
         assert "coverage" not in latest["test"] and "calibration.json is for epoch" in latest["interval_note"]

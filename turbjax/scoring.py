@@ -135,7 +135,8 @@ def interval_scores(part, pred, cal: Calibration, member_log=None) -> tuple[dict
     and for a scaled calibration its members' log predictions `member_log`): (overall, per Reynolds number)
     coverage of the nominal interval for frames and clips with its range over resampled runs
     (calibration.coverage_range; None for one run), median width in % of Re, clip MAE in % of Re, mean
-    interval bounds; None where there are no clips."""
+    interval bounds; None where there are no clips. The overall block also lists the same per run
+    ("per_run": Re, realization, frames, mean prediction, frame MAE % and the interval scores)."""
     re = np.asarray(part.re, np.float64)
     labels = clip_labels(part.series, part.step, part.period)
     est, ids = clip_estimates(pred, labels)
@@ -180,6 +181,13 @@ def interval_scores(part, pred, cal: Calibration, member_log=None) -> tuple[dict
 
     overall = block(np.ones(re.size, bool), np.ones(ids.size, bool))
     rows = [{"re": float(r)} | block(re == r, clip_re == r) for r in np.unique(re)]
+    realization = np.asarray(part.realization)
+    overall["per_run"] = [  # which runs are off: what pooled coverages and their ranges are rebuilt from
+        {"re": float(re[m][0]), "realization": int(realization[m][0]), "num_frames": int(m.sum()),
+         "prediction_mean": finite_or_none(np.nanmean(pred[m])),
+         "mae_percent": finite_or_none(100 * np.mean(np.abs(pred[m] - re[m]) / re[m]))}
+        | {k: v for k, v in block(m, clip_series == sid).items() if not k.endswith("_range")}
+        for sid in np.unique(series) for m in [series == sid]]
     overall["level"] = cal.level
     test_r = log_residuals(re, pred)
     overall["reliability"] = (reliability(scaled(cal.frame, cal.frame_spread), scaled(test_r, spread))

@@ -1,19 +1,25 @@
-"""The realization split with each realization as the test set in turn: how much of a clip's error is the run.
+"""An honest split repeated with each part of the data as the test set in turn: how much error is the run's.
 
-    python scripts/realization_folds.py --out runs/realization_folds              # 8 folds of mlp_wakestats
-    python scripts/realization_folds.py --out /tmp/f --small --epochs 1          # the quick grid (the test)
+    python scripts/folds.py --out runs/realization_folds                  # 8 folds of the realization split
+    python scripts/folds.py --split heldout_re --out runs/heldout_folds   # 6 folds of held-out Re
+    python scripts/folds.py --out /tmp/f --small --epochs 1              # the quick grid (the test)
 
-The realization split of scripts/generalization.py tests on one realization (2) of each Reynolds number, so a
-per-Re figure there is one run's. Fold k of N here is the same cell (scripts/generalization.py's config) with
-realization k as the test set, realization (k + 1) mod N as validation (it selects the checkpoint and
-calibrates the intervals) and the other N - 2 for training: every model honest on its own test run, and
-together N test runs per Reynolds number. Each fold is a complete training workdir (OUT/fold<k>); a fold
-whose workdir holds a finished run with the same config is rescored, not retrained. Written: OUT/folds.json
-(per fold and Re: frame and clip MAE, coverage, clips) and OUT/folds.md: per Re the clip MAE of each test
-run, their mean and worst, and the frame and clip coverage of the 90% intervals pooled over all N x Re test
-runs with their range over runs (calibration.coverage_range). Then, with each fold's model on its own test
-runs, the clip MAE for clips of 1, 2 and 4 shedding periods (--clip-periods) and the error of the whole
-recording's estimate (scoring.clip_length_errors): how long a recording an estimate needs.
+A figure of one split is one draw of its test runs: the realization split tests on one realization (2) of each
+Reynolds number, heldout_re on the four seed Reynolds numbers. Each fold here is the same cell
+(scripts/generalization.py's config) with another test part, everything else as the split defines it:
+- realization  fold k (of N realizations) tests realization k, validates on realization (k + 1) mod N (it
+               selects the checkpoint and calibrates the intervals) and trains on the other N - 2;
+- heldout_re   fold k holds out the seed Reynolds numbers shifted by HELDOUT_SHIFTS[k] (300 + s, 600 + s,
+               900 + s, 1200 + s; fold 0 is the table's cell), tested in their late window; validation at
+               every fourth of the remaining training Reynolds numbers, as the split picks it.
+Every model is honest on its own test runs; together they give many more. Each fold is a complete training
+workdir (OUT/fold<k>); a fold whose workdir holds a finished run with the same config is rescored, not
+retrained. Written: OUT/folds.json (every test run: fold, Re, realization, frame and clip MAE, coverage) and
+OUT/folds.md: per Re the clip MAE of each test run, their mean and worst, and the frame and clip coverage of
+the 90% intervals pooled over all test runs with their range over runs (calibration.coverage_range). Then,
+with each fold's model on its own test runs, the clip MAE for clips of 1, 2 and 4 shedding periods
+(--clip-periods) and the error of the whole recording's estimate (scoring.clip_length_errors): how long a
+recording an estimate needs.
 """
 
 from __future__ import annotations
@@ -35,17 +41,49 @@ import generalization as gen  # noqa: E402 (after the sys.path edit above)
 
 from turbjax.configs.schema import with_overrides  # noqa: E402
 
-CLIP_FLOOR = 3.0  # issue 21: clip MAE <= 3% of Re at every Reynolds number of the realization test set
+CLIP_FLOOR = 3.0  # issue 21: clip MAE <= 3% of Re at every test Reynolds number (realization, heldout_re)
+SPLITS = ("realization", "heldout_re")
+# heldout_re folds: shifts of the seed Reynolds numbers that keep every held-out Re between training ones
+# (inside 250-1350: the split tests interpolation, not the ensemble's edges 200 and 1400)
+HELDOUT_SHIFTS = (0.0, 50.0, 100.0, 150.0, -50.0)
 
 
-def fold_config(k: int, n: int, model: str, *, small: bool, epochs: int | None, ensemble_dir: str,
+def fold_config(split: str, k: int, n: int, model: str, *, small: bool, epochs: int | None, ensemble_dir: str,
                 seed_dir: str):
-    """The realization cell of `model` reading realizations 0..n-1, testing on k, validating on (k+1) % n."""
-    base = gen.build_config(model, "realization", seed_dir=seed_dir, ensemble_dir=ensemble_dir,
-                            epochs=epochs, small=small, realizations=n)
+    """Fold k of `split`'s cell of `model` reading realizations 0..n-1 (see the module docstring)."""
+    base = gen.build_config(model, split, seed_dir=seed_dir, ensemble_dir=ensemble_dir, epochs=epochs,
+                            small=small, realizations=n)
+    if split == "heldout_re":
+        return with_overrides(base, {"data.heldout": heldout_set(k, small)})
     val = (k + 1) % n
     train = tuple(r for r in range(n) if r not in (k, val))
     return with_overrides(base, {"data.train_realizations": train, "data.val_realizations": (val,)})
+
+
+def heldout_set(k: int, small: bool) -> tuple[float, ...]:
+    """The Reynolds numbers fold k of heldout_re holds out: the seed four shifted (--small: the small
+    ensemble's Reynolds numbers at the seed four's positions, shifted by k places)."""
+    if small:
+        grid = gen.SMALL_ENSEMBLE_RE
+        return tuple(grid[(grid.index(r) + k) % len(grid)] for r in gen.SEED_RE)
+    return tuple(r + HELDOUT_SHIFTS[k] for r in gen.SEED_RE)
+
+
+def fold_numbers(split: str, n: int, small: bool) -> list[int]:
+    if split == "realization":
+        return list(range(n))
+    return list(range(2 if small else len(HELDOUT_SHIFTS)))
+
+
+def test_runs(results: dict) -> list[dict]:
+    """The test runs of one fold's results.json: its `test_per_run` rows, or (results written before they
+    existed) its per-Re rows where each holds one run."""
+    if results.get("test_per_run"):
+        return results["test_per_run"]
+    rows = results["test_per_reynolds"]
+    if any(r.get("num_runs") != 1 for r in rows):
+        raise SystemExit("folds: a results.json without test_per_run holds several runs per Re; rescore it")
+    return [dict(r, num_frames=r["n"]) for r in rows]
 
 
 def expand_runs(per_re: list[dict], key: str, count: str) -> tuple[np.ndarray, np.ndarray]:
@@ -71,11 +109,14 @@ def summarize(folds: dict[int, dict]) -> dict:
     clips); how many runs miss the clip floor."""
     from turbjax.calibration import coverage_range
 
-    runs = [dict(e, fold=k) for k, res in folds.items() for e in res["test_per_reynolds"]]
+    runs = [dict(e, fold=k) for k, res in folds.items() for e in test_runs(res)]
     per_re = {}
     for e in runs:
         per_re.setdefault(e["re"], []).append(e)
-    out = {"folds": sorted(folds), "runs": len(runs), "per_reynolds": []}
+    out = {"folds": sorted(folds), "runs": len(runs), "per_reynolds": [],
+           "test_runs": [{k: r.get(k) for k in ("fold", "re", "realization", "num_frames", "prediction_mean",
+                                                 "mae_percent", "coverage", "num_clips", "clip_coverage",
+                                                 "clip_mae_percent")} for r in runs]}
     for re in sorted(per_re):
         clip = [r.get("clip_mae_percent") for r in per_re[re]]
         mean, worst = _mean_max(clip)
@@ -85,7 +126,7 @@ def summarize(folds: dict[int, dict]) -> dict:
             "clip_mae_percent_mean": mean, "clip_mae_percent_max": worst,
             "runs_over_clip_floor": sum(c is not None and c > CLIP_FLOOR for c in clip),
         })
-    for name, count in (("coverage", "n"), ("clip_coverage", "num_clips")):
+    for name, count in (("coverage", "num_frames"), ("clip_coverage", "num_clips")):
         scored = [r for r in runs if r.get(name) is not None and r.get(count)]
         hits, groups = expand_runs(scored, name, count)
         out[name] = float(hits.mean()) if hits.size else None
@@ -134,7 +175,7 @@ def table_markdown(s: dict) -> str:
         f"{_range(s['clip_coverage_range'])} (range over runs). Runs with clip MAE > {CLIP_FLOOR:g}%: "
         f"{s['runs_over_clip_floor']} of {s['runs']}.",
         "",
-        "| Re | clip MAE % of each test run (fold 0, 1, ...) | mean | worst | runs > 3% |",
+        "| Re | clip MAE % of each test run (in fold order) | mean | worst | runs > 3% |",
         "|---:|---|---:|---:|---:|",
     ]
     for p in s["per_reynolds"]:
@@ -152,12 +193,13 @@ def table_markdown(s: dict) -> str:
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(prog="scripts/realization_folds.py", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="scripts/folds.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, type=Path, help="output directory (a workdir per fold inside)")
+    ap.add_argument("--split", default="realization", choices=SPLITS, help="the split to repeat")
     ap.add_argument("--model", default="mlp_wakestats", help=f"one of {','.join(gen.MODELS)}")
     ap.add_argument("--realizations", type=int, default=None,
-                    help=f"realizations read, one fold each (default {gen.ENSEMBLE_SPLIT_REALIZATIONS}; "
-                         f"--small: {gen.REALIZATIONS})")
+                    help=f"realizations read (the realization split: one fold each; default "
+                         f"{gen.ENSEMBLE_SPLIT_REALIZATIONS}; --small: {gen.REALIZATIONS})")
     ap.add_argument("--folds", default="", help="comma-separated fold numbers to run (default: all)")
     ap.add_argument("--epochs", type=int, default=None, help="epochs (default: the cell's)")
     ap.add_argument("--clip-periods", default="1,2,4",
@@ -168,19 +210,20 @@ def parse_args(argv):
                     help="the ensemble (default data/ensemble; --small: data/small/ensemble)")
     args = ap.parse_args(argv)
     args.ensemble_dir = args.ensemble_dir or ROOT / "data" / ("small" if args.small else "") / "ensemble"
-    n = args.realizations or gen.realizations_of("realization", args.small)
+    n = args.realizations or gen.realizations_of(args.split, args.small)
     if n < 3:
         ap.error(f"--realizations={n} must be >= 3 (one tests, one validates, the rest train)")
     models = [m for m in gen.MODELS if m not in gen.GRID_MODELS]
     if args.model not in models:
         ap.error(f"--model={args.model!r}: expected one of {','.join(models)}")
+    every = fold_numbers(args.split, n, args.small)
     try:
-        args.folds = [int(f) for f in args.folds.split(",") if f.strip()] or list(range(n))
+        args.folds = [int(f) for f in args.folds.split(",") if f.strip()] or every
     except ValueError:
         ap.error(f"--folds={args.folds!r}: expected comma-separated integers, e.g. 0,1,2")
-    bad = [f for f in args.folds if not 0 <= f < n]
+    bad = [f for f in args.folds if f not in every]
     if bad:
-        ap.error(f"--folds {bad}: a fold is a realization in 0..{n - 1}")
+        ap.error(f"--folds {bad}: the {args.split} split has folds 0..{len(every) - 1}")
     try:
         args.clip_periods = tuple(float(x) for x in args.clip_periods.split(",") if x.strip())
     except ValueError:
@@ -193,6 +236,14 @@ def parse_args(argv):
     return args
 
 
+def describe(config) -> str:
+    d = config.data
+    if d.split == "heldout_re":
+        return f"held out Re {', '.join(f'{r:g}' for r in d.heldout)}"
+    test = sorted(set(d.realizations) - set(d.train_realizations) - set(d.val_realizations))
+    return f"test realization {test}, validation {list(d.val_realizations)}"
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from turbjax import cli
@@ -201,13 +252,13 @@ def main(argv=None) -> int:
     from turbjax.train import train_and_evaluate
     from turbjax.workdir import write_text_atomic
 
-    # the seed directory is named in the config but not read by the realization split
+    # the seed directory is named in the config but not read by these splits
     dirs = {"ensemble_dir": str(args.ensemble_dir),
             "seed_dir": str(args.ensemble_dir.parent / "vortex_street")}
-    with cli.user_errors("realization_folds"):
+    with cli.user_errors("folds"):
         output_dir(args.out, "--out")
-        configs = {k: fold_config(k, args.realizations, args.model, small=args.small, epochs=args.epochs,
-                                  **dirs) for k in args.folds}
+        configs = {k: fold_config(args.split, k, args.realizations, args.model, small=args.small,
+                                  epochs=args.epochs, **dirs) for k in args.folds}
         for c in configs.values():
             validate_config(c)
         gen.ensure_cell_data(next(iter(configs.values())), args.small)
@@ -215,14 +266,12 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     folds = {}
     for i, (k, config) in enumerate(configs.items()):
-        print(f"realization_folds: [{i + 1}/{len(configs)}] test realization {k}, validation "
-              f"{config.data.val_realizations[0]}", flush=True)
-        with cli.user_errors("realization_folds"):
+        print(f"folds: [{i + 1}/{len(configs)}] {args.split} fold {k}: {describe(config)}", flush=True)
+        with cli.user_errors("folds"):
             folds[k] = train_and_evaluate(config, args.out / f"fold{k}")
-    s = summarize(folds)
+    s = {"split": args.split, "model": args.model} | summarize(folds)
     if args.clip_periods:
-        print(f"realization_folds: clip lengths {args.clip_periods} periods, each fold on its test runs",
-              flush=True)
+        print(f"folds: clip lengths {args.clip_periods} periods, each fold on its test runs", flush=True)
         rows = [dict(r, fold=k) for k in configs for r in fold_clip_lengths(args.out / f"fold{k}",
                                                                             args.clip_periods)]
         s["clip_length_runs"] = rows
@@ -231,8 +280,7 @@ def main(argv=None) -> int:
     table = table_markdown(s)
     write_text_atomic(args.out / "folds.md", table)
     print(table)
-    print(f"realization_folds: {len(folds)} folds in {time.perf_counter() - t0:.0f} s; "
-          f"{args.out / 'folds.json'}")
+    print(f"folds: {len(folds)} folds in {time.perf_counter() - t0:.0f} s; {args.out / 'folds.json'}")
     return 0
 
 
