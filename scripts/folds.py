@@ -75,22 +75,20 @@ def fold_numbers(split: str, n: int, small: bool) -> list[int]:
     return list(range(2 if small else len(HELDOUT_SHIFTS)))
 
 
-def test_runs(results: dict) -> list[dict]:
-    """The test runs of one fold's results.json: its `test_per_run` rows, or (results written before they
-    existed) its per-Re rows where each holds one run."""
-    if results.get("test_per_run"):
-        return results["test_per_run"]
-    rows = results["test_per_reynolds"]
-    if any(r.get("num_runs") != 1 for r in rows):
-        raise SystemExit("folds: a results.json without test_per_run holds several runs per Re; rescore it")
-    return [dict(r, num_frames=r["n"]) for r in rows]
+def runs_of(results: dict) -> list[dict]:
+    """The test runs of one fold's results.json (`test_per_run`: written for a Reynolds-number regression with
+    calibrated intervals)."""
+    if not results.get("test_per_run"):
+        raise SystemExit("folds: a fold's results.json has no test_per_run (no calibrated intervals?); the "
+                         "folds need a Reynolds-number regression of the table (e.g. --model mlp_wakestats)")
+    return results["test_per_run"]
 
 
-def expand_runs(per_re: list[dict], key: str, count: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample hits and run ids rebuilt from per-run coverages (each entry one run: a fold's test part
-    holds one run per Re): round(coverage * count) hits of `count`, for calibration.coverage_range."""
+def expand_runs(runs: list[dict], key: str, count: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample hits and run ids rebuilt from per-run coverages: round(coverage * count) hits of `count`
+    per run, for calibration.coverage_range."""
     hits, groups = [], []
-    for run, e in enumerate(per_re):
+    for run, e in enumerate(runs):
         m = int(e[count])
         held = int(round(float(e[key]) * m))
         hits += [True] * held + [False] * (m - held)
@@ -109,7 +107,7 @@ def summarize(folds: dict[int, dict]) -> dict:
     clips); how many runs miss the clip floor."""
     from turbjax.calibration import coverage_range
 
-    runs = [dict(e, fold=k) for k, res in folds.items() for e in test_runs(res)]
+    runs = [dict(e, fold=k) for k, res in folds.items() for e in runs_of(res)]
     per_re = {}
     for e in runs:
         per_re.setdefault(e["re"], []).append(e)
