@@ -277,8 +277,9 @@ def build_config(model: str, split: str, *, seed_dir: str, ensemble_dir: str, ep
     configs/pretrained.py likewise; every other cell is the default config with the split's and the model's
     overrides (members: the MLPs' ensemble size, default MLP_MEMBERS; realizations: of the ensemble, read by
     every split that reads it; None: the split's default, realizations_of)."""
+    realizations = realizations_of(split, small, realizations)
     given = {"training.epochs": epochs} if epochs is not None else {}
-    given["data.realizations"] = tuple(range(realizations_of(split, small, realizations)))
+    given["data.realizations"] = tuple(range(realizations))
     if members is not None and model.startswith("mlp"):
         given["model.members"] = members
     if (model, split) == FLAGSHIP:
