@@ -1,4 +1,4 @@
-"""Two ways to make a deep ensemble's 90% interval, compared on validation data first, then on test data.
+"""Four ways to make a deep ensemble's 90% interval, compared on validation data first, then on test data.
 
     python scripts/compare_intervals.py runs/generalization/flagship/mlp_wakestats \
         runs/generalization/realization/mlp_wakestats runs/generalization/heldout_re/mlp_wakestats
@@ -8,6 +8,9 @@ For each workdir (a Reynolds-number regression on log Re with model.members > 1,
              r = mean_log_prediction - log Re, the same width in log Re everywhere
     scaled   normalized split-conformal: quantiles of r / s, s the members' standard deviation of their log
              predictions, the interval mean - q * s: wider where the members disagree
+    trend    normalized by exp(b m), m the mean log prediction and b the least-squares slope of log |r| on m
+             over the calibration residuals: wider at high predicted Re, where the errors are larger
+    scaled+trend  both: r / (s exp(b m)), b fitted to log |r / s|
 and, for clips, two sets of validation clips to calibrate on:
     whole    the validation runs cut into non-overlapping one-period clips, as the test runs are
     sliding  every one-period window of consecutive validation frames (one starting at each frame): more
@@ -30,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from turbjax.calibration import LEVEL, clip_labels, conformal_offsets, scaled  # noqa: E402
+from turbjax.calibration import LEVEL, TINY, clip_labels, conformal_offsets, scaled  # noqa: E402
 from turbjax.scoring import member_log_predictions, restore_workdir  # noqa: E402
 from turbjax.workdir import load_run_config  # noqa: E402
 
@@ -88,19 +91,43 @@ def scores(logm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return logm.mean(0), logm.std(0, ddof=1)
 
 
-def covered(r, s, cal_r, cal_s, method: str) -> np.ndarray:
-    """Which residuals r (spreads s) the interval calibrated on (cal_r, cal_s) holds."""
+METHODS = ("plain", "scaled", "trend", "scaled+trend")
+
+
+def trend_slope(z, m, floor: float = 0.05) -> float:
+    """Least-squares slope of log |z| on m (|z| plus `floor` times its median, so that residuals near zero do
+    not dominate the fit)."""
+    a = np.abs(z)
+    design = np.stack([np.ones_like(m), m], axis=1)
+    return float(np.linalg.lstsq(design, np.log(a + floor * np.median(a)), rcond=None)[0][1])
+
+
+def normalizer(method: str, cal_r, cal_s, cal_m):
+    """scale(s, m): what a method divides the residuals by, fitted on the calibration residuals."""
     if method == "plain":
-        off = conformal_offsets(cal_r, LEVEL)
-        return (r >= off.lo) & (r <= off.hi)
-    off = conformal_offsets(scaled(cal_r, cal_s), LEVEL)
-    return (scaled(r, s) >= off.lo) & (scaled(r, s) <= off.hi)
+        return lambda s, m: np.ones_like(m)
+    if method == "scaled":
+        return lambda s, m: np.maximum(s, TINY)
+    if method == "trend":
+        b = trend_slope(cal_r, cal_m)
+        return lambda s, m: np.exp(b * m)
+    b = trend_slope(scaled(cal_r, cal_s), cal_m)
+    return lambda s, m: np.maximum(s, TINY) * np.exp(b * m)
 
 
-def width_percent(s, cal_r, cal_s, method: str) -> float:
-    off = conformal_offsets(cal_r if method == "plain" else scaled(cal_r, cal_s), LEVEL)
-    span = (off.hi - off.lo) * (1.0 if method == "plain" else s)
-    return float(np.median(100 * (np.exp(span) - 1)))
+def covered(r, s, m, cal_r, cal_s, cal_m, method: str) -> np.ndarray:
+    """Which residuals r (spreads s, mean log predictions m) the interval calibrated on (cal_r, cal_s, cal_m)
+    holds."""
+    scale = normalizer(method, cal_r, cal_s, cal_m)
+    off = conformal_offsets(cal_r / scale(cal_s, cal_m), LEVEL)
+    z = r / scale(s, m)
+    return (z >= off.lo) & (z <= off.hi)
+
+
+def width_percent(s, m, cal_r, cal_s, cal_m, method: str) -> float:
+    scale = normalizer(method, cal_r, cal_s, cal_m)
+    off = conformal_offsets(cal_r / scale(cal_s, cal_m), LEVEL)
+    return float(np.median(100 * (np.exp((off.hi - off.lo) * scale(s, m)) - 1)))
 
 
 def main() -> None:
@@ -114,7 +141,7 @@ def main() -> None:
         if not config.data.get("log_target", False) or int(config.model.members) < 2:
             p.error(f"{wd}: needs a log-Re regression with model.members > 1 (has log_target="
                     f"{config.data.get('log_target', False)}, members={config.model.members})")
-    methods = ("plain", "scaled")
+    methods = METHODS
     for wd in args.workdirs:
         parts = workdir_member_logs(wd)
         print(f"\n== {wd}: validation Re {sorted(set(parts['val'][1].tolist()))}")
@@ -136,19 +163,20 @@ def compare(level: str, cal, val, test, methods) -> None:
     rv = mv - np.log(re_v)
     print(f"   {level}: validation, leave one Re out (the choice):")
     for m in methods:
-        cov = [covered(rv[re_v == re], sv[re_v == re], rc[re_c != re], sc[re_c != re], m).mean()
+        cov = [covered(rv[re_v == re], sv[re_v == re], mv[re_v == re], rc[re_c != re], sc[re_c != re],
+                       mc[re_c != re], m).mean()
                for re in np.unique(re_v)]
-        print(f"     {m:6s} coverage mean {np.mean(cov):.3f}, worst {np.min(cov):.3f}, "
+        print(f"     {m:12s} coverage mean {np.mean(cov):.3f}, worst {np.min(cov):.3f}, "
               f"{np.sum(np.array(cov) < 0.85)}/{len(cov)} Re below 0.85; per Re "
               + " ".join(f"{c:.2f}" for c in cov))
     mt, st = scores(lt)
     rt = mt - np.log(re_t)
     print(f"   {level}: test, calibrated on all of them (reported, not chosen on):")
     for m in methods:
-        c = covered(rt, st, rc, sc, m)
+        c = covered(rt, st, mt, rc, sc, mc, m)
         per = " ".join(f"{re:g}: {c[re_t == re].mean():.2f}" for re in np.unique(re_t))
-        w = width_percent(st, rc, sc, m)
-        print(f"     {m:6s} coverage {c.mean():.3f}, median width {w:.1f}% of Re; per Re {per}")
+        w = width_percent(st, mt, rc, sc, mc, m)
+        print(f"     {m:12s} coverage {c.mean():.3f}, median width {w:.1f}% of Re; per Re {per}")
 
 
 if __name__ == "__main__":

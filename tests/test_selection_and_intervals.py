@@ -146,3 +146,30 @@ def test_clip_length_errors_average_clips_of_each_length_and_the_whole_run():
     assert rows[0]["whole"] == pytest.approx(0, abs=1e-9)
     assert rows[1] == {"re": 200.0, "whole": pytest.approx(5.0), "1": pytest.approx(5.0), "2": None,
                        "4": None}
+
+
+def _compare_intervals():
+    import runpy
+    from pathlib import Path
+
+    return runpy.run_path(str(Path(__file__).resolve().parent.parent / "scripts" / "compare_intervals.py"))
+
+
+def test_the_trend_normalizer_recovers_a_power_law_and_covers_each_end_of_the_range():
+    ci = _compare_intervals()
+    rng = np.random.default_rng(0)
+    m = rng.uniform(np.log(300.0), np.log(1200.0), 40_000)
+    # |r| = exp(0.3 + 1.5 m) exactly (signs alternate): the unfloored fit is the slope itself
+    exact = np.exp(0.3 + 1.5 * m) * np.where(np.arange(m.size) % 2, 1.0, -1.0)
+    assert ci["trend_slope"](exact, m, floor=0.0) == pytest.approx(1.5, abs=1e-9)
+    # residuals whose size grows as Re^1.5: calibrated on one half, the trend interval holds ~90% of the other
+    # half's residuals at both ends of the range; the plain one over-covers the low end, under-covers the top
+    r = 0.01 * rng.standard_normal(m.size) * np.exp(1.5 * (m - m.mean()))
+    s = np.ones_like(m)
+    cal, new = slice(0, 20_000), slice(20_000, None)
+    low, high = m[new] < np.quantile(m, 0.2), m[new] > np.quantile(m, 0.8)
+    for method in ("trend", "scaled+trend"):
+        hit = ci["covered"](r[new], s[new], m[new], r[cal], s[cal], m[cal], method)
+        assert abs(hit[low].mean() - 0.9) < 0.03 and abs(hit[high].mean() - 0.9) < 0.03
+    plain = ci["covered"](r[new], s[new], m[new], r[cal], s[cal], m[cal], "plain")
+    assert plain[low].mean() > 0.98 and plain[high].mean() < 0.8
