@@ -134,3 +134,29 @@ def test_an_ensemble_directory_is_scored_file_by_file_with_per_reynolds_summarie
     np.testing.assert_allclose(one["test"]["mae"], b["test"]["mae"], rtol=1e-5)
     with pytest.raises(ValueError, match=r"no 'turbjax' data files for realizations=\(3,\)"):
         evaluate_workdir(run, data_dir=ens, checkpoint="latest", realizations=[3])
+
+
+def test_a_directory_of_plain_runs_and_uneven_realizations_is_scored_whole(run, other, tmp_path):
+    """Plain files and realization files in one directory, realizations not at every Re, recorded every 10
+    and every 20 steps: every file is scored (data.every_file), every 20 steps (the spacings' least common
+    multiple), so each of the four files gives the same frames as the plain flows at half their frame rate."""
+    mixed, half = tmp_path / "mixed", tmp_path / "half"
+    mixed.mkdir()
+    half.mkdir()
+    for re, k in ((450.0, 0), (750.0, 1)):
+        v, meta = snapshots.load_snapshots(snapshots.snapshot_path(other, re))
+        kw = dict(reynolds=re, dx=float(meta["dx"]), dt=float(meta["dt"]), first_step=int(meta["first_step"]))
+        snapshots.save_snapshots(snapshots.snapshot_path(mixed, re), v, frame_stride=10, **kw)
+        snapshots.save_snapshots(snapshots.snapshot_path(mixed, re, k), v[::2], frame_stride=20,
+                                 extra={"realization": k}, **kw)
+        snapshots.save_snapshots(snapshots.snapshot_path(half, re), v[::2], frame_stride=20, **kw)
+    a = evaluate_workdir(run, data_dir=mixed, checkpoint="latest")
+    b = evaluate_workdir(run, data_dir=half, checkpoint="latest")
+    assert a["reynolds"] == [450.0, 750.0] and a["num_test"] == 2 * b["num_test"] == 2 * FRAMES
+    assert [(r["re"], r["n"]) for r in a["test_per_reynolds"]] == [(450.0, FRAMES), (750.0, FRAMES)]
+    np.testing.assert_allclose(a["test"]["mae"], b["test"]["mae"], rtol=1e-5)
+    # realizations named: those files alone (realization 0 exists at 450 only)
+    one = evaluate_workdir(run, data_dir=mixed, checkpoint="latest", realizations=[0])
+    assert one["reynolds"] == [450.0] and one["num_test"] == FRAMES // 2
+    with pytest.raises(FileNotFoundError, match=r"missing \[.*Re_600.npz'\]"):
+        evaluate_workdir(run, data_dir=mixed, checkpoint="latest", reynolds=[450.0, 600.0])

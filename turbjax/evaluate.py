@@ -6,10 +6,11 @@
     python -m turbjax.evaluate --workdir W --data data/ensemble --reynolds 1200 --realizations 2  # one run
 
 With `--data DIR` the files' format is read from their names (turbjax's `vortex_street_Re_{Re}.npz` or the
-course's pickles, which need `--trust-pickle`; `--format` chooses when DIR holds both), the Reynolds numbers
-and realizations are those DIR holds (`--reynolds` and `--realizations` to choose), and every frame of DIR is
-the test set (`--split all`, the default with --data; `--split random|time|heldout_re` scores the train and
-test parts of that split instead). The output has the metrics and, per Reynolds number, the mean and spread
+course's pickles, which need `--trust-pickle`; `--format` chooses when DIR holds both), every file DIR holds
+is read, plain runs and realizations alike (`--reynolds` and `--realizations` to choose), at every frame
+(files recorded at different spacings: at the least common multiple of their spacings), as the test set
+(`--split all`, the default with --data; `--split random|time|heldout_re` scores the train and test parts of
+that split instead). The output has the metrics and, per Reynolds number, the mean and spread
 of the predictions and their mean absolute error.
 Without --data the run's own data and split are scored.
 

@@ -12,6 +12,7 @@ one value. Nothing is written.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import jax
@@ -212,7 +213,8 @@ def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=No
                         split=None, realizations=None, units=None):
     """The run's data config pointed at other data: `data_dir` (its format detected from the file names
     unless `fmt`), at the Reynolds numbers it holds (or `reynolds`), with `split` ("all" by default when the
-    data is another directory, else the run's own split), at the realizations it holds (or `realizations`).
+    data is another directory, else the run's own split), every file it holds at those Re, plain runs and
+    realizations alike (data.every_file; or the `realizations` given).
     Returns (data config, split); for "all" the data config's split is "random" (which drops no sample) and
     the caller scores every sample (prepare(..., every_sample_as_test=True))."""
     d = data_config.copy_and_resolve_references()
@@ -233,24 +235,20 @@ def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=No
                               f"--trust-pickle)")
     if data_dir is not None:  # what the run trained on says nothing about which files another directory holds
         series = discovery.available_series(d.dir, d.format)
-        plain = [s for s, k in series if k == discovery.PLAIN]
-        d.realizations = () if plain or not series else tuple(sorted({k for _, k in series}))
+        d.realizations = tuple(sorted({k for _, k in series if k != discovery.PLAIN}))
+        d.every_file = realizations is None  # the directory's every run, whichever realizations it holds
         d.exclude_reynolds, d.test_dir, d.test_reynolds, d.test_realizations = (), "", (), ()
-        # the simulator's files: every recorded frame (the directory's own spacing); other formats keep the
-        # run's sampling (the course's files: every 5th of their 2-step frames, the course's data set)
+        # the simulator's files: every recorded frame (the directory's own spacing; for files recorded at
+        # different spacings, their least common multiple: the finest spacing every file can be sampled at);
+        # other formats keep the run's sampling (the course's files: every 5th of their 2-step frames)
         if series and r.simulated:
-            files = discovery.find_data_files(d.dir, [series[0][0]], d.format, d.realizations)
-            path = next(iter(files.values()))
-            _, _, meta = r.header(path, trust_pickle=d.trust_pickle)
-            spacing = frame_spacing(meta, d.units, path)
-            if not float(spacing).is_integer():
-                fail(f"{path}: its frames are {spacing:g} steps apart on the reference clock, not a whole "
-                     "number; score it with `python -m turbjax.predict` (every frame), or with --units file")
-            d.sample_every_steps = int(spacing)
+            d.sample_every_steps = math.lcm(*(_whole_spacing(r, d, re, k) for re, k in series))
     if realizations is not None:
         d.realizations = tuple(int(k) for k in realizations)
     if reynolds is not None:
         d.reynolds = tuple(float(x) for x in reynolds)
+    elif data_dir is not None and d.every_file:
+        d.reynolds = tuple(sorted({r for r, _ in series}))
     elif data_dir is not None:
         d.reynolds = tuple(discovery.available_reynolds(d.dir, d.format, d.realizations))
     split = split or ("all" if data_dir is not None else d.split)
@@ -258,6 +256,17 @@ def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=No
         fail(f"split={split!r} is unknown; expected one of {SCORE_SPLITS}")
     d.split = "random" if split == "all" else split
     return d, split
+
+
+def _whole_spacing(r, d, re: float, k: int) -> int:
+    """Steps between the frames of the file of (re, k) on the reference clock, a whole number."""
+    path = discovery.data_path(d.dir, re, d.format, k)
+    _, _, meta = r.header(path, trust_pickle=d.trust_pickle)
+    spacing = frame_spacing(meta, d.units, path)
+    if not float(spacing).is_integer():
+        fail(f"{path}: its frames are {spacing:g} steps apart on the reference clock, not a whole "
+             "number; score it with `python -m turbjax.predict` (every frame), or with --units file")
+    return int(spacing)
 
 
 def evaluate_workdir(workdir, data_dir=None, checkpoint: str = "best", *, fmt: str | None = None,

@@ -66,6 +66,9 @@ def get_data_config() -> config_dict.ConfigDict:
     d.variant_dirs = ()
     d.val_dirs = ()
     d.test_dirs = ()
+    # Read every file of dir (plain runs and every realization found, at `reynolds` or every Re found),
+    # whatever `realizations` says: what `python -m turbjax.evaluate --data DIR` scores by default.
+    d.every_file = False
     d.seed = 0
     return d
 

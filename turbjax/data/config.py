@@ -59,7 +59,7 @@ def _check_choices(cfg) -> None:
                           ("features", FEATURES)):
         if get(cfg, name) not in allowed:
             fail(f"unknown {name} {cfg[name]!r}; expected one of {allowed}")
-    for name in ("trust_pickle", "heldout_time", "remove_mean", "log_target"):
+    for name in ("trust_pickle", "heldout_time", "remove_mean", "log_target", "every_file"):
         if not isinstance(get(cfg, name), bool):
             fail(f"{name}={cfg[name]!r} must be True or False")
 

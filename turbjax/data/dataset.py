@@ -150,7 +150,7 @@ class _Source(NamedTuple):
     directory: Path
     fmt: str
     reynolds: tuple | None  # None: every Reynolds number found
-    realizations: tuple | None  # None: every file found (plain runs and realizations)
+    realizations: tuple | None  # None: every file found (plain runs and realizations) at `reynolds`
     exclude: tuple
     role: str = "train"  # the part its samples may go to: "train" (or validation), "val" or "test"
 
@@ -159,7 +159,7 @@ def _sources(cfg) -> list[_Source]:
     """data.dir first, then (split "external") test_dir, or (split "numerics") the variant, validation and
     test directories, each with the role its samples can have."""
     train = _Source(Path(cfg["dir"]), cfg["format"], tuple(cfg["reynolds"]) or None,
-                    tuple(cfg["realizations"]),
+                    None if cfg["every_file"] else tuple(cfg["realizations"]),
                     tuple(float(r) for r in cfg["exclude_reynolds"]))
     if cfg["split"] == "external":
         test = _Source(Path(cfg["test_dir"]), SIMULATOR_FORMAT, tuple(cfg["test_reynolds"]) or None,
@@ -187,14 +187,17 @@ def source_config(cfg, source: _Source):
 
 def _source_files(src: _Source) -> dict:
     """{(Re, realization): path} of one source; every Re found when src.reynolds is None, every file found
-    when src.realizations is None."""
+    (at src.reynolds, if given) when src.realizations is None."""
     if (src.reynolds is None or src.realizations is None) and not src.directory.is_dir():
         discovery.find_data_files(src.directory, (), src.fmt)  # the missing-directory error
     if src.realizations is None:
         found = {(r, k): discovery.data_path(src.directory, r, src.fmt, k)
-                 for r, k in discovery.available_series(src.directory, src.fmt)}
-        if not found:
-            fail(f"{src.directory} holds no {src.fmt!r} data files; "
+                 for r, k in discovery.available_series(src.directory, src.fmt)
+                 if r not in src.exclude and (src.reynolds is None or r in src.reynolds)}
+        absent = sorted(set(src.reynolds or ()) - {r for r, _ in found})
+        if not found or absent:
+            what = f"data file at Reynolds number(s) {absent}" if absent else "data files"
+            fail(f"{src.directory} holds no {src.fmt!r} {what}; "
                  f"{discovery.GENERATE_HINT.format(dir=src.directory)}")
         return found
     reynolds = src.reynolds
@@ -209,11 +212,18 @@ def _source_files(src: _Source) -> dict:
 
 def missing_files(cfg) -> list[Path]:
     """The data files `build_dataset(cfg)` needs that do not exist (empty when all are there; for
-    reynolds=() nothing specific is missing: `build_dataset` says so if no file is found)."""
+    reynolds=() nothing specific is missing: `build_dataset` says so if no file is found; for every file of a
+    directory at given Reynolds numbers, the plain file of each Re that has no file at all)."""
     out = []
     for src in _sources(cfg):
-        if src.reynolds is not None:
-            keep = [r for r in src.reynolds if float(r) not in src.exclude]
+        if src.reynolds is None:
+            continue
+        keep = [r for r in src.reynolds if float(r) not in src.exclude]
+        if src.realizations is None:
+            found = {r for r, _ in discovery.available_series(src.directory, src.fmt)} \
+                if src.directory.is_dir() else set()
+            out += [discovery.data_path(src.directory, r, src.fmt) for r in keep if float(r) not in found]
+        else:
             out += discovery.missing_data_files(src.directory, keep, src.fmt, src.realizations)
     return out
 
