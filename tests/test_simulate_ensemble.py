@@ -227,3 +227,18 @@ def test_two_processes_write_exactly_the_files_of_one_process(tmp_path):
             assert fa.files == fb.files
             for k in fa.files:
                 assert np.array_equal(fa[k], fb[k], equal_nan=fa[k].dtype.kind == "f"), (a.name, k)
+
+
+def test_cli_perturbation_zero_gives_plain_runs_of_an_ensemble_preset(tmp_path, capsys):
+    """--perturbation 0 --realizations 0: the ensemble preset's recording as plain runs (no _r suffix), the
+    same flow as a zero-amplitude realization bit for bit; without --perturbation the preset refuses, saying
+    what to set."""
+    short = ["--preset", "ensemble_small", "--steps", "400", "--frames", "10", "--no-progress", "--re", "300"]
+    assert cli_main(short + ["--out", str(tmp_path / "a"), "--realizations", "0", "--perturbation", "0"]) == 0
+    assert cli_main(short + ["--out", str(tmp_path / "b"), "--realizations", "1", "--perturbation", "0"]) == 0
+    plain, meta = snapshots.load_snapshots(member_path(tmp_path / "a", 300, -1))
+    zero, _ = snapshots.load_snapshots(member_path(tmp_path / "b", 300, 0))
+    assert plain.tobytes() == zero.tobytes() and float(meta["perturbation_amplitude"]) == 0.0
+    capsys.readouterr()
+    assert cli_main(short + ["--out", str(tmp_path / "c"), "--realizations", "0"]) == 2
+    assert "set realizations, or perturbation = 0 (`--perturbation 0`)" in capsys.readouterr().err

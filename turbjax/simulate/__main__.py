@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--frames", type=int, help="frames saved at the end of the run (default: the preset's)")
     ap.add_argument("--realizations", type=int,
                     help="perturbed realizations per Reynolds number (default: the preset's; 0: plain runs)")
+    ap.add_argument("--perturbation", type=float, metavar="A",
+                    help="peak of each realization's initial transverse velocity perturbation, lattice units "
+                         "(default: the preset's; 0 with --realizations 0: plain runs of an ensemble preset)")
     numerics = ap.add_argument_group("numerics", "the same flow computed otherwise (default: the preset's)")
     numerics.add_argument("--collision", metavar="{" + ",".join(COLLISIONS) + "}",
                           help="collision operator: MRT or single-relaxation-time BGK")
@@ -103,6 +106,8 @@ def numerics_params(args) -> FlowParams:
     """The chosen preset with the numerics options applied (the preset itself when none is given); a variant
     is named after its options, e.g. `seed[collision=bgk,diameter_cells=19.2]`."""
     p = PRESETS[args.preset]
+    if args.perturbation is not None:
+        p = p.replace(perturbation=args.perturbation)
     names = ("collision", "boundary", "diameter_cells", "inflow", "bulk_viscosity")
     over = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
     if not over:

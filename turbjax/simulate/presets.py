@@ -322,7 +322,8 @@ def _check_ensemble(p: FlowParams) -> None:
                          f"units; a small fraction of the inflow), got {p.perturbation!r}")
     if p.perturbation and not p.realizations:
         raise ValueError(f"perturbation = {p.perturbation} needs realizations >= 1 (each realization's "
-                         "perturbation is seeded by its index); set realizations or perturbation = 0")
+                         "perturbation is seeded by its index); set realizations, or perturbation = 0 "
+                         "(`--perturbation 0`) for plain runs")
     if p.window is not None:
         w = p.window
         ok = len(w) == 4 and all(isinstance(v, (int, np.integer)) for v in w)
