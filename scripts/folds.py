@@ -18,8 +18,9 @@ retrained. Written: OUT/folds.json (every test run: fold, Re, realization, frame
 OUT/folds.md: per Re the clip MAE of each test run, their mean and worst, and the frame and clip coverage of
 the 90% intervals pooled over all test runs with their range over runs (calibration.coverage_range). Then,
 with each fold's model on its own test runs, the clip MAE for clips of 1, 2 and 4 shedding periods
-(--clip-periods) and the error of the whole recording's estimate (scoring.clip_length_errors): how long a
-recording an estimate needs.
+(--clip-periods, of scoring.CLIP_PERIODS) and the error of the whole recording's estimate (each test run's
+"clip_length_mae_percent" in results.json, scoring.clip_length_errors): how long a recording an estimate
+needs.
 """
 
 from __future__ import annotations
@@ -138,12 +139,16 @@ def summarize(folds: dict[int, dict]) -> dict:
     return out
 
 
-def fold_clip_lengths(workdir: Path, periods: tuple[float, ...]) -> list[dict]:
-    """scoring.clip_length_errors of a fold's best checkpoint on its own test runs."""
-    from turbjax.scoring import clip_length_errors, predictions, restore_workdir
-
-    prep, trainer, params, _ = restore_workdir(workdir)
-    return clip_length_errors(prep.ds.test, predictions(trainer, params, prep.data)[:, 0], periods)
+def clip_length_rows(folds: dict, periods: tuple[float, ...]) -> list[dict]:
+    """Every test run's clip MAE for each length in `periods` and for the whole recording, with its fold and
+    Re, from the folds' results (test_per_run)."""
+    rows = []
+    for k in sorted(folds):
+        for run in folds[k].get("test_per_run") or []:
+            lengths = run["clip_length_mae_percent"]
+            rows.append({"fold": k, "re": run["re"]} | {f"{n:g}": lengths[f"{n:g}"] for n in periods}
+                        | {"whole": lengths["whole"]})
+    return rows
 
 
 def summarize_lengths(rows: list[dict], periods: tuple[float, ...]) -> list[dict]:
@@ -226,8 +231,12 @@ def parse_args(argv):
         args.clip_periods = tuple(float(x) for x in args.clip_periods.split(",") if x.strip())
     except ValueError:
         ap.error(f"--clip-periods={args.clip_periods!r}: expected comma-separated numbers, e.g. 1,2,4")
-    if any(not x > 0 for x in args.clip_periods):
-        ap.error(f"--clip-periods={args.clip_periods}: every length must be a positive number of periods")
+    from turbjax.scoring import CLIP_PERIODS
+
+    if any(x not in CLIP_PERIODS for x in args.clip_periods):
+        given = ",".join(f"{x:g}" for x in args.clip_periods)
+        ap.error(f"--clip-periods={given}: each length must be one of "
+                 f"{','.join(f'{x:g}' for x in CLIP_PERIODS)} (the lengths every test run is scored at)")
     if args.epochs is not None and args.epochs < 1:
         ap.error(f"--epochs={args.epochs} must be >= 1")
     args.realizations = n
@@ -269,9 +278,7 @@ def main(argv=None) -> int:
             folds[k] = train_and_evaluate(config, args.out / f"fold{k}")
     s = {"split": args.split, "model": args.model} | summarize(folds)
     if args.clip_periods:
-        print(f"folds: clip lengths {args.clip_periods} periods, each fold on its test runs", flush=True)
-        rows = [dict(r, fold=k) for k in configs for r in fold_clip_lengths(args.out / f"fold{k}",
-                                                                            args.clip_periods)]
+        rows = clip_length_rows(folds, args.clip_periods)
         s["clip_length_runs"] = rows
         s["clip_length"] = summarize_lengths(rows, args.clip_periods)
     write_text_atomic(args.out / "folds.json", json.dumps(s, indent=2) + "\n")

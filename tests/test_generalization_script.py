@@ -240,3 +240,6 @@ def test_folds_test_each_part_once_and_pool_their_runs(report, tmp_path):
     bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "folds.py"), "--out", str(out),
                           "--folds", "9"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "--folds [9]: the realization split has folds 0..7" in bad.stderr
+    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "folds.py"), "--out", str(out),
+                          "--clip-periods", "1,3"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "--clip-periods=1,3: each length must be one of 1,2,4" in bad.stderr

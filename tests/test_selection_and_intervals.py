@@ -100,6 +100,10 @@ def test_evaluate_gives_the_interval_keys_recomputed_from_its_predictions(run):
         assert row["num_frames"] == m.sum()
         assert row["coverage"] == pytest.approx(np.mean((low[m] <= re[m]) & (re[m] <= high[m])), abs=1e-6)
         assert row["prediction_mean"] == pytest.approx(pred[m].mean(), rel=1e-6)
+        whole = np.exp(np.mean(np.log(pred[m])))  # the whole recording's estimate: its frames' geometric mean
+        error = 100 * abs(whole - re[m][0]) / re[m][0]
+        assert row["clip_length_mae_percent"]["whole"] == pytest.approx(error, rel=1e-4, abs=1e-6)
+        assert set(row["clip_length_mae_percent"]) == {"1", "2", "4", "whole"}
     latest = evaluate_workdir(workdir, checkpoint="latest")
     if latest["epoch"] != scores["epoch"]:  # another checkpoint: its intervals were never calibrated
         assert "coverage" not in latest["test"] and "calibration.json is for epoch" in latest["interval_note"]

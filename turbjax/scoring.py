@@ -60,6 +60,7 @@ from turbjax.workdir import (
 
 SCORE_SPLITS = ("all",) + SPLITS  # "all": every sample of the data as the test set
 CHECKPOINTS = ("best", "latest")
+CLIP_PERIODS = (1.0, 2.0, 4.0)  # the clip lengths (shedding periods) each test run's clip MAE is given for
 
 
 def score(trainer, params, prep: Prepared, split: str) -> dict:
@@ -137,7 +138,9 @@ def interval_scores(part, pred, cal: Calibration, member_log=None) -> tuple[dict
     coverage of the nominal interval for frames and clips with its range over resampled runs
     (calibration.coverage_range; None for one run), median width in % of Re, clip MAE in % of Re, mean
     interval bounds; None where there are no clips. The overall block also lists the same per run
-    ("per_run": Re, realization, frames, mean prediction, frame MAE % and the interval scores)."""
+    ("per_run": Re, realization, frames, mean prediction, frame MAE %, the interval scores, and the clip MAE
+    for clips of each of CLIP_PERIODS and of the whole recording: "clip_length_mae_percent", see
+    clip_length_errors)."""
     re = np.asarray(part.re, np.float64)
     labels = clip_labels(part.series, part.step, part.period)
     est, ids = clip_estimates(pred, labels)
@@ -183,12 +186,14 @@ def interval_scores(part, pred, cal: Calibration, member_log=None) -> tuple[dict
     overall = block(np.ones(re.size, bool), np.ones(ids.size, bool))
     rows = [{"re": float(r)} | block(re == r, clip_re == r) for r in np.unique(re)]
     realization = np.asarray(part.realization)
+    lengths = clip_length_errors(part, pred, CLIP_PERIODS)  # one row per series, in np.unique order
     overall["per_run"] = [  # which runs are off: what pooled coverages and their ranges are rebuilt from
         {"re": float(re[m][0]), "realization": int(realization[m][0]), "num_frames": int(m.sum()),
          "prediction_mean": finite_or_none(np.nanmean(pred[m])),
          "mae_percent": finite_or_none(100 * np.mean(np.abs(pred[m] - re[m]) / re[m]))}
         | {k: v for k, v in block(m, clip_series == sid).items() if not k.endswith("_range")}
-        for sid in np.unique(series) for m in [series == sid]]
+        | {"clip_length_mae_percent": {k: v for k, v in length.items() if k != "re"}}
+        for sid, length in zip(np.unique(series), lengths, strict=True) for m in [series == sid]]
     overall["level"] = cal.level
     test_r = log_residuals(re, pred)
     overall["reliability"] = (reliability(scaled(cal.frame, cal.frame_spread), scaled(test_r, spread))
