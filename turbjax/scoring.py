@@ -243,19 +243,22 @@ def scoring_data_config(data_config, *, data_dir=None, fmt=None, trust_pickle=No
         d.realizations = tuple(sorted({k for _, k in series if k != discovery.PLAIN}))
         d.every_file = realizations is None  # the directory's every run, whichever realizations it holds
         d.exclude_reynolds, d.test_dir, d.test_reynolds, d.test_realizations = (), "", (), ()
-        # the simulator's files: every recorded frame (the directory's own spacing; for files recorded at
-        # different spacings, their least common multiple: the finest spacing every file can be sampled at);
-        # other formats keep the run's sampling (the course's files: every 5th of their 2-step frames)
-        if series and r.simulated:
-            d.sample_every_steps = math.lcm(*(_whole_spacing(r, d, re, k) for re, k in series))
     if realizations is not None:
         d.realizations = tuple(int(k) for k in realizations)
     if reynolds is not None:
         d.reynolds = tuple(float(x) for x in reynolds)
     elif data_dir is not None and d.every_file:
-        d.reynolds = tuple(sorted({r for r, _ in series}))
+        d.reynolds = tuple(sorted({re for re, _ in series}))
     elif data_dir is not None:
         d.reynolds = tuple(discovery.available_reynolds(d.dir, d.format, d.realizations))
+    if data_dir is not None and r.simulated:
+        # the simulator's files: every recorded frame (the directory's own spacing; for files recorded at
+        # different spacings, their least common multiple: the finest spacing every file read can be sampled
+        # at); other formats keep the run's sampling (the course's files: every 5th of their 2-step frames)
+        ks = set(d.realizations) or {discovery.PLAIN}
+        read = [(re, k) for re, k in series if re in d.reynolds and (d.every_file or k in ks)]
+        if read:
+            d.sample_every_steps = math.lcm(*(_whole_spacing(r, d, re, k) for re, k in read))
     split = split or ("all" if data_dir is not None else d.split)
     if split not in SCORE_SPLITS:
         fail(f"split={split!r} is unknown; expected one of {SCORE_SPLITS}")
