@@ -115,18 +115,23 @@ def normalizer(method: str, cal_r, cal_s, cal_m):
     return lambda s, m: np.maximum(s, TINY) * np.exp(b * m)
 
 
+def calibrated(method: str, cal_r, cal_s, cal_m):
+    """(scale, offsets): a method's normalizer and the conformal quantiles of the normalized calibration
+    residuals."""
+    scale = normalizer(method, cal_r, cal_s, cal_m)
+    return scale, conformal_offsets(cal_r / scale(cal_s, cal_m), LEVEL)
+
+
 def covered(r, s, m, cal_r, cal_s, cal_m, method: str) -> np.ndarray:
     """Which residuals r (spreads s, mean log predictions m) the interval calibrated on (cal_r, cal_s, cal_m)
     holds."""
-    scale = normalizer(method, cal_r, cal_s, cal_m)
-    off = conformal_offsets(cal_r / scale(cal_s, cal_m), LEVEL)
+    scale, off = calibrated(method, cal_r, cal_s, cal_m)
     z = r / scale(s, m)
     return (z >= off.lo) & (z <= off.hi)
 
 
 def width_percent(s, m, cal_r, cal_s, cal_m, method: str) -> float:
-    scale = normalizer(method, cal_r, cal_s, cal_m)
-    off = conformal_offsets(cal_r / scale(cal_s, cal_m), LEVEL)
+    scale, off = calibrated(method, cal_r, cal_s, cal_m)
     return float(np.median(100 * (np.exp((off.hi - off.lo) * scale(s, m)) - 1)))
 
 
@@ -141,16 +146,15 @@ def main() -> None:
         if not config.data.get("log_target", False) or int(config.model.members) < 2:
             p.error(f"{wd}: needs a log-Re regression with model.members > 1 (has log_target="
                     f"{config.data.get('log_target', False)}, members={config.model.members})")
-    methods = METHODS
     for wd in args.workdirs:
         parts = workdir_member_logs(wd)
         print(f"\n== {wd}: validation Re {sorted(set(parts['val'][1].tolist()))}")
         (lv, re_v, lab_v, win_v), (lt, re_t, lab_t, _) = parts["val"], parts["test"]
-        compare("frames", (lv, re_v), (lv, re_v), (lt, re_t), methods)
+        compare("frames", (lv, re_v), (lv, re_v), (lt, re_t), METHODS)
         whole, test = clip_level(lv, re_v, lab_v), clip_level(lt, re_t, lab_t)
         print(f"   clips: {whole[1].size} whole validation clips, {len(win_v)} sliding windows")
         for name, cal in (("whole", whole), ("sliding", window_level(lv, re_v, win_v))):
-            compare(f"clips, calibrated on {name} validation clips", cal, whole, test, methods)
+            compare(f"clips, calibrated on {name} validation clips", cal, whole, test, METHODS)
 
 
 def compare(level: str, cal, val, test, methods) -> None:

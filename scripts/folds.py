@@ -144,7 +144,7 @@ def clip_length_rows(folds: dict, periods: tuple[float, ...]) -> list[dict]:
     Re, from the folds' results (test_per_run)."""
     rows = []
     for k in sorted(folds):
-        for run in folds[k].get("test_per_run") or []:
+        for run in runs_of(folds[k]):
             lengths = run["clip_length_mae_percent"]
             rows.append({"fold": k, "re": run["re"]} | {f"{n:g}": lengths[f"{n:g}"] for n in periods}
                         | {"whole": lengths["whole"]})
