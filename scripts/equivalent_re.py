@@ -40,6 +40,7 @@ if str(ROOT) not in sys.path:  # the checkout's configs/ (and turbjax) when run 
 SEARCH = 1.6  # equivalent Re searched within nominal / SEARCH .. nominal * SEARCH
 GRID_POINTS = 2001  # of that search range, uniform in log Re
 INFORMATIVE = 2.0  # a statistic informs at Re if m_k(1.1 Re) - m_k(Re / 1.1) exceeds this many s_k
+REFERENCE = "reference"  # the rows of the reference's own runs (each against the other realizations)
 
 
 def parse_args(argv):
@@ -214,6 +215,8 @@ def table_markdown(rows: list[dict]) -> str:
 
 
 def plot(rows: list[dict], path: Path, seed_re) -> None:
+    """Per Reynolds number: each run's per-statistic shifts (dots), its all-at-once shift (black bar) and the
+    model's reading (red cross), per directory."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -222,21 +225,29 @@ def plot(rows: list[dict], path: Path, seed_re) -> None:
     from turbjax.plots import save_figure
 
     names = list(dict.fromkeys(r["directory"] for r in rows))
-    fig, axes = plt.subplots(1, len(seed_re), figsize=(3.2 * len(seed_re), 3.4), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(seed_re), figsize=(3.0 * len(seed_re), 4.2), sharey=True, squeeze=False)
     for ax, re in zip(axes[0], seed_re, strict=True):
         for i, name in enumerate(names):
             group = [r for r in rows if r["directory"] == name and r["re"] == re]
             stat = [v for r in group for v in r["statistic_shift_percent"] if v is not None]
-            if not group:
-                continue
             jitter = np.random.default_rng(i).uniform(-0.25, 0.25, len(stat))
             ax.scatter(i + jitter, stat, s=4, alpha=0.35, color=f"C{i}")
-            ax.scatter([i] * len(group), [r["shift_percent"] for r in group], marker="_", s=300,
-                       color="k", zorder=3)
+            ax.scatter([i] * len(group), [r["shift_percent"] for r in group], marker="_", s=300, color="k",
+                       zorder=3, label="run, all statistics" if i == 0 else None)
+            model = [100 * (r["model_re"] / re - 1) for r in group if "model_re" in r]
+            ax.scatter([i + 0.3] * len(model), model, marker="x", s=25, color="red", zorder=4,
+                       label="model's reading of the run" if model and i == len(names) - 1 else None)
         ax.axhline(0, color="0.5", lw=0.8)
         ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
         ax.set_title(f"Re {re:g}")
-    axes[0][0].set_ylabel("equivalent Re - nominal, % (dots: statistics; bars: runs, all at once)")
+    axes[0][0].set_ylabel("equivalent Re vs nominal, %\n(dots: single statistics)")
+    handles, labels = [], []
+    for ax in axes[0]:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    axes[0][-1].legend(handles, labels, fontsize=7, loc="upper right")
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -256,17 +267,20 @@ def main(argv=None) -> int:
     variant_re = sorted({r["re"] for runs in variants.values() for r in runs})
     # the reference's own runs at the variants' Reynolds numbers (all of them when no variant is given)
     own = [r for r in reference if not variant_re or r["re"] in variant_re]
-    rows = score_runs("reference (leave one realization out)", own, reference, scatter, leave_one_out=True)
+    rows = score_runs(REFERENCE, own, reference, scatter, leave_one_out=True)
     for name, runs in variants.items():
         rows += score_runs(name, runs, reference, scatter, leave_one_out=False, model=model)
     table = summary(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out.with_suffix(".json"), {
         "reference": str(args.reference), "realizations": args.realizations,
-        "model": None if model is None else model.source,
+        "model": None if model is None else args.model,
         "search_factor": SEARCH, "informative_threshold": INFORMATIVE,
         "summary": table, "runs": rows})
-    md = table_markdown(table)
+    md = (f"Equivalent Reynolds numbers against {args.reference} (realizations {args.realizations}); rows "
+          f"'{REFERENCE}': each of its runs against the other realizations' curve. `python "
+          f"scripts/equivalent_re.py {' '.join(argv if argv is not None else sys.argv[1:])}`\n\n"
+          + table_markdown(table))
     write_text_atomic(args.out.with_suffix(".md"), md)
     plot(rows, args.out.with_suffix(".png"), variant_re or sorted({r["re"] for r in own})[:4])
     print(md, end="")

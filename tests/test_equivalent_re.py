@@ -75,7 +75,7 @@ def test_leaving_a_realization_out_scores_a_reference_run_against_the_others(eq)
     assert rows[0]["statistic_shift_percent"] == pytest.approx([up, up], abs=0.05)
     table = eq["summary"](rows)
     assert table[0]["runs"] == 4 and table[0]["statistics_shifted_up"] == pytest.approx(0.5)
-    assert eq["table_markdown"](table).splitlines()[2].startswith("| ref | 600 | 4 |")
+    assert eq["table_markdown"](table).splitlines()[2].startswith("| ref | 600 | 4 | ")
 
 
 def test_a_flow_beyond_the_reference_range_is_a_bound_at_its_edge(eq):
