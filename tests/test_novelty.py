@@ -37,3 +37,69 @@ def test_arrays_round_trip_and_many_features_use_the_diagonal():
     off = wide.precision - np.diag(np.diag(wide.precision))
     assert not off.any()
     np.testing.assert_allclose(np.diag(wide.precision) * scale**2, 1.0, rtol=0.3)
+
+
+def runs_of(rng, centres, frames, noise=1.0):
+    """Frames of runs whose true mean features are `centres` (R, F), each frame that plus N(0, noise^2)."""
+    x = np.concatenate([c + noise * rng.normal(size=(frames, c.size)) for c in centres])
+    return x, np.repeat(np.arange(len(centres)), frames)
+
+
+def test_run_statistics_are_the_runs_means_and_the_pooled_within_run_scatter():
+    x = np.array([[0.0, 1.0], [2.0, 3.0], [10.0, 0.0], [12.0, 0.0], [14.0, 0.0]])
+    means, counts, scale = novelty.run_statistics(x, np.array([5, 5, 7, 7, 7]))
+    np.testing.assert_allclose(means, [[1.0, 2.0], [12.0, 0.0]])
+    np.testing.assert_array_equal(counts, [2, 3])
+    # squared deviations: feature 0: 1 + 1 + 4 + 0 + 4 = 10, feature 1: 1 + 1 = 2; 5 frames - 2 runs = 3 dof
+    np.testing.assert_allclose(scale, np.sqrt([10 / 3, 2 / 3]))
+
+
+def test_a_run_shifted_by_less_than_the_frame_noise_passes_the_frame_test_and_fails_the_run_test():
+    rng = np.random.default_rng(3)
+    f = 8
+    # training and validation runs along a line in feature space (a Reynolds number axis), frame noise 1
+    axis = np.ones(f) / np.sqrt(f)
+    ts = np.linspace(-3, 3, 25)
+    train, train_series = runs_of(rng, [t * axis for t in ts], 80)
+    val, val_series = runs_of(rng, [t * axis for t in np.linspace(-2.9, 2.9, 6)], 80)
+    nov = fit_novelty(train, val, train_series=train_series, val_series=val_series,
+                      train_re=np.repeat(ts, 80))
+    assert nov.run_means.shape == (25, f) and np.isfinite(nov.run_threshold)
+    # each run is joined to two others (its nearest; pairs found from both ends are kept once)
+    assert set(nov.run_pairs.ravel()) == set(range(25)) and 25 <= len(nov.run_pairs) <= 50
+    np.testing.assert_allclose(nov.run_scale, 1.0, atol=0.05)
+    # a new run on the line is inside; the same run moved off the line by 0.6 frame-noise units in every
+    # feature (a flow unlike every training flow in the same way in each frame) is outside, though its
+    # frames are each as close to the training frames as the validation ones
+    on_line = 1.0 * axis + rng.normal(size=(80, f))
+    off = np.tile([0.6, -0.6], f // 2)
+    assert not nov.outside(on_line) and nov.run_distance(on_line) < nov.run_threshold
+    assert np.median(nov.distance(on_line + off)) <= nov.threshold  # the frame test alone passes it
+    assert nov.outside(on_line + off) and nov.run_distance(on_line + off) > 3 * nov.run_threshold
+    # too few frames for a reliable mean: only the frame test applies
+    assert not nov.run_test((on_line + off)[: novelty.MIN_RUN_FRAMES - 1])
+    assert not nov.outside((on_line + off)[: novelty.MIN_RUN_FRAMES - 1])
+    # the run test round-trips through the arrays; arrays without it (older files) give the frame test alone
+    back = Novelty.from_arrays(nov.arrays())
+    assert back.run_distance(on_line + off) == nov.run_distance(on_line + off) and back.outside(on_line + off)
+    old = Novelty.from_arrays({k: v for k, v in nov.arrays().items() if not k.startswith("run_")})
+    assert old.run_means is None and not old.run_test(on_line + off) and not old.outside(on_line + off)
+
+
+def test_a_run_between_two_training_runs_lies_on_their_segment():
+    # two training runs far apart along feature 0; a run halfway between them is at distance 0 from their
+    # segment, though far from either run
+    means = np.array([[0.0, 0.0], [4.0, 0.0]])
+    pairs = novelty.neighbour_pairs(means, np.ones(2), np.array([300.0, 600.0]))
+    nov = Novelty(np.zeros(2), np.eye(2), 10.0, run_means=means, run_scale=np.ones(2), run_pairs=pairs,
+                  run_threshold=0.5)
+    np.testing.assert_array_equal(nov.run_pairs, [[0, 1]])
+    half = np.array([[2.0, 0.0]] * 50)
+    assert nov.run_distance(half) == pytest.approx(0.0, abs=1e-12) and not nov.outside(half)
+    # off the segment by 1 in feature 1: rms over the 2 features, 1 / sqrt(2)
+    off = half + [0.0, 1.0]
+    assert nov.run_distance(off) == pytest.approx(np.sqrt(0.5)) and nov.outside(off)
+    # beyond an end the nearest run counts: 2 past run 1 along feature 0
+    assert nov.run_distance(np.array([[6.0, 0.0]] * 50)) == pytest.approx(np.sqrt(2.0))
+    # runs at the same Reynolds number are never joined
+    assert novelty.neighbour_pairs(means, np.ones(2), np.array([300.0, 300.0])).shape == (0, 2)

@@ -128,7 +128,9 @@ def write_trust(workdir, trainer, params, prep: Prepared, *, epoch: int = -1) ->
     them here. Returns the calibration."""
     calibration = calibrate(trainer, params, prep, epoch=epoch)
     write_calibration(workdir, calibration)
-    write_novelty(workdir, fit_novelty(prep.data["X_train"], prep.data["X_val"]))
+    write_novelty(workdir, fit_novelty(prep.data["X_train"], prep.data["X_val"],
+                                       train_series=prep.ds.train.series, val_series=prep.ds.val.series,
+                                       train_re=prep.ds.train.re))
     return calibration
 
 
