@@ -163,3 +163,22 @@ def test_export_writes_a_model_that_predicts_as_the_workdir(run, model, tmp_path
     (path,) = write_synthetic_files(tmp_path / "d", (900.0,), nx=96, ny=64, dx=1 / 64, seeds=(2,), **SYNTH)
     a, b = estimate_run(model, path), estimate_run(load_model(out), path)
     np.testing.assert_array_equal(a.frames, b.frames)
+
+
+def test_refit_novelty_rebuilds_the_frame_test_from_the_models_data(run, tmp_path, capsys):
+    """scripts/refit_novelty.py: the model's own data and standardizer give back the novelty train wrote
+    (here with validation runs too short for the run test, which is then left out)."""
+    import runpy
+    import shutil
+
+    from turbjax.workdir import read_novelty
+
+    copy = tmp_path / "model"
+    shutil.copytree(run, copy)
+    (copy / "novelty.npz").unlink()
+    runpy.run_path(str(ROOT / "scripts" / "refit_novelty.py"))["main"]([str(copy)])
+    new, old = read_novelty(copy), read_novelty(run)
+    np.testing.assert_array_equal(new.mean, old.mean)
+    np.testing.assert_array_equal(new.precision, old.precision)
+    assert new.threshold == old.threshold and new.run_means is None and old.run_means is None
+    assert "run test: 0 training runs" in capsys.readouterr().out
