@@ -63,10 +63,10 @@ def test_a_run_shifted_by_less_than_the_frame_noise_passes_the_frame_test_and_fa
     train, train_series = runs_of(rng, [t * axis for t in ts], 80)
     val, val_series = runs_of(rng, [t * axis for t in np.linspace(-2.9, 2.9, 6)], 80)
     nov = fit_novelty(train, val, train_series=train_series, val_series=val_series,
-                      train_re=np.repeat(ts, 80))
+                      train_re=np.repeat(ts, 80), train_family=np.zeros(25 * 80, np.int64))
     assert nov.run_means.shape == (25, f) and np.isfinite(nov.run_threshold)
-    # each run is joined to two others (its nearest; pairs found from both ends are kept once)
-    assert set(nov.run_pairs.ravel()) == set(range(25)) and 25 <= len(nov.run_pairs) <= 50
+    # one family: each run joined to the next Reynolds number's
+    np.testing.assert_array_equal(nov.run_pairs, [[i, i + 1] for i in range(24)])
     np.testing.assert_allclose(nov.run_scale, 1.0, atol=0.05)
     # a new run on the line is inside; the same run moved off the line by 0.6 frame-noise units in every
     # feature (a flow unlike every training flow in the same way in each frame) is outside, though its
@@ -90,7 +90,7 @@ def test_a_run_between_two_training_runs_lies_on_their_segment():
     # two training runs far apart along feature 0; a run halfway between them is at distance 0 from their
     # segment, though far from either run
     means = np.array([[0.0, 0.0], [4.0, 0.0]])
-    pairs = novelty.neighbour_pairs(means, np.ones(2), np.array([300.0, 600.0]))
+    pairs = novelty.neighbour_pairs(np.array([300.0, 600.0]), np.array([0, 0]))
     nov = Novelty(np.zeros(2), np.eye(2), 10.0, run_means=means, run_scale=np.ones(2), run_pairs=pairs,
                   run_threshold=0.5)
     np.testing.assert_array_equal(nov.run_pairs, [[0, 1]])
@@ -101,5 +101,14 @@ def test_a_run_between_two_training_runs_lies_on_their_segment():
     assert nov.run_distance(off) == pytest.approx(np.sqrt(0.5)) and nov.outside(off)
     # beyond an end the nearest run counts: 2 past run 1 along feature 0
     assert nov.run_distance(np.array([[6.0, 0.0]] * 50)) == pytest.approx(np.sqrt(2.0))
-    # runs at the same Reynolds number are never joined
-    assert novelty.neighbour_pairs(means, np.ones(2), np.array([300.0, 300.0])).shape == (0, 2)
+    # runs at the same Reynolds number, or of different families, are never joined
+    assert novelty.neighbour_pairs(np.array([300.0, 300.0]), np.array([0, 0])).shape == (0, 2)
+    assert novelty.neighbour_pairs(np.array([300.0, 600.0]), np.array([0, 1])).shape == (0, 2)
+
+
+def test_families_are_joined_along_their_own_reynolds_numbers():
+    # two directories (0, 1) x two realizations, runs listed out of order; families by (directory,
+    # realization) rows
+    re = np.array([600.0, 300.0, 900.0, 300.0, 900.0, 600.0, 300.0])
+    family = np.array([[0, 0], [0, 0], [0, 0], [1, 0], [1, 0], [0, 1], [0, 1]])
+    assert {tuple(p) for p in novelty.neighbour_pairs(re, family)} == {(0, 1), (0, 2), (3, 4), (5, 6)}

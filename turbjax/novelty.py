@@ -12,9 +12,9 @@ flow whose statistics differ from every training flow's by less than that noise,
 passes the frame test. The run test sees it: the mean of a run's standardized features (over at least
 MIN_RUN_FRAMES frames) against the training runs' means, in units of the features' frame-to-frame scatter
 within a run (root mean square over the features), with its threshold at the QUANTILE quantile of the
-validation runs' distances. The distance is to the nearest segment joining a training run to one of its
-NEIGHBOURS nearest training runs at another Reynolds number: a flow between two training Reynolds numbers
-lies between their runs, not at either. A run is out of distribution if either test says so.
+validation runs' distances. The distance is to the nearest segment joining two training runs of one family
+(one directory and realization) at neighbouring Reynolds numbers: a flow between two training Reynolds
+numbers lies between their runs, not at either. A run is out of distribution if either test says so.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ QUANTILE = 0.995
 RIDGE = 1e-6  # relative to the covariance's mean eigenvalue: a finite precision for collinear features
 MAX_FULL = 512  # more features (pixels, spectra): a diagonal covariance (the full one would cost F^2 memory)
 MIN_RUN_FRAMES = 40  # fewer frames: too noisy a mean for the run test (the frame test still applies)
-NEIGHBOURS = 2  # segments from each training run to this many nearest runs at other Reynolds numbers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,18 +95,22 @@ class Novelty:
                    float(d["threshold"]), float(d["quantile"]), **run)
 
 
-def neighbour_pairs(run_means, run_scale, run_re, k: int = NEIGHBOURS) -> np.ndarray:
-    """(P, 2) pairs (i, j): each training run i with its k nearest runs (in units of run_scale) at another
-    Reynolds number; each pair once."""
-    z = np.asarray(run_means, np.float64) / run_scale
-    d2 = ((z[:, None, :] - z[None, :, :]) ** 2).sum(axis=2)
-    re = np.asarray(run_re, np.float64)
-    d2[re[:, None] == re[None, :]] = np.inf
-    pairs = set()
-    for i in range(len(z)):
-        for j in np.argsort(d2[i])[:k]:
-            if np.isfinite(d2[i, j]):
-                pairs.add((min(i, int(j)), max(i, int(j))))
+def run_family(part) -> np.ndarray:
+    """(N, 2) family labels of a data set part's samples (a turbjax.data Subset): directory and realization,
+    the runs whose features trace one curve in Reynolds number."""
+    return np.stack([np.asarray(part.source), np.asarray(part.realization)], axis=1)
+
+
+def neighbour_pairs(run_re, run_family) -> np.ndarray:
+    """(P, 2) pairs (i, j) of training runs of one family (`run_family`: e.g. directory and realization) at
+    neighbouring Reynolds numbers of that family (`run_re`)."""
+    re, family = np.asarray(run_re, np.float64), np.asarray(run_family)
+    pairs = []
+    for f in np.unique(family, axis=0):
+        members = np.flatnonzero(np.all(family.reshape(len(family), -1) == np.reshape(f, -1), axis=1))
+        members = members[np.argsort(re[members], kind="stable")]
+        pairs += [(int(min(a, b)), int(max(a, b))) for a, b in zip(members[:-1], members[1:], strict=True)
+                  if re[a] != re[b]]
     return np.array(sorted(pairs), np.int64).reshape(-1, 2)
 
 
@@ -125,12 +128,13 @@ def run_statistics(x, series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def fit_novelty(x_train, x_val, quantile: float = QUANTILE, train_series=None, val_series=None,
-                train_re=None) -> Novelty:
+                train_re=None, train_family=None) -> Novelty:
     """The training features' mean and precision (diagonal beyond MAX_FULL features); the threshold from the
     validation frames' distances. With the runs of each frame (train_series, val_series) also the run test:
-    the training runs' means, their within-run scale and (with each training frame's Reynolds number,
-    train_re) the segments between neighbouring runs, the threshold from the validation runs of at least
-    MIN_RUN_FRAMES frames (none: no run test)."""
+    the training runs' means, their within-run scale and (with each training frame's Reynolds number and
+    family, train_re and train_family: (N,) or (N, k) labels such as directory and realization) the segments
+    between runs of a family at neighbouring Reynolds numbers; the threshold from the validation runs of at
+    least MIN_RUN_FRAMES frames (none: no run test)."""
     x = np.asarray(x_train, np.float64)
     mean = x.mean(axis=0)
     if x.shape[1] > MAX_FULL:
@@ -148,9 +152,9 @@ def fit_novelty(x_train, x_val, quantile: float = QUANTILE, train_series=None, v
     means, _, scale = run_statistics(x, train_series)
     scale = np.where(scale > 0, scale, 1.0)
     pairs = None
-    if train_re is not None:
-        runs, first = np.unique(np.asarray(train_series), return_index=True)
-        pairs = neighbour_pairs(means, scale, np.asarray(train_re, np.float64)[first])
+    if train_re is not None and train_family is not None:
+        _, first = np.unique(np.asarray(train_series), return_index=True)
+        pairs = neighbour_pairs(np.asarray(train_re, np.float64)[first], np.asarray(train_family)[first])
     novelty = dataclasses.replace(novelty, run_means=means, run_scale=scale, run_pairs=pairs)
     xv, val_series = np.asarray(x_val, np.float64), np.asarray(val_series)
     dist = [novelty.run_distance(xv[val_series == s]) for s in np.unique(val_series)

@@ -44,7 +44,7 @@ from turbjax.data.series import frame_spacing
 from turbjax.data.splits import SPLITS
 from turbjax.data.standardize import target_from_model
 from turbjax.data.units import UNITS
-from turbjax.novelty import fit_novelty
+from turbjax.novelty import fit_novelty, run_family
 from turbjax.pipeline import Prepared, prepare, trainer_for
 from turbjax.training import metrics as M
 from turbjax.training.checkpoint import Checkpointer
@@ -130,7 +130,7 @@ def write_trust(workdir, trainer, params, prep: Prepared, *, epoch: int = -1) ->
     write_calibration(workdir, calibration)
     write_novelty(workdir, fit_novelty(prep.data["X_train"], prep.data["X_val"],
                                        train_series=prep.ds.train.series, val_series=prep.ds.val.series,
-                                       train_re=prep.ds.train.re))
+                                       train_re=prep.ds.train.re, train_family=run_family(prep.ds.train)))
     return calibration
 
 

@@ -56,6 +56,9 @@ class Subset(NamedTuple):
     step         int64 (N,) the simulation step of the sample's frame
     period       float64 (N,) the shedding period of the sample's run in simulation steps (NaN: unknown)
     series       int64 (N,) which file (run) the sample comes from: clips are consecutive samples of one
+                 series
+    source       int64 (N,) which directory of the data config the sample's file is in (0: data.dir; then
+                 test_dir, or the variant, validation and test directories: dataset._sources' order)
     """
 
     X: np.ndarray
@@ -67,6 +70,7 @@ class Subset(NamedTuple):
     step: np.ndarray
     period: np.ndarray
     series: np.ndarray
+    source: np.ndarray
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -383,7 +387,8 @@ def build_dataset(cfg) -> Dataset:
     def subset(idx) -> Subset:
         return Subset(X=X[idx], y=y[idx], labels=labels[idx], re=s.re[idx].astype(np.float32),
                       frame=s.frame[idx], realization=s.realization[idx], step=s.step[idx],
-                      period=periods[s.group[idx]], series=s.group[idx].astype(np.int64))
+                      period=periods[s.group[idx]], series=s.group[idx].astype(np.int64),
+                      source=s.source[idx].astype(np.int64))
 
     periods = np.array([p.period_steps for p in s.plans], np.float64)
     ds = Dataset(train=subset(split.train), val=subset(split.val), test=subset(split.test), classes=classes,
