@@ -44,7 +44,8 @@ def main(argv=None) -> int:
     prep = pipeline.prepare(config, stats=dict(stats))
     x_train, x_val = np.asarray(prep.data["X_train"]), np.asarray(prep.data["X_val"])
     new = fit_novelty(x_train, x_val, train_series=prep.ds.train.series, val_series=prep.ds.val.series,
-                      train_re=prep.ds.train.re, train_family=run_family(prep.ds.train))
+                      train_re=prep.ds.train.re, train_family=run_family(prep.ds.train),
+                      val_steps=prep.ds.val.step)
     old = read_novelty(args.model)
     if old is not None:
         diff = max(float(np.max(np.abs(new.mean - old.mean))),

@@ -62,8 +62,11 @@ def test_a_run_shifted_by_less_than_the_frame_noise_passes_the_frame_test_and_fa
     ts = np.linspace(-3, 3, 25)
     train, train_series = runs_of(rng, [t * axis for t in ts], 80)
     val, val_series = runs_of(rng, [t * axis for t in np.linspace(-2.9, 2.9, 6)], 80)
+    steps = np.tile(np.arange(80) * 120.0, 6)  # each validation run: 80 frames every 120 steps
     nov = fit_novelty(train, val, train_series=train_series, val_series=val_series,
-                      train_re=np.repeat(ts, 80), train_family=np.zeros(25 * 80, np.int64))
+                      train_re=np.repeat(ts, 80), train_family=np.zeros(25 * 80, np.int64), val_steps=steps)
+    assert nov.run_span == 79 * 120.0
+    span = 79 * 120.0
     assert nov.run_means.shape == (25, f) and np.isfinite(nov.run_threshold)
     # one family: each run joined to the next Reynolds number's
     np.testing.assert_array_equal(nov.run_pairs, [[i, i + 1] for i in range(24)])
@@ -73,17 +76,23 @@ def test_a_run_shifted_by_less_than_the_frame_noise_passes_the_frame_test_and_fa
     # frames are each as close to the training frames as the validation ones
     on_line = 1.0 * axis + rng.normal(size=(80, f))
     off = np.tile([0.6, -0.6], f // 2)
-    assert not nov.outside(on_line) and nov.run_distance(on_line) < nov.run_threshold
+    assert not nov.outside(on_line, span) and nov.run_distance(on_line) < nov.run_threshold
     assert np.median(nov.distance(on_line + off)) <= nov.threshold  # the frame test alone passes it
-    assert nov.outside(on_line + off) and nov.run_distance(on_line + off) > 3 * nov.run_threshold
+    assert nov.outside(on_line + off, span) and nov.run_distance(on_line + off) > 3 * nov.run_threshold
     # too few frames for a reliable mean: only the frame test applies
-    assert not nov.run_test((on_line + off)[: novelty.MIN_RUN_FRAMES - 1])
-    assert not nov.outside((on_line + off)[: novelty.MIN_RUN_FRAMES - 1])
+    assert not nov.run_test((on_line + off)[: novelty.MIN_RUN_FRAMES - 1], span)
+    assert not nov.outside((on_line + off)[: novelty.MIN_RUN_FRAMES - 1], span)
+    # a recording shorter than half the validation runs' (its mean carries the shedding phase), or of
+    # unknown length: the frame test alone
+    assert not nov.outside(on_line + off, 0.49 * span) and nov.outside(on_line + off, 0.5 * span)
+    assert not nov.outside(on_line + off)
     # the run test round-trips through the arrays; arrays without it (older files) give the frame test alone
     back = Novelty.from_arrays(nov.arrays())
-    assert back.run_distance(on_line + off) == nov.run_distance(on_line + off) and back.outside(on_line + off)
+    assert back.run_distance(on_line + off) == nov.run_distance(on_line + off) and back.run_span == span
+    assert back.outside(on_line + off, span)
     old = Novelty.from_arrays({k: v for k, v in nov.arrays().items() if not k.startswith("run_")})
-    assert old.run_means is None and not old.run_test(on_line + off) and not old.outside(on_line + off)
+    assert old.run_means is None and not old.run_test(on_line + off, span)
+    assert not old.outside(on_line + off, span)
 
 
 def test_a_run_between_two_training_runs_lies_on_their_segment():
@@ -92,13 +101,13 @@ def test_a_run_between_two_training_runs_lies_on_their_segment():
     means = np.array([[0.0, 0.0], [4.0, 0.0]])
     pairs = novelty.neighbour_pairs(np.array([300.0, 600.0]), np.array([0, 0]))
     nov = Novelty(np.zeros(2), np.eye(2), 10.0, run_means=means, run_scale=np.ones(2), run_pairs=pairs,
-                  run_threshold=0.5)
+                  run_threshold=0.5, run_span=1000.0)
     np.testing.assert_array_equal(nov.run_pairs, [[0, 1]])
     half = np.array([[2.0, 0.0]] * 50)
-    assert nov.run_distance(half) == pytest.approx(0.0, abs=1e-12) and not nov.outside(half)
+    assert nov.run_distance(half) == pytest.approx(0.0, abs=1e-12) and not nov.outside(half, 1000.0)
     # off the segment by 1 in feature 1: rms over the 2 features, 1 / sqrt(2)
     off = half + [0.0, 1.0]
-    assert nov.run_distance(off) == pytest.approx(np.sqrt(0.5)) and nov.outside(off)
+    assert nov.run_distance(off) == pytest.approx(np.sqrt(0.5)) and nov.outside(off, 1000.0)
     # beyond an end the nearest run counts: 2 past run 1 along feature 0
     assert nov.run_distance(np.array([[6.0, 0.0]] * 50)) == pytest.approx(np.sqrt(2.0))
     # runs at the same Reynolds number, or of different families, are never joined

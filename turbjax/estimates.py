@@ -197,9 +197,9 @@ def estimate_run(model: Model, path, fmt: str | None = None, *, trust_pickle: bo
     if cal.scaled:  # the members' log predictions: the spreads the intervals are scaled by
         z = np.asarray(model.predict_members(model.params, xs))[..., 0]
         member_log = member_log_re(z, y_mean, y_scale, log_target)
-    ood = model.novelty is not None and model.novelty.outside(xs)
-    low, high = interval(pred, cal.offsets(), None if member_log is None else member_spread(member_log))
     step = plan.first_step + np.arange(0, plan.n_frames, plan.stride) * plan.frame_stride
+    ood = model.novelty is not None and model.novelty.outside(xs, span=float(step[-1] - step[0]))
+    low, high = interval(pred, cal.offsets(), None if member_log is None else member_spread(member_log))
     if clip_steps is None:
         clip_steps = plan.period_steps if math.isfinite(plan.period_steps) else float(step[-1] - step[0] + 1)
     elif plan.resampling is not None:  # given in the file's steps; the plan counts reference steps

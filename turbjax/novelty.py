@@ -10,7 +10,9 @@ measurement (turbjax.predict says so instead of printing an interval).
 A frame's distance is dominated by the frame's own noise (the phase of the shedding, the wandering wake), so a
 flow whose statistics differ from every training flow's by less than that noise, the same way in every frame,
 passes the frame test. The run test sees it: the mean of a run's standardized features (over at least
-MIN_RUN_FRAMES frames) against the training runs' means, in units of the features' frame-to-frame scatter
+MIN_RUN_FRAMES frames spanning at least MIN_SPAN_FRACTION of the shortest validation run's time: a shorter
+recording's mean carries the shedding phase, and its distance grows with that, not with novelty) against the
+training runs' means, in units of the features' frame-to-frame scatter
 within a run (root mean square over the features), with its threshold at the QUANTILE quantile of the
 validation runs' distances. The distance is to the nearest segment joining two training runs of one family
 (one directory and realization) at neighbouring Reynolds numbers: a flow between two training Reynolds
@@ -27,6 +29,7 @@ QUANTILE = 0.995
 RIDGE = 1e-6  # relative to the covariance's mean eigenvalue: a finite precision for collinear features
 MAX_FULL = 512  # more features (pixels, spectra): a diagonal covariance (the full one would cost F^2 memory)
 MIN_RUN_FRAMES = 40  # fewer frames: too noisy a mean for the run test (the frame test still applies)
+MIN_SPAN_FRACTION = 0.5  # of the validation runs' shortest span: shorter runs get the frame test alone
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Novelty:
     run_scale: np.ndarray | None = None  # (F,) the features' frame-to-frame scatter within a run, pooled
     run_pairs: np.ndarray | None = None  # (P, 2) the training runs each segment joins
     run_threshold: float = float("nan")  # run distance of the QUANTILE quantile of the validation runs
+    run_span: float = float("nan")  # the shortest validation run's span in simulation steps (NaN: unknown)
 
     def distance(self, x) -> np.ndarray:
         """Mahalanobis distance of each row of standardized features x (N, F) from the training mean."""
@@ -61,17 +65,21 @@ class Novelty:
         on_segment = np.sqrt(((p - a - t[:, None] * ab) ** 2).mean(axis=1)).min()
         return float(min(on_segment, nearest))
 
-    def run_test(self, x) -> bool:
-        """Whether the run test applies to a run of these frames: fitted, and enough frames."""
-        return self.run_means is not None and np.isfinite(self.run_threshold) and len(x) >= MIN_RUN_FRAMES
+    def run_test(self, x, span=None) -> bool:
+        """Whether the run test applies to a run of these frames spanning `span` simulation steps (first to
+        last frame, on the clock the model was trained on): fitted, enough frames, and long enough (a run
+        of unknown span: no)."""
+        return (self.run_means is not None and np.isfinite(self.run_threshold) and len(x) >= MIN_RUN_FRAMES
+                and span is not None and np.isfinite(self.run_span)
+                and float(span) >= MIN_SPAN_FRACTION * self.run_span)
 
-    def outside(self, x) -> bool:
-        """A run (its frames' standardized features) lies outside what the model saw: its median frame is
-        farther than the frame threshold, or (with MIN_RUN_FRAMES frames or more) its mean is farther from
-        every training run's than the run threshold."""
+    def outside(self, x, span=None) -> bool:
+        """A run (its frames' standardized features, spanning `span` simulation steps) lies outside what the
+        model saw: its median frame is farther than the frame threshold, or (where `run_test` applies) its
+        mean is farther from the training runs' than the run threshold."""
         if np.median(self.distance(x)) > self.threshold:
             return True
-        return bool(self.run_test(x) and self.run_distance(x) > self.run_threshold)
+        return bool(self.run_test(x, span) and self.run_distance(x) > self.run_threshold)
 
     def arrays(self) -> dict:
         """As arrays, for an .npz file (`from_arrays` reads them back)."""
@@ -80,7 +88,7 @@ class Novelty:
         if self.run_means is not None:
             pairs = np.zeros((0, 2), np.int64) if self.run_pairs is None else self.run_pairs
             out |= {"run_means": self.run_means, "run_scale": self.run_scale, "run_pairs": pairs,
-                    "run_threshold": np.float64(self.run_threshold)}
+                    "run_threshold": np.float64(self.run_threshold), "run_span": np.float64(self.run_span)}
         return out
 
     @classmethod
@@ -90,7 +98,8 @@ class Novelty:
             run = {"run_means": np.asarray(d["run_means"], np.float64),
                    "run_scale": np.asarray(d["run_scale"], np.float64),
                    "run_pairs": np.asarray(d["run_pairs"], np.int64),
-                   "run_threshold": float(d["run_threshold"])}
+                   "run_threshold": float(d["run_threshold"]),
+                   "run_span": float(d["run_span"]) if "run_span" in d else float("nan")}
         return cls(np.asarray(d["mean"], np.float64), np.asarray(d["precision"], np.float64),
                    float(d["threshold"]), float(d["quantile"]), **run)
 
@@ -128,13 +137,14 @@ def run_statistics(x, series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def fit_novelty(x_train, x_val, quantile: float = QUANTILE, train_series=None, val_series=None,
-                train_re=None, train_family=None) -> Novelty:
+                train_re=None, train_family=None, val_steps=None) -> Novelty:
     """The training features' mean and precision (diagonal beyond MAX_FULL features); the threshold from the
     validation frames' distances. With the runs of each frame (train_series, val_series) also the run test:
     the training runs' means, their within-run scale and (with each training frame's Reynolds number and
     family, train_re and train_family: (N,) or (N, k) labels such as directory and realization) the segments
     between runs of a family at neighbouring Reynolds numbers; the threshold from the validation runs of at
-    least MIN_RUN_FRAMES frames (none: no run test)."""
+    least MIN_RUN_FRAMES frames (none: no run test), and with their frames' simulation steps (val_steps) the
+    shortest one's span, which a run must reach half of to be tested."""
     x = np.asarray(x_train, np.float64)
     mean = x.mean(axis=0)
     if x.shape[1] > MAX_FULL:
@@ -157,8 +167,12 @@ def fit_novelty(x_train, x_val, quantile: float = QUANTILE, train_series=None, v
         pairs = neighbour_pairs(np.asarray(train_re, np.float64)[first], np.asarray(train_family)[first])
     novelty = dataclasses.replace(novelty, run_means=means, run_scale=scale, run_pairs=pairs)
     xv, val_series = np.asarray(x_val, np.float64), np.asarray(val_series)
-    dist = [novelty.run_distance(xv[val_series == s]) for s in np.unique(val_series)
-            if np.sum(val_series == s) >= MIN_RUN_FRAMES]
-    if not dist:
+    runs = [s for s in np.unique(val_series) if np.sum(val_series == s) >= MIN_RUN_FRAMES]
+    if not runs:
         return dataclasses.replace(novelty, run_means=None, run_scale=None, run_pairs=None)
-    return dataclasses.replace(novelty, run_threshold=float(np.quantile(dist, quantile)))
+    dist = [novelty.run_distance(xv[val_series == s]) for s in runs]
+    span = float("nan")
+    if val_steps is not None:
+        steps = np.asarray(val_steps, np.float64)
+        span = min(float(np.ptp(steps[val_series == s])) for s in runs)
+    return dataclasses.replace(novelty, run_threshold=float(np.quantile(dist, quantile)), run_span=span)

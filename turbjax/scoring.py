@@ -130,7 +130,8 @@ def write_trust(workdir, trainer, params, prep: Prepared, *, epoch: int = -1) ->
     write_calibration(workdir, calibration)
     write_novelty(workdir, fit_novelty(prep.data["X_train"], prep.data["X_val"],
                                        train_series=prep.ds.train.series, val_series=prep.ds.val.series,
-                                       train_re=prep.ds.train.re, train_family=run_family(prep.ds.train)))
+                                       train_re=prep.ds.train.re, train_family=run_family(prep.ds.train),
+                                       val_steps=prep.ds.val.step))
     return calibration
 
 
