@@ -90,16 +90,16 @@ def run_means(directory: Path, realizations=None) -> list[dict]:
     """One entry per run: Reynolds number, realization, frames, and the mean of each statistic."""
     from turbjax.data import discovery
     from turbjax.data.dataset import build_dataset
+    from turbjax.novelty import run_statistics
 
-    ds = build_dataset(data_config(directory, realizations)).every_sample_as_test()
-    t = ds.test
+    t = build_dataset(data_config(directory, realizations)).every_sample_as_test().test
+    means, counts, _ = run_statistics(t.X, t.series)
+    _, first = np.unique(t.series, return_index=True)  # run_statistics' order of the runs
     runs = []
-    for s in np.unique(t.series):
-        m = t.series == s
-        re, k = float(t.re[m][0]), int(t.realization[m][0])
-        runs.append({"re": re, "realization": k, "frames": int(m.sum()),
-                     "path": str(discovery.data_path(directory, re, realization=k)),
-                     "mean": t.X[m].astype(np.float64).mean(axis=0)})
+    for i, mean, n in zip(first, means, counts, strict=True):
+        re, k = float(t.re[i]), int(t.realization[i])
+        runs.append({"re": re, "realization": k, "frames": int(n),
+                     "path": str(discovery.data_path(directory, re, realization=k)), "mean": mean})
     return sorted(runs, key=lambda r: (r["re"], r["realization"]))
 
 

@@ -34,18 +34,14 @@ def main(argv=None) -> int:
     if not (args.model / "standardizer.npz").is_file():
         ap.error(f"{args.model} has no standardizer.npz: pass a trained model's directory")
     from turbjax import pipeline
-    from turbjax.novelty import fit_novelty, run_family
+    from turbjax.scoring import novelty_of
     from turbjax.workdir import load_run_config, read_novelty, read_standardizer, write_novelty
 
     config = load_run_config(args.model)
     if args.test_dirs:
         config.data.test_dirs = tuple(args.test_dirs)
     stats = read_standardizer(args.model)
-    prep = pipeline.prepare(config, stats=dict(stats))
-    x_train, x_val = np.asarray(prep.data["X_train"]), np.asarray(prep.data["X_val"])
-    new = fit_novelty(x_train, x_val, train_series=prep.ds.train.series, val_series=prep.ds.val.series,
-                      train_re=prep.ds.train.re, train_family=run_family(prep.ds.train),
-                      val_steps=prep.ds.val.step)
+    new = novelty_of(pipeline.prepare(config, stats=dict(stats)))  # as train fits it (scoring.write_trust)
     old = read_novelty(args.model)
     if old is not None:
         diff = max(float(np.max(np.abs(new.mean - old.mean))),

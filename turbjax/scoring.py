@@ -44,7 +44,7 @@ from turbjax.data.series import frame_spacing
 from turbjax.data.splits import SPLITS
 from turbjax.data.standardize import target_from_model
 from turbjax.data.units import UNITS
-from turbjax.novelty import fit_novelty, run_family
+from turbjax.novelty import Novelty, fit_novelty, run_family
 from turbjax.pipeline import Prepared, prepare, trainer_for
 from turbjax.training import metrics as M
 from turbjax.training.checkpoint import Checkpointer
@@ -121,6 +121,14 @@ def calibrate(trainer, params, prep: Prepared, *, epoch: int = -1, level: float 
                            member_log=member_log_predictions(trainer, params, prep.data, "val"))
 
 
+def novelty_of(prep: Prepared) -> Novelty:
+    """The novelty test (turbjax.novelty, frames and runs) of a prepared data set: fitted on its standardized
+    training features and runs, its thresholds on the validation part."""
+    return fit_novelty(prep.data["X_train"], prep.data["X_val"], train_series=prep.ds.train.series,
+                       val_series=prep.ds.val.series, train_re=prep.ds.train.re,
+                       train_family=run_family(prep.ds.train), val_steps=prep.ds.val.step)
+
+
 def write_trust(workdir, trainer, params, prep: Prepared, *, epoch: int = -1) -> Calibration:
     """What a Reynolds-number regression's workdir needs to answer with intervals and to say when a flow is
     unlike its training flows: calibration.json (`calibrate`) and novelty.npz (turbjax.novelty, fitted on the
@@ -128,10 +136,7 @@ def write_trust(workdir, trainer, params, prep: Prepared, *, epoch: int = -1) ->
     them here. Returns the calibration."""
     calibration = calibrate(trainer, params, prep, epoch=epoch)
     write_calibration(workdir, calibration)
-    write_novelty(workdir, fit_novelty(prep.data["X_train"], prep.data["X_val"],
-                                       train_series=prep.ds.train.series, val_series=prep.ds.val.series,
-                                       train_re=prep.ds.train.re, train_family=run_family(prep.ds.train),
-                                       val_steps=prep.ds.val.step))
+    write_novelty(workdir, novelty_of(prep))
     return calibration
 
 
