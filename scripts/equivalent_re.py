@@ -254,16 +254,18 @@ def plot(rows: list[dict], path: Path, seed_re) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from turbjax import cli
     from turbjax.workdir import write_json, write_text_atomic
 
     model = None
-    if args.model != "none":
-        from turbjax.estimates import load_model
+    with cli.user_errors("equivalent_re"):  # a model or data file that cannot be read: one line
+        if args.model != "none":
+            from turbjax.estimates import load_model
 
-        model = load_model(None if args.model == "pretrained" else args.model)
-    reference = run_means(args.reference, args.realizations)
-    scatter = pooled_scatter(reference)
-    variants = {name: run_means(directory) for name, directory in args.variants}
+            model = load_model(None if args.model == "pretrained" else args.model)
+        reference = run_means(args.reference, args.realizations)
+        scatter = pooled_scatter(reference)
+        variants = {name: run_means(directory) for name, directory in args.variants}
     variant_re = sorted({r["re"] for runs in variants.values() for r in runs})
     # the reference's own runs at the variants' Reynolds numbers (all of them when no variant is given)
     own = [r for r in reference if not variant_re or r["re"] in variant_re]

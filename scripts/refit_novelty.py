@@ -33,15 +33,16 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if not (args.model / "standardizer.npz").is_file():
         ap.error(f"{args.model} has no standardizer.npz: pass a trained model's directory")
-    from turbjax import pipeline
+    from turbjax import cli, pipeline
     from turbjax.scoring import novelty_of
     from turbjax.workdir import load_run_config, read_novelty, read_standardizer, write_novelty
 
-    config = load_run_config(args.model)
-    if args.test_dirs:
-        config.data.test_dirs = tuple(args.test_dirs)
-    stats = read_standardizer(args.model)
-    new = novelty_of(pipeline.prepare(config, stats=dict(stats)))  # as train fits it (scoring.write_trust)
+    with cli.user_errors("refit_novelty"):  # missing or bad data files: one line
+        config = load_run_config(args.model)
+        if args.test_dirs:
+            config.data.test_dirs = tuple(args.test_dirs)
+        stats = read_standardizer(args.model)
+        new = novelty_of(pipeline.prepare(config, stats=dict(stats)))  # as train fits it (write_trust)
     old = read_novelty(args.model)
     if old is not None:
         diff = max(float(np.max(np.abs(new.mean - old.mean))),
